@@ -1,0 +1,85 @@
+// swift-tools-version:6.1
+// The cpd registry: one target per layer, so the folder list shows the architecture.
+//   CLibPQ        the C library, and only what Swift cannot call directly (shim.h)
+//   Postgres      a thin, safe Swift layer over libpq; knows nothing of CPD
+//   LocalPostgres a private PostgreSQL cluster for running and testing (initdb, pg_ctl)
+//   CPDCore       the domain: pure Swift, no I/O
+//   CPDStore      the SQL that maps the domain onto tables, and the migrations runner
+//   AdminProtocol lines in, lines out: parsing and formatting, pure
+//   CPDServer     the daemon's runtime: socket, connections, lifecycle
+import PackageDescription
+
+let package = Package(
+    name: "cpd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cpdd", targets: ["cpdd"]),
+        .executable(name: "cpdctl", targets: ["cpdctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(
+            name: "Postgres",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "LocalPostgres",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "CPDCore"),
+        .target(
+            name: "CPDStore",
+            dependencies: ["CPDCore", "Postgres", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "AdminProtocol"),
+        .target(
+            name: "CPDServer",
+            dependencies: [
+                "AdminProtocol", "CPDCore", "CPDStore", "Postgres",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "cpdd",
+            dependencies: [
+                "CPDServer", "CPDStore", "LocalPostgres", "Postgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "cpdctl",
+            dependencies: [
+                "AdminProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Shared by the test targets only: a fresh database per suite on the test command's server.
+        .target(name: "TestSupport", dependencies: ["Postgres", "LocalPostgres"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "LocalPostgres", "TestSupport"]),
+        .testTarget(name: "AdminProtocolTests", dependencies: ["AdminProtocol"]),
+        .testTarget(name: "CPDStoreTests", dependencies: ["CPDStore", "Postgres", "TestSupport"]),
+        .testTarget(name: "CPDServerTests", dependencies: ["CPDServer", "AdminProtocol", "CPDStore", "Postgres", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,439 @@
+import CLibPQ
+import Foundation
+
+/// A PostgreSQL type OID. Only the types this layer binds or decodes are named.
+public struct PostgresType: RawRepresentable, Hashable, Sendable {
+    public let rawValue: Oid
+    public init(rawValue: Oid) { self.rawValue = rawValue }
+
+    /// Let the server infer the type from the statement.
+    public static let unspecified = PostgresType(rawValue: 0)
+    public static let bool = PostgresType(rawValue: 16)
+    public static let bytea = PostgresType(rawValue: 17)
+    public static let int8 = PostgresType(rawValue: 20)
+    public static let int2 = PostgresType(rawValue: 21)
+    public static let int4 = PostgresType(rawValue: 23)
+    public static let text = PostgresType(rawValue: 25)
+    public static let float8 = PostgresType(rawValue: 701)
+    public static let varchar = PostgresType(rawValue: 1043)
+    public static let date = PostgresType(rawValue: 1082)
+    public static let timestamp = PostgresType(rawValue: 1114)
+    public static let timestamptz = PostgresType(rawValue: 1184)
+    public static let numeric = PostgresType(rawValue: 1700)
+}
+
+/// One parameter as it goes over the wire: its type, and its bytes in text or binary format
+/// (`nil` bytes is SQL NULL). Text values never contain a NUL byte (libpq would cut them there).
+public struct PostgresValue: Sendable, Hashable {
+    public enum Format: Int32, Sendable { case text = 0, binary = 1 }
+    public var type: PostgresType
+    public var format: Format
+    public var bytes: [UInt8]?
+
+    public init(type: PostgresType, format: Format = .text, bytes: [UInt8]?) {
+        self.type = type
+        self.format = format
+        self.bytes = bytes
+    }
+    public static func text(_ string: String, as type: PostgresType) -> PostgresValue {
+        PostgresValue(type: type, format: .text, bytes: Array(string.utf8))
+    }
+    public static func null(_ type: PostgresType) -> PostgresValue {
+        PostgresValue(type: type, format: .text, bytes: nil)
+    }
+
+    /// The value in PostgreSQL's text input syntax, as COPY's text format wants it (before COPY's own
+    /// escaping); nil for NULL.
+    var textForm: [UInt8]? {
+        guard let bytes else { return nil }
+        switch format {
+        case .text: return bytes
+        case .binary:
+            // Only bytea is bound in binary; its text input form is \x followed by hex digits.
+            var out: [UInt8] = Array("\\x".utf8)
+            out.reserveCapacity(2 + bytes.count * 2)
+            for byte in bytes {
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0x0F)])
+            }
+            return out
+        }
+    }
+}
+
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+/// A Swift value that can be bound to a statement parameter.
+public protocol PostgresEncodable: Sendable {
+    /// The parameter's type, sent with the statement; also used for NULL of this type.
+    static var postgresType: PostgresType { get }
+    var postgresValue: PostgresValue { get }
+}
+
+/// A Swift value that can be read from a column, given the column's text-format value.
+public protocol PostgresDecodable {
+    init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure)
+    /// What a NULL column decodes to; only `Optional` accepts it.
+    static func decodeNull() throws(PostgresDecodingFailure) -> Self
+}
+
+extension PostgresDecodable {
+    public static func decodeNull() throws(PostgresDecodingFailure) -> Self { throw PostgresDecodingFailure() }
+}
+
+/// Thrown by a decoder that cannot read its text; the row adds the column name and the value.
+public struct PostgresDecodingFailure: Error, Sendable {
+    public init() {}
+}
+
+// MARK: - Optional
+
+extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
+    public static var postgresType: PostgresType { Wrapped.postgresType }
+    public var postgresValue: PostgresValue {
+        switch self {
+        case .none: return .null(Wrapped.postgresType)
+        case .some(let value): return value.postgresValue
+        }
+    }
+}
+
+extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        self = .some(try Wrapped(postgresText: text, type: type))
+    }
+    public static func decodeNull() throws(PostgresDecodingFailure) -> Self { .none }
+}
+
+// MARK: - Bool, integers, strings
+
+extension Bool: PostgresEncodable, PostgresDecodable {
+    public static var postgresType: PostgresType { .bool }
+    public var postgresValue: PostgresValue { .text(self ? "t" : "f", as: .bool) }
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        switch text {
+        case "t", "true": self = true
+        case "f", "false": self = false
+        default: throw PostgresDecodingFailure()
+        }
+    }
+}
+
+extension Int64: PostgresEncodable, PostgresDecodable {
+    public static var postgresType: PostgresType { .int8 }
+    public var postgresValue: PostgresValue { .text(String(self), as: .int8) }
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let value = Int64(text) else { throw PostgresDecodingFailure() }
+        self = value
+    }
+}
+
+extension Int: PostgresEncodable, PostgresDecodable {
+    public static var postgresType: PostgresType { .int8 }
+    public var postgresValue: PostgresValue { .text(String(self), as: .int8) }
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let value = Int(text) else { throw PostgresDecodingFailure() }
+        self = value
+    }
+}
+
+extension Int32: PostgresEncodable, PostgresDecodable {
+    public static var postgresType: PostgresType { .int4 }
+    public var postgresValue: PostgresValue { .text(String(self), as: .int4) }
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let value = Int32(text) else { throw PostgresDecodingFailure() }
+        self = value
+    }
+}
+
+extension String: PostgresEncodable, PostgresDecodable {
+    public static var postgresType: PostgresType { .text }
+    public var postgresValue: PostgresValue { .text(self, as: .text) }
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        self = String(text)
+    }
+}
+
+// MARK: - Byte strings (bytea)
+
+extension Array: PostgresEncodable where Element == UInt8 {
+    public static var postgresType: PostgresType { .bytea }
+    public var postgresValue: PostgresValue { PostgresValue(type: .bytea, format: .binary, bytes: self) }
+}
+
+extension Array: PostgresDecodable where Element == UInt8 {
+    /// bytea arrives in the hex output format (`\x0aff`), the server's default since 9.0.
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        let utf8 = text.utf8
+        guard utf8.count >= 2, utf8.count % 2 == 0, text.hasPrefix("\\x") else { throw PostgresDecodingFailure() }
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count / 2 - 1)
+        var high: UInt8? = nil
+        for char in utf8.dropFirst(2) {
+            let nibble: UInt8
+            switch char {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = char - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = char - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = char - UInt8(ascii: "A") + 10
+            default: throw PostgresDecodingFailure()
+            }
+            if let h = high {
+                out.append(h << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
+        }
+        self = out
+    }
+}
+
+// MARK: - Fixed-point hundredths (numeric with two places)
+
+/// An exact decimal with two places, held as an integer count of hundredths: `12.50` is 1250.
+/// Bound as `numeric`; decoding refuses a value with significant digits beyond the second place rather
+/// than round it silently.
+public struct Hundredths: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+
+    /// Parses `3`, `2.5`, `-0.07`, `+1.50`; nil for anything else, for more than two significant
+    /// decimal places, or for a value out of range.
+    public init?(parsing text: Substring) {
+        var digits = text.utf8[...]
+        var negative = false
+        if let first = digits.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            negative = first == UInt8(ascii: "-")
+            digits = digits.dropFirst()
+        }
+        var whole: Int64 = 0
+        var fraction: Int64 = 0
+        var fractionDigits = 0
+        var seenDigit = false
+        var seenPoint = false
+        for char in digits {
+            if char == UInt8(ascii: ".") {
+                if seenPoint { return nil }
+                seenPoint = true
+                continue
+            }
+            guard char >= UInt8(ascii: "0"), char <= UInt8(ascii: "9") else { return nil }
+            seenDigit = true
+            let digit = Int64(char - UInt8(ascii: "0"))
+            if seenPoint {
+                fractionDigits += 1
+                if fractionDigits > 2 {
+                    if digit != 0 { return nil }
+                    continue
+                }
+                fraction = fraction * 10 + digit
+            } else {
+                let (times10, overflow1) = whole.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times10.addingReportingOverflow(digit)
+                if overflow1 || overflow2 || sum > Int64.max / 100 { return nil }
+                whole = sum
+            }
+        }
+        guard seenDigit else { return nil }
+        if fractionDigits == 1 { fraction *= 10 }
+        let magnitude = whole * 100 + fraction
+        self.rawValue = negative ? -magnitude : magnitude
+    }
+
+    /// Always two places: `3.00`, `-0.07`.
+    public var description: String {
+        let magnitude = rawValue.magnitude
+        let whole = magnitude / 100
+        let fraction = magnitude % 100
+        return (rawValue < 0 ? "-" : "") + "\(whole)." + (fraction < 10 ? "0" : "") + "\(fraction)"
+    }
+
+    public static func < (lhs: Hundredths, rhs: Hundredths) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+extension Hundredths: PostgresEncodable, PostgresDecodable {
+    public static var postgresType: PostgresType { .numeric }
+    public var postgresValue: PostgresValue { .text(description, as: .numeric) }
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let value = Hundredths(parsing: text) else { throw PostgresDecodingFailure() }
+        self = value
+    }
+}
+
+// MARK: - Dates and timestamps
+
+/// A SQL `date`: a day in the proleptic Gregorian calendar, with no time and no zone.
+public struct PostgresDate: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+
+    /// Nil when the three numbers are not a real day (`2026-02-29`).
+    public init?(year: Int, month: Int, day: Int) {
+        guard (1...9999).contains(year), (1...12).contains(month),
+            (1...CivilCalendar.daysIn(month: month, year: year)).contains(day)
+        else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// Parses exactly `YYYY-MM-DD`.
+    public init?(parsing text: Substring) {
+        guard let (y, m, d, rest) = CivilCalendar.parseDate(text), rest.isEmpty else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+
+    /// Days since 1970-01-01.
+    public var daysSinceEpoch: Int { CivilCalendar.daysFromCivil(year: year, month: month, day: day) }
+
+    public init(daysSinceEpoch days: Int) {
+        let (y, m, d) = CivilCalendar.civilFromDays(days)
+        self.year = y
+        self.month = m
+        self.day = d
+    }
+
+    public var description: String {
+        CivilCalendar.pad(year, 4) + "-" + CivilCalendar.pad(month, 2) + "-" + CivilCalendar.pad(day, 2)
+    }
+
+    public static func < (lhs: PostgresDate, rhs: PostgresDate) -> Bool {
+        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+    }
+}
+
+extension PostgresDate: PostgresEncodable, PostgresDecodable {
+    public static var postgresType: PostgresType { .date }
+    public var postgresValue: PostgresValue { .text(description, as: .date) }
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let value = PostgresDate(parsing: text) else { throw PostgresDecodingFailure() }
+        self = value
+    }
+}
+
+/// Timestamps bind as `timestamptz` in UTC with microseconds, the server's own precision.
+extension Date: PostgresEncodable, PostgresDecodable {
+    public static var postgresType: PostgresType { .timestamptz }
+    public var postgresValue: PostgresValue {
+        let micros = Int64((timeIntervalSince1970 * 1_000_000).rounded(.down))
+        var days = Int(micros / 86_400_000_000)
+        var rest = micros % 86_400_000_000
+        if rest < 0 {
+            days -= 1
+            rest += 86_400_000_000
+        }
+        let date = PostgresDate(daysSinceEpoch: days)
+        let seconds = Int(rest / 1_000_000)
+        let fraction = Int(rest % 1_000_000)
+        let text = "\(date) " + CivilCalendar.pad(seconds / 3600, 2) + ":" + CivilCalendar.pad(seconds / 60 % 60, 2)
+            + ":" + CivilCalendar.pad(seconds % 60, 2) + "." + CivilCalendar.pad(fraction, 6) + "+00"
+        return .text(text, as: .timestamptz)
+    }
+
+    /// Reads the ISO output style (`2026-11-21 23:18:32.123456+05:30`); a `timestamp` without a zone
+    /// is taken as UTC. The connection sets DateStyle to ISO, so this is the only form that arrives.
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let (y, m, d, afterDate) = CivilCalendar.parseDate(text),
+            PostgresDate(year: y, month: m, day: d) != nil
+        else { throw PostgresDecodingFailure() }
+        var seconds = Double(CivilCalendar.daysFromCivil(year: y, month: m, day: d)) * 86_400
+        var rest = afterDate
+        if rest.first == " " || rest.first == "T" {
+            rest = rest.dropFirst()
+            guard let (h, mi, s, afterTime) = CivilCalendar.parseTime(rest) else { throw PostgresDecodingFailure() }
+            seconds += Double(h * 3600 + mi * 60) + s
+            rest = afterTime
+        }
+        if let sign = rest.first, sign == "+" || sign == "-" {
+            let parts = rest.dropFirst().split(separator: ":", omittingEmptySubsequences: false)
+            guard (1...3).contains(parts.count), parts.allSatisfy({ $0.count == 2 && Int($0) != nil }) else {
+                throw PostgresDecodingFailure()
+            }
+            let offset = parts.enumerated().reduce(0) { total, part in
+                total + Int(part.element)! * [3600, 60, 1][part.offset]
+            }
+            seconds -= Double(sign == "+" ? offset : -offset)
+            rest = rest[rest.endIndex...]
+        }
+        guard rest.isEmpty else { throw PostgresDecodingFailure() }
+        self = Date(timeIntervalSince1970: seconds)
+    }
+}
+
+/// Calendar arithmetic on proleptic Gregorian days (Howard Hinnant's civil-from-days algorithms), so
+/// that dates need neither Foundation's Calendar nor a time zone.
+enum CivilCalendar {
+    static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    /// `YYYY-MM-DD` at the start of `text`, and what follows it.
+    static func parseDate(_ text: Substring) -> (Int, Int, Int, Substring)? {
+        let chars = Array(text.utf8.prefix(10))
+        guard chars.count == 10, chars[4] == UInt8(ascii: "-"), chars[7] == UInt8(ascii: "-"),
+            let y = number(chars[0..<4]), let m = number(chars[5..<7]), let d = number(chars[8..<10])
+        else { return nil }
+        return (y, m, d, text.dropFirst(10))
+    }
+
+    /// `HH:MM:SS[.ffffff]` at the start of `text`, and what follows it.
+    static func parseTime(_ text: Substring) -> (Int, Int, Double, Substring)? {
+        let chars = Array(text.utf8.prefix(8))
+        guard chars.count == 8, chars[2] == UInt8(ascii: ":"), chars[5] == UInt8(ascii: ":"),
+            let h = number(chars[0..<2]), let m = number(chars[3..<5]), let s = number(chars[6..<8]),
+            h < 24, m < 60, s < 61
+        else { return nil }
+        var rest = text.dropFirst(8)
+        var seconds = Double(s)
+        if rest.first == "." {
+            let digits = rest.dropFirst().prefix(while: { $0.isASCII && $0.isNumber })
+            guard !digits.isEmpty, digits.count <= 9, let fraction = Double("0." + digits) else { return nil }
+            seconds += fraction
+            rest = rest.dropFirst(1 + digits.count)
+        }
+        return (h, m, seconds, rest)
+    }
+
+    private static func number(_ chars: ArraySlice<UInt8>) -> Int? {
+        var value = 0
+        for char in chars {
+            guard char >= UInt8(ascii: "0"), char <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(char - UInt8(ascii: "0"))
+        }
+        return value
+    }
+}

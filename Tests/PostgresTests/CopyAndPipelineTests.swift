@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import TestSupport
+
+@testable import Postgres
+
+@Suite struct CopyAndPipelineTests {
+    let conninfo: String
+    init() throws {
+        conninfo = try TestDatabase.fresh("copy")
+        let setup = try PostgresConnection(conninfo: conninfo)
+        try setup.execute(script: """
+            CREATE TABLE bulk (id bigint PRIMARY KEY, label text, amount numeric(12,2), day date, raw bytea);
+            CREATE TABLE keyed (k text PRIMARY KEY, v int NOT NULL);
+            """)
+    }
+
+    @Test func copyLoadsAHundredThousandRows() throws {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        let start = ContinuousClock.now
+        let loaded = try connection.copyFrom("COPY bulk (id, label, amount, day, raw) FROM STDIN") { writer in
+            for i in 1...100_000 {
+                try writer.append([
+                    Int64(i), "row \(i)", Hundredths(rawValue: Int64(i % 1000)),
+                    PostgresDate(daysSinceEpoch: 20_000 + i % 365), i % 10 == 0 ? nil : [UInt8(i % 256)],
+                ])
+            }
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(loaded == 100_000)
+        let row = try connection.query("SELECT count(*), sum(amount), count(raw) FROM bulk")[0]
+        #expect(try row[0] as Int == 100_000)
+        // amounts are i % 1000 hundredths: 100 full cycles of 0...999.
+        #expect(try row[1] as Hundredths == Hundredths(rawValue: 100 * 499_500))
+        #expect(try row[2] as Int == 90_000)
+        print("COPY of 100,000 rows took \(elapsed)")
+    }
+
+    @Test func copyEscapesTabsNewlinesBackslashesAndKeepsNulls() throws {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        let labels: [String?] = ["a\tb", "line\nbreak", "back\\slash", "\\N", nil, "cr\r", "日本 🧘"]
+        try connection.copyFrom("COPY bulk (id, label, raw) FROM STDIN") { writer in
+            for (i, label) in labels.enumerated() {
+                try writer.append([Int64(1_000_000 + i), label, [UInt8]([0, 9, 10, 92, 255])])
+            }
+        }
+        let rows = try connection.query("SELECT label, raw FROM bulk WHERE id >= 1000000 ORDER BY id")
+        #expect(try rows.map { try $0["label"] as String? } == labels)
+        #expect(try rows.allSatisfy { try $0["raw"] as [UInt8] == [0, 9, 10, 92, 255] })
+    }
+
+    @Test func aCopyWhoseProducerThrowsLoadsNothing() throws {
+        struct Stop: Error {}
+        let connection = try PostgresConnection(conninfo: conninfo)
+        #expect(throws: Stop.self) {
+            try connection.copyFrom("COPY keyed (k, v) FROM STDIN") { writer in
+                for i in 0..<10 { try writer.append(["stop-\(i)", i]) }
+                throw Stop()
+            }
+        }
+        #expect(try connection.query("SELECT count(*) FROM keyed WHERE k LIKE 'stop-%'")[0][0] as Int == 0)
+        #expect(try connection.query("SELECT 1")[0][0] as Int == 1, "the connection is usable afterwards")
+    }
+
+    @Test func aCopyRejectedByTheServerReportsItsError() throws {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        let error = #expect(throws: PostgresError.self) {
+            try connection.copyFrom("COPY keyed (k, v) FROM STDIN") { writer in
+                try writer.append(["dup", 1])
+                try writer.append(["dup", 2])
+            }
+        }
+        #expect(error?.code == .uniqueViolation)
+        #expect(try connection.query("SELECT count(*) FROM keyed WHERE k = 'dup'")[0][0] as Int == 0)
+    }
+
+    @Test func pipelineEachLetsOneStatementFailAlone() throws {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        let results = try connection.pipelineEach([
+            PostgresStatement("INSERT INTO keyed VALUES ($1, $2)", ["p1", 1]),
+            PostgresStatement("INSERT INTO keyed VALUES ($1, $2)", ["p1", 2]),
+            PostgresStatement("INSERT INTO keyed VALUES ($1, $2) RETURNING v * 10", ["p3", 3]),
+        ])
+        #expect(results.count == 3)
+        #expect((try? results[0].get().affectedRows) == 1)
+        if case .failure(let error) = results[1] { #expect(error.code == .uniqueViolation) } else { Issue.record("expected a failure") }
+        #expect(try results[2].get()[0][0] as Int == 30)
+        #expect(try connection.query("SELECT count(*) FROM keyed WHERE k IN ('p1', 'p3')")[0][0] as Int == 2)
+        #expect(connection.transactionStatus == .idle)
+    }
+
+    @Test func pipelineAsOneTransactionAppliesNothingWhenOneFails() throws {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        let error = #expect(throws: PostgresError.self) {
+            try connection.pipeline([
+                PostgresStatement("INSERT INTO keyed VALUES ($1, $2)", ["all1", 1]),
+                PostgresStatement("INSERT INTO keyed VALUES ($1, $2)", ["all2", nil as Int?]),
+                PostgresStatement("INSERT INTO keyed VALUES ($1, $2)", ["all3", 3]),
+            ])
+        }
+        #expect(error?.code == .notNullViolation)
+        #expect(try connection.query("SELECT count(*) FROM keyed WHERE k LIKE 'all%'")[0][0] as Int == 0)
+    }
+
+    @Test func aLargePipelineDoesNotDeadlock() throws {
+        // Enough statements and answers to fill both directions' socket buffers many times over.
+        let connection = try PostgresConnection(conninfo: conninfo)
+        let statements = (0..<20_000).map { PostgresStatement("SELECT $1::text || repeat('x', 200)", ["s\($0)"]) }
+        let results = try connection.pipeline(statements)
+        #expect(results.count == 20_000)
+        #expect(try (results[19_999][0][0] as String).hasPrefix("s19999x"))
+    }
+}
