@@ -48,6 +48,8 @@ let package = Package(
             dependencies: ["CPDCore", "Postgres", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "AdminProtocol"),
+        // A blocking client for the admin socket: cpdctl's, and the tests'.
+        .target(name: "AdminClient", dependencies: ["AdminProtocol"]),
         .target(
             name: "CPDServer",
             dependencies: [
@@ -70,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "cpdctl",
             dependencies: [
-                "AdminProtocol",
+                "AdminClient", "AdminProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -79,7 +81,7 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "LocalPostgres", "TestSupport"]),
         .testTarget(name: "AdminProtocolTests", dependencies: ["AdminProtocol"]),
         .testTarget(name: "CPDStoreTests", dependencies: ["CPDStore", "Postgres", "TestSupport"]),
-        .testTarget(name: "CPDServerTests", dependencies: ["CPDServer", "AdminProtocol", "CPDStore", "Postgres", "TestSupport"]),
+        .testTarget(name: "CPDServerTests", dependencies: ["CPDServer", "AdminClient", "AdminProtocol", "CPDStore", "Postgres", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

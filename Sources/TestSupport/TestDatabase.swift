@@ -6,6 +6,7 @@ import Postgres
 
 public struct TestSetupError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 public enum TestDatabase {

@@ -1,0 +1,58 @@
+/// The error codes of final `ERR` lines. Scripts test these; their spelling never changes.
+public enum ErrorCode: String, Sendable, CaseIterable {
+    case syntax
+    case unknownCommand = "unknown_command"
+    case invalidArgument = "invalid_argument"
+    case notFound = "not_found"
+    case conflict
+    case permissionDenied = "permission_denied"
+    case lineTooLong = "line_too_long"
+    case unavailable
+    case busy
+    case `internal`
+}
+
+/// Lines the server sends. Every response is zero or more data lines and exactly one final line.
+public enum ResponseLine {
+    /// `OK` or `OK <summary>`.
+    public static func ok(_ summary: String? = nil) -> String {
+        guard let summary, !summary.isEmpty else { return "OK" }
+        return "OK " + singleLine(summary)
+    }
+
+    /// `ERR <code> <message>`; the message is kept to one line.
+    public static func err(_ code: ErrorCode, _ message: String) -> String {
+        "ERR \(code.rawValue) " + singleLine(message)
+    }
+
+    /// `* key=value ...`, values quoted where they need it.
+    public static func data(_ fields: [(String, String)]) -> String {
+        "* " + fields.map { "\($0.0)=\(quote($0.1))" }.joined(separator: " ")
+    }
+
+    /// A value as it is written on the wire: bare when it can be, else in double quotes with `\"`,
+    /// `\\`, `\n`, `\t` (and `\r`) escaped.
+    public static func quote(_ value: String) -> String {
+        let needsQuotes = value.isEmpty || value.unicodeScalars.contains {
+            $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F
+        }
+        guard needsQuotes else { return value }
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// Final lines carry prose; a line break in it would end the response early.
+    static func singleLine(_ text: String) -> String {
+        String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
+    }
+}

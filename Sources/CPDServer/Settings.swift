@@ -1,0 +1,109 @@
+import AdminProtocol
+import Foundation
+import Logging
+
+public struct SettingsError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// cpdd's settings. Each one comes from, in order: its command-line flag, its environment variable,
+/// the configuration file, the built-in default. See deploy/cpdd.conf.example for every key.
+public struct Settings: Sendable, Equatable {
+    /// A libpq conninfo string or URI; nil means the built-in private cluster under `stateDirectory`.
+    public var database: String?
+    public var socketPath: String
+    public var stateDirectory: String
+    public var logLevel: Logger.Level
+    /// Where `migrations/` and `demo/` are.
+    public var sqlDirectory: String?
+    public var configFile: String?
+
+    public static let fileKeys: Set<String> = ["database", "socket", "state_dir", "log_level", "sql_dir"]
+
+    /// - Parameters:
+    ///   - flags: values given on the command line, by file key.
+    ///   - environment: the process environment (`CPD_DATABASE`, `CPD_SOCKET`, `CPD_STATE_DIR`,
+    ///     `CPD_LOG_LEVEL`, `CPD_SQL_DIR`, `CPD_CONFIG`).
+    public static func resolve(
+        flags: [String: String], configFlag: String?, environment: [String: String], executablePath: String,
+        workingDirectory: String
+    ) throws -> Settings {
+        // Installed (under /usr): /run/cpd and /var/lib/cpd; from a checkout: ./.cpd.
+        let installed = DefaultLocations.isInstalled(executablePath: executablePath)
+        var configFile = configFlag ?? environment["CPD_CONFIG"]
+        if configFile == nil, installed, FileManager.default.fileExists(atPath: "/etc/cpd/cpdd.conf") {
+            configFile = "/etc/cpd/cpdd.conf"
+        }
+        let file = try configFile.map { try parseConfigFile(at: absolute($0, in: workingDirectory)) } ?? [:]
+        func value(_ key: String, _ variable: String) -> String? {
+            flags[key] ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 } ?? file[key]
+        }
+        let stateDirectory = absolute(
+            value("state_dir", "CPD_STATE_DIR")
+                ?? (installed ? DefaultLocations.installedStateDirectory : DefaultLocations.checkoutStateDirectory), in: workingDirectory)
+        let socketPath = absolute(
+            value("socket", "CPD_SOCKET")
+                ?? (installed ? DefaultLocations.installedSocket : stateDirectory + "/" + DefaultLocations.socketFileName),
+            in: workingDirectory)
+        let levelText = value("log_level", "CPD_LOG_LEVEL") ?? "info"
+        guard let logLevel = Logger.Level(rawValue: levelText) else {
+            throw SettingsError("log level '\(levelText)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return Settings(
+            database: value("database", "CPD_DATABASE"), socketPath: socketPath, stateDirectory: stateDirectory,
+            logLevel: logLevel, sqlDirectory: value("sql_dir", "CPD_SQL_DIR").map { absolute($0, in: workingDirectory) },
+            configFile: configFile)
+    }
+
+    /// `key = value` lines; `#` starts a comment; a value may be in double quotes. An unknown key is an
+    /// error, so that a misspelt setting is not silently ignored.
+    public static func parseConfigFile(at path: String) throws -> [String: String] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw SettingsError("cannot read the configuration file \(path): \(error.localizedDescription)")
+        }
+        var values: [String: String] = [:]
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw SettingsError("\(path):\(number + 1): expected key = value")
+            }
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            guard fileKeys.contains(key) else {
+                throw SettingsError("\(path):\(number + 1): unknown setting '\(key)' (known: \(fileKeys.sorted().joined(separator: ", ")))")
+            }
+            values[key] = value
+        }
+        return values
+    }
+
+    static func absolute(_ path: String, in directory: String) -> String {
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : URL(fileURLWithPath: directory).appendingPathComponent(path)
+        return url.standardizedFileURL.path
+    }
+
+    /// The `sql/` directory: the setting if given, else the first `sql/migrations` found walking up from
+    /// the executable (a checkout's `.build/...`) or the working directory, else /usr/share/cpd/sql.
+    public func locateSQLDirectory(executablePath: String, workingDirectory: String) throws -> String {
+        if let sqlDirectory { return sqlDirectory }
+        var candidates: [String] = []
+        for start in [URL(fileURLWithPath: executablePath).deletingLastPathComponent(), URL(fileURLWithPath: workingDirectory)] {
+            var url = start.standardizedFileURL
+            while url.path != "/" {
+                candidates.append(url.appendingPathComponent("sql").path)
+                url.deleteLastPathComponent()
+            }
+        }
+        candidates.append("/usr/share/cpd/sql")
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/migrations") }) else {
+            throw SettingsError("no sql/migrations directory found near \(executablePath) or \(workingDirectory); set sql_dir or --sql-dir")
+        }
+        return found
+    }
+}

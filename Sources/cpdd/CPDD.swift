@@ -1,0 +1,78 @@
+/// cpdd: the CPD registry daemon. `serve` runs the admin socket; `migrate` brings the database schema
+/// up to date; `postgres` manages the built-in private PostgreSQL cluster.
+import ArgumentParser
+import CPDServer
+import Foundation
+import Logging
+
+@main
+struct CPDD: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cpdd",
+        abstract: "The CPD registry daemon.",
+        discussion: """
+            With no database configured, cpdd keeps a private PostgreSQL cluster under its state directory \
+            (./.cpd from a checkout), creates, migrates and seeds it with demo data on first run, and stops \
+            it when cpdd stops.
+            """,
+        version: CPDVersion.current,
+        subcommands: [Serve.self, Migrate.self, PostgresCommand.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// Options every subcommand takes. Each overrides its environment variable, which overrides the
+/// configuration file.
+struct CommonOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Configuration file (env CPD_CONFIG; /etc/cpd/cpdd.conf when installed).", valueName: "path"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Admin socket path (env CPD_SOCKET; default <state-dir>/cpdd.sock, /run/cpd/cpdd.sock when installed).", valueName: "path"))
+    var socket: String?
+
+    @Option(help: ArgumentHelp("libpq conninfo or URI (env CPD_DATABASE); none: the built-in private cluster.", valueName: "conninfo"))
+    var database: String?
+
+    @Option(help: ArgumentHelp("State directory (env CPD_STATE_DIR; default ./.cpd, /var/lib/cpd when installed).", valueName: "path"))
+    var stateDir: String?
+
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (env CPD_LOG_LEVEL).", valueName: "level"))
+    var logLevel: String?
+
+    @Option(help: ArgumentHelp("Directory holding migrations/ and demo/ (env CPD_SQL_DIR).", valueName: "path"))
+    var sqlDir: String?
+
+    /// The settings, with logging set up to stderr at their level.
+    func settings() throws -> Settings {
+        var flags: [String: String] = [:]
+        flags["socket"] = socket
+        flags["database"] = database
+        flags["state_dir"] = stateDir
+        flags["log_level"] = logLevel
+        flags["sql_dir"] = sqlDir
+        let settings = try Settings.resolve(
+            flags: flags, configFlag: config, environment: ProcessInfo.processInfo.environment,
+            executablePath: Self.executablePath, workingDirectory: FileManager.default.currentDirectoryPath)
+        let level = settings.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return settings
+    }
+
+    func sqlDirectory(_ settings: Settings) throws -> String {
+        try settings.locateSQLDirectory(
+            executablePath: Self.executablePath, workingDirectory: FileManager.default.currentDirectoryPath)
+    }
+
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
+
+/// Ends the command with a message on stderr and a non-zero exit, without a stack of error types.
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import CPDServer
+import CPDStore
+import Foundation
+import LocalPostgres
+import Logging
+import Postgres
+import ServiceLifecycle
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon: serve the admin protocol on the Unix socket until SIGTERM or SIGINT.")
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: "Largest database connection pool (env CPD_POOL_SIZE).")
+    var poolSize: Int = Int(ProcessInfo.processInfo.environment["CPD_POOL_SIZE"] ?? "") ?? 8
+
+    func run() async throws {
+        let settings = try options.settings()
+        let logger = Logger(label: "cpdd")
+        let sql = try options.sqlDirectory(settings)
+        let database = try await Database.open(settings: settings, sqlDirectory: sql, logger: logger, poolSize: poolSize)
+
+        let server = AdminServer(configuration: .init(socketPath: settings.socketPath), logger: Logger(label: "cpd.server"))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: database.pool), .init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.error("cpdd stopped on an error", metadata: ["error": "\(error)"])
+            await database.close()
+            throw ExitCode.failure
+        }
+        await database.close()
+        logger.notice("cpdd stopped")
+    }
+}
+
+/// The database cpdd works on: the configured one, or the private cluster it runs itself.
+struct Database {
+    let pool: PostgresPool
+    let cluster: LocalPostgresCluster?
+    let logger: Logger
+
+    /// Name of the database cpdd creates in its private cluster.
+    static let privateDatabaseName = "cpd"
+
+    /// A configured database must already be migrated (`cpdd migrate`); the private one is created,
+    /// migrated and seeded with demo data here.
+    static func open(settings: Settings, sqlDirectory: String, logger: Logger, poolSize: Int) async throws -> Database {
+        let schema = Migrator(set: try MigrationSet(directory: sqlDirectory + "/migrations"))
+        guard let conninfo = settings.database else {
+            let cluster = try await startPrivateCluster(settings: settings, logger: logger)
+            let pool = PostgresPool(configuration: .init(conninfo: cluster.conninfo(database: privateDatabaseName), maxConnections: poolSize))
+            do {
+                try await pool.withConnection { connection in
+                    try schema.migrate(connection)
+                    let demo = Migrator(set: try MigrationSet(directory: sqlDirectory + "/demo"), table: .demoSeeds)
+                    let seeded = try demo.migrate(connection)
+                    if !seeded.isEmpty { logger.info("seeded demo data", metadata: ["files": "\(seeded.map(\.fileName))"]) }
+                }
+            } catch {
+                await pool.close()
+                try? await runBlocking { try cluster.stop() }
+                throw Failure(description: "preparing the private database failed: \(error)")
+            }
+            return Database(pool: pool, cluster: cluster, logger: logger)
+        }
+        let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: poolSize))
+        do {
+            try await pool.withConnection { try schema.verifyUpToDate($0) }
+        } catch {
+            await pool.close()
+            throw Failure(description: "\(error)")
+        }
+        return Database(pool: pool, cluster: nil, logger: logger)
+    }
+
+    /// Creates (first run), starts and opens the private cluster, with its `cpd` database.
+    static func startPrivateCluster(settings: Settings, logger: Logger) async throws -> LocalPostgresCluster {
+        try await runBlocking {
+            let cluster = try LocalPostgresCluster(directory: settings.stateDirectory + "/postgres", logger: logger)
+            try prepareStateDirectory(settings.stateDirectory, for: cluster)
+            try cluster.initializeIfNeeded()
+            try cluster.start()
+            let maintenance = try PostgresConnection(conninfo: cluster.conninfo())
+            let exists = try maintenance.query("SELECT 1 FROM pg_database WHERE datname = $1", [privateDatabaseName])
+            if exists.isEmpty {
+                // A database name is an identifier, not a value; this one is a constant.
+                try maintenance.execute(script: "CREATE DATABASE \(privateDatabaseName) TEMPLATE template0 ENCODING 'UTF8'")
+                logger.info("created the private database", metadata: ["name": "\(privateDatabaseName)"])
+            }
+            return cluster
+        }
+    }
+
+    /// The state directory holds the socket (so it is closed to others: 0750) and the private cluster;
+    /// when the server runs as another account, the directory's group is that account's, so the server
+    /// can reach its own files and nobody else can.
+    static func prepareStateDirectory(_ path: String, for cluster: LocalPostgresCluster) throws {
+        let fm = FileManager.default
+        guard !fm.fileExists(atPath: path) else { return }
+        try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        if let account = cluster.serverAccount {
+            guard chown(path, geteuid(), account.gid) == 0 else {
+                throw Failure(description: "cannot give \(path) to group \(account.gid): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    func close() async {
+        await pool.close()
+        if let cluster {
+            do {
+                try await runBlocking { try cluster.stop() }
+            } catch {
+                logger.error("stopping the private PostgreSQL failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import AdminClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import Testing
+import TestSupport
+
+@testable import CPDServer
+
+/// The admin socket, end to end over a real Unix socket (no database needed at this stage).
+@Suite struct AdminServerTests {
+    /// Runs a server on a fresh socket for the duration of `body`, then shuts it down gracefully.
+    func withServer(
+        socketPath: String? = nil, lineLimit: Int = 16 * 1024, socketMode: mode_t = 0o660,
+        _ body: @escaping @Sendable (String) throws -> Void
+    ) async throws {
+        let path = try socketPath ?? (TestDatabase.scratchDirectory("sock") + "/cpdd.sock")
+        var configuration = AdminServer.Configuration(socketPath: path)
+        configuration.lineLimit = lineLimit
+        configuration.socketMode = socketMode
+        let ready = Locked(false)
+        let server = AdminServer(configuration: configuration, ready: { ready.withLock { $0 = true } })
+        let group = ServiceGroup(configuration: .init(services: [server], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        let started = ContinuousClock.now
+        while !ready.value {
+            if ContinuousClock.now - started > .seconds(10) { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        do {
+            // The client blocks; it gets a thread of its own so the server's tasks keep theirs.
+            try await runBlocking { try body(path) }
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await running.value
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await withServer { path in
+            let client = try AdminClient(socketPath: path)
+            #expect(client.greeting.hasPrefix("OK cpdd "))
+            #expect(client.greeting.hasSuffix("role=admin"))
+            try client.send("ping\nwhoami\n# note\n\nnope\nping\n")
+            #expect(try client.readResponse().final == "OK pong")
+            let whoami = try client.readResponse()
+            #expect(whoami.data.count == 1 && whoami.data[0].hasSuffix("role=admin"))
+            #expect(try client.readResponse().errorCode == "unknown_command")
+            #expect(try client.readResponse().final == "OK pong")
+        }
+    }
+
+    @Test func aClientThatStopsSendingStillGetsEveryAnswer() async throws {
+        try await withServer { path in
+            let client = try AdminClient(socketPath: path)
+            try client.send(String(repeating: "ping\n", count: 200))
+            client.finishSending()
+            for _ in 0..<200 { #expect(try client.readResponse().final == "OK pong") }
+            #expect(client.isClosedByServer())
+        }
+    }
+
+    @Test func quitClosesTheConnection() async throws {
+        try await withServer { path in
+            let client = try AdminClient(socketPath: path)
+            #expect(try client.request("quit").final == "OK bye")
+            #expect(client.isClosedByServer())
+        }
+    }
+
+    @Test func aLineOverTheLimitIsRefusedAndTheNextIsServed() async throws {
+        try await withServer(lineLimit: 1024) { path in
+            let client = try AdminClient(socketPath: path)
+            try client.send(String(repeating: "x", count: 100_000) + "\nping\n")
+            #expect(try client.readResponse().errorCode == "line_too_long")
+            #expect(try client.readResponse().final == "OK pong")
+        }
+    }
+
+    @Test func theSocketIsGroupOnlyAndRemovedOnShutdown() async throws {
+        let path = try TestDatabase.scratchDirectory("mode") + "/cpdd.sock"
+        try await withServer(socketPath: path) { path in
+            var info = stat()
+            #expect(lstat(path, &info) == 0)
+            #expect(info.st_mode & 0o777 == 0o660)
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func aStaleSocketFromACrashedRunIsReplaced() async throws {
+        let path = try TestDatabase.scratchDirectory("stale") + "/cpdd.sock"
+        // A socket file with nobody listening, as a killed cpdd leaves behind.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: Array(path.utf8))
+            raw[path.utf8.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0)
+        close(fd)
+        #expect(FileManager.default.fileExists(atPath: path))
+        try await withServer(socketPath: path) { (path: String) throws in
+            #expect(try AdminClient(socketPath: path).request("ping").final == "OK pong")
+        }
+    }
+
+    @Test func aSymlinkOrAFileInTheSocketsPlaceIsRefused() throws {
+        let directory = try TestDatabase.scratchDirectory("symlink")
+        try FileManager.default.createSymbolicLink(atPath: directory + "/link.sock", withDestinationPath: "/etc/passwd")
+        #expect(throws: SocketPlacementError.self) { try SocketPlacement.prepare(path: directory + "/link.sock", directoryMode: 0o750) }
+        #expect(FileManager.default.fileExists(atPath: "/etc/passwd"))
+        _ = FileManager.default.createFile(atPath: directory + "/file.sock", contents: Data("keep".utf8))
+        #expect(throws: SocketPlacementError.self) { try SocketPlacement.prepare(path: directory + "/file.sock", directoryMode: 0o750) }
+        #expect(try String(contentsOfFile: directory + "/file.sock", encoding: .utf8) == "keep")
+    }
+
+    @Test func aSecondServerOnALiveSocketIsRefused() async throws {
+        try await withServer { (path: String) throws in
+            #expect(throws: SocketPlacementError.self) { try SocketPlacement.prepare(path: path, directoryMode: 0o750) }
+            #expect(try AdminClient(socketPath: path).request("ping").final == "OK pong", "the first server is untouched")
+        }
+    }
+
+    @Test(.enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/socat")))
+    func aPeerWithNoPrincipalIsRefusedByItsKernelCredentials() async throws {
+        // Another Unix account connects; the server must read its uid from the kernel, not assume root.
+        try await withServer(socketMode: 0o666) { path in
+            let (_, output) = try ChildProcess.run(
+                ["/usr/sbin/runuser", "-u", "nobody", "--", "/usr/bin/socat", "-T", "5", "-", "UNIX-CONNECT:" + path])
+            #expect(output.hasPrefix("ERR permission_denied no principal for account nobody"), "\(output)")
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import AdminClient
+import Foundation
+import Testing
+import TestSupport
+
+@testable import CPDServer
+
+/// cpdd as a user runs it: the built binary, as a child process.
+@Suite(.serialized) struct CPDDTests {
+    let cpdd = Checkout.product("cpdd")
+
+    func waitForSocket(_ path: String, _ child: ChildProcess, timeout: Duration = .seconds(90)) throws {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < timeout {
+            if FileManager.default.fileExists(atPath: path), (try? AdminClient(socketPath: path)) != nil { return }
+            if let status = child.wait(timeout: .zero) {
+                throw TestSetupError(description: "cpdd exited with \(status) before its socket appeared:\n\(child.output)")
+            }
+            usleep(50_000)
+        }
+        throw TestSetupError(description: "no socket at \(path) after \(timeout):\n\(child.output)")
+    }
+
+    @Test func withNoDatabaseConfiguredCpddRunsItsOwnPostgresAndStopsItOnSIGTERM() async throws {
+        let state = try TestDatabase.scratchDirectory("cpdd") + "/state"
+        defer { _ = try? ChildProcess.run([cpdd, "postgres", "destroy", "--state-dir", state]) }
+        try await runBlocking {
+            let child = try ChildProcess([cpdd, "serve", "--state-dir", state])
+            defer { child.terminate() }
+            try waitForSocket(state + "/cpdd.sock", child)
+            let client = try AdminClient(socketPath: state + "/cpdd.sock")
+            #expect(client.greeting.hasPrefix("OK cpdd \(CPDVersion.current) principal="))
+            #expect(try client.request("ping").final == "OK pong")
+
+            child.signal(SIGTERM)
+            #expect(child.wait(timeout: .seconds(30)) == 0, "\(child.output)")
+            #expect(!FileManager.default.fileExists(atPath: state + "/cpdd.sock"), "the socket is removed")
+            let (status, said) = try ChildProcess.run([cpdd, "postgres", "status", "--state-dir", state])
+            #expect(status == 3 && said.contains("stopped"), "the private PostgreSQL is stopped too")
+            #expect(child.output.contains("seeded demo data"))
+            var info = stat()
+            #expect(stat(state, &info) == 0 && info.st_mode & 0o777 == 0o750, "the state directory is closed to others")
+        }
+    }
+
+    @Test func aDatabaseThatIsBehindIsRefusedUntilMigrated() async throws {
+        let database = try TestDatabase.fresh("behind")
+        let socket = try TestDatabase.scratchDirectory("behind") + "/cpdd.sock"
+        try await runBlocking {
+            let (refused, why) = try ChildProcess.run([cpdd, "serve", "--database", database, "--socket", socket])
+            #expect(refused != 0)
+            #expect(why.contains("run `cpdd migrate`"), "\(why)")
+            #expect(!FileManager.default.fileExists(atPath: socket))
+
+            let (pending, report) = try ChildProcess.run([cpdd, "migrate", "--check", "--database", database])
+            #expect(pending == 1 && report.contains("0001_registry.sql"), "\(report)")
+            let (migrated, applied) = try ChildProcess.run([cpdd, "migrate", "--database", database])
+            #expect(migrated == 0 && applied.contains("applied: 0001_registry.sql"), "\(applied)")
+            let (current, _) = try ChildProcess.run([cpdd, "migrate", "--check", "--database", database])
+            #expect(current == 0)
+
+            let child = try ChildProcess([cpdd, "serve", "--database", database, "--socket", socket])
+            defer { child.terminate() }
+            try waitForSocket(socket, child)
+            #expect(try AdminClient(socketPath: socket).request("ping").final == "OK pong")
+            child.signal(SIGINT)
+            #expect(child.wait(timeout: .seconds(30)) == 0, "\(child.output)")
+        }
+    }
+
+    @Test func versionAndHelpAnswerWithoutADatabase() throws {
+        let (status, version) = try ChildProcess.run([cpdd, "--version"])
+        #expect(status == 0 && version.trimmingCharacters(in: .whitespacesAndNewlines) == CPDVersion.current)
+        for command in [["--help"], ["serve", "--help"], ["migrate", "--help"], ["postgres", "--help"]] {
+            let (helpStatus, help) = try ChildProcess.run([cpdd] + command)
+            #expect(helpStatus == 0 && help.contains("USAGE"), "\(command)")
+        }
+    }
+}
+
+@Suite struct SettingsTests {
+    func resolve(flags: [String: String] = [:], environment: [String: String] = [:], config: String? = nil,
+                 executable: String = "/src/cpd/.build/debug/cpdd") throws -> Settings {
+        try Settings.resolve(flags: flags, configFlag: config, environment: environment, executablePath: executable, workingDirectory: "/src/cpd")
+    }
+
+    @Test func aCheckoutDefaultsToDotCpd() throws {
+        let settings = try resolve()
+        #expect(settings.database == nil)
+        #expect(settings.stateDirectory == "/src/cpd/.cpd")
+        #expect(settings.socketPath == "/src/cpd/.cpd/cpdd.sock")
+        #expect(settings.logLevel == .info)
+    }
+
+    @Test func anInstalledCpddDefaultsToRunAndVarLib() throws {
+        let settings = try resolve(executable: "/usr/bin/cpdd")
+        #expect(settings.socketPath == "/run/cpd/cpdd.sock")
+        #expect(settings.stateDirectory == "/var/lib/cpd")
+    }
+
+    @Test func aFlagBeatsTheEnvironmentWhichBeatsTheFile() throws {
+        let file = try TestDatabase.scratchDirectory("conf") + "/cpdd.conf"
+        try "# comment\ndatabase = \"host=/file\"\nsocket=/file.sock\nlog_level = debug\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let fromFile = try resolve(config: file)
+        #expect(fromFile.database == "host=/file" && fromFile.socketPath == "/file.sock" && fromFile.logLevel == .debug)
+        let fromEnvironment = try resolve(environment: ["CPD_DATABASE": "host=/env", "CPD_CONFIG": file])
+        #expect(fromEnvironment.database == "host=/env" && fromEnvironment.socketPath == "/file.sock")
+        let fromFlag = try resolve(flags: ["database": "host=/flag"], environment: ["CPD_DATABASE": "host=/env"], config: file)
+        #expect(fromFlag.database == "host=/flag")
+    }
+
+    @Test func aMisspeltSettingIsAnError() throws {
+        let file = try TestDatabase.scratchDirectory("conf") + "/cpdd.conf"
+        try "databse = x\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let error = #expect(throws: SettingsError.self) { try resolve(config: file) }
+        #expect(error?.description.contains("unknown setting 'databse'") == true)
+        #expect(throws: SettingsError.self) { try resolve(flags: ["log_level": "loud"]) }
+    }
+}
