@@ -144,7 +144,8 @@ public struct LocalPostgresCluster: Sendable {
         // it open, and reading it to the end would never finish.
         let outputPath = NSTemporaryDirectory() + "cpd-pg-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
         defer { unlink(outputPath) }
-        let status = try spawnAndWait(command, outputPath: outputPath)
+        let child = try ChildProcess(command, outputPath: outputPath, environment: ["LC_ALL": "C.UTF-8"])
+        let status = child.wait()
         guard acceptingStatus.contains(status) else {
             let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
             throw LocalPostgresError(
@@ -192,44 +193,10 @@ public struct LocalPostgresCluster: Sendable {
     }
 }
 
-/// Runs `command` with standard input from /dev/null and both outputs to `outputPath`, every other
-/// descriptor closed (so a server it starts holds none of ours), and waits for it to exit.
-/// posix_spawn and waitpid rather than Foundation's Process, whose exit detection can miss a child
-/// that exits while other threads are busy.
-private func spawnAndWait(_ command: [String], outputPath: String) throws -> Int32 {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    markDescriptorsCloseOnExec()
-    var environment = ProcessInfo.processInfo.environment
-    environment["LC_ALL"] = "C.UTF-8"
-    let argv = command.map { strdup($0) } + [nil]
-    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer {
-        argv.forEach { free($0) }
-        envp.forEach { free($0) }
-    }
-    var pid = pid_t()
-    let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
-    guard spawned == 0 else {
-        throw LocalPostgresError("cannot run \(command[0]): \(String(cString: strerror(spawned)))")
-    }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 {
-        guard errno == EINTR else { throw LocalPostgresError("waiting for \(command[0]): \(String(cString: strerror(errno)))") }
-    }
-    // WIFEXITED / WEXITSTATUS are macros Swift cannot call.
-    if status & 0x7f == 0 { return (status >> 8) & 0xff }
-    return 128 + (status & 0x7f)
-}
-
 /// Sets close-on-exec on every descriptor above standard error, so that a child (and a server it
 /// starts) inherits none of this process's files and sockets. posix_spawn's closefrom action would
 /// do it in the child, but glibc declares it only under _GNU_SOURCE, which Swift's import leaves out.
-private func markDescriptorsCloseOnExec() {
+func markDescriptorsCloseOnExec() {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
     for fd in entries.compactMap(Int32.init) where fd > 2 {
         let flags = fcntl(fd, F_GETFD)
