@@ -79,6 +79,7 @@ let package = Package(
         // Shared by the test targets only: a fresh database per suite on the test command's server.
         .target(name: "TestSupport", dependencies: ["Postgres", "LocalPostgres"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "LocalPostgres", "TestSupport"]),
+        .testTarget(name: "CPDCoreTests", dependencies: ["CPDCore"]),
         .testTarget(name: "AdminProtocolTests", dependencies: ["AdminProtocol"]),
         .testTarget(name: "CPDStoreTests", dependencies: ["CPDStore", "Postgres", "TestSupport"]),
         .testTarget(name: "CPDServerTests", dependencies: ["CPDServer", "AdminClient", "AdminProtocol", "CPDStore", "Postgres", "TestSupport"]),

@@ -1,0 +1,207 @@
+/// Where a practitioner stands. See docs/rules.md for the definitions, which the tests specify.
+public enum ComplianceStatus: String, Sendable, CaseIterable {
+    /// Every requirement met: points, minimums, certificates.
+    case compliant
+    /// Not there yet, but no further behind than a steady pace through the cycle would be.
+    case onTrack = "on_track"
+    /// Behind a steady pace (anchored cycles), or about to fall short within 90 days (rolling).
+    case atRisk = "at_risk"
+    /// Short at the close of the cycle, short now under a rolling scheme, or a required certificate
+    /// is missing or expired.
+    case nonCompliant = "non_compliant"
+}
+
+public struct RuleStanding: Sendable, Equatable {
+    public var rule: SchemeRule
+    /// Points held in the rule's category or delivery mode this cycle.
+    public var value: Points
+    /// The rule's bound in points for this cycle (a share is turned into points).
+    public var limit: Points
+    /// A minimum is met when value ≥ limit; a cap is always met (what exceeds it does not count).
+    public var met: Bool
+    /// For a minimum, the points still missing; for a cap, the points that do not count.
+    public var gap: Points
+}
+
+public struct CertificateStanding: Sendable, Equatable {
+    public enum State: String, Sendable {
+        case current
+        /// Current, but expiring within 60 days.
+        case expiring
+        case expired
+        case missing
+    }
+    public var kind: String
+    public var state: State
+    public var expires: Day?
+}
+
+public struct Standing: Sendable, Equatable {
+    public var scheme: String
+    public var cycle: Cycle
+    public var required: Points
+    /// Every point held in the cycle up to the day asked about, before caps.
+    public var earned: Points
+    /// What counts after caps.
+    public var counted: Points
+    /// The fewest further points that would make the member compliant: the larger of the total still
+    /// required and the minimums still unmet (added up per kind of rule).
+    public var shortfall: Points
+    public var status: ComplianceStatus
+    /// Anchored cycles: days after the day asked about until the cycle closes. Rolling: days until the
+    /// balance would first fall short if nothing more were earned (0 when already short).
+    public var daysLeft: Int
+    public var rules: [RuleStanding]
+    public var certificates: [CertificateStanding]
+}
+
+public enum Compliance {
+    /// Days before a rolling balance falls short that make a member at risk; also the window in
+    /// which a certificate counts as expiring.
+    public static let rollingWarningDays = 90
+    public static let certificateWarningDays = 60
+
+    /// The standing of a member on `day`.
+    /// - Parameters:
+    ///   - records: the member's entries with effective days in `cycle(for:)` up to `day` (more are ignored).
+    ///   - certificates: the member's certificates (any kinds; the scheme's kinds are picked out).
+    public static func standing(
+        scheme: Scheme, joined: Day, on day: Day, records: [PointsRecord], certificates: [Certificate]
+    ) -> Standing {
+        let cycle = scheme.period.cycle(containing: day, joined: joined)
+        let inCycle = records.filter { cycle.start <= $0.effective && $0.effective <= day }
+        let required = requirement(scheme: scheme, cycle: cycle, joined: joined)
+        let tally = Tally(records: inCycle, scheme: scheme, required: required)
+        let certificateStandings = certificateStates(scheme: scheme, certificates: certificates, on: day)
+        let certificatesOK = certificateStandings.allSatisfy { $0.state == .current || $0.state == .expiring }
+
+        var status: ComplianceStatus
+        var daysLeft: Int
+        if case .rolling = scheme.period {
+            daysLeft = tally.shortfall.isPositive ? 0 : daysUntilShort(scheme: scheme, joined: joined, on: day, records: inCycle, required: required)
+            if !certificatesOK || tally.shortfall.isPositive {
+                status = .nonCompliant
+            } else {
+                status = daysLeft < rollingWarningDays ? .atRisk : .compliant
+            }
+        } else {
+            daysLeft = day.distance(to: cycle.end)
+            if !certificatesOK {
+                status = .nonCompliant
+            } else if !tally.shortfall.isPositive {
+                status = .compliant
+            } else if daysLeft == 0 {
+                status = .nonCompliant
+            } else {
+                // A steady pace through the member's part of the cycle earns required × days / cycle days;
+                // on track while what is still needed is no more than that pace earns in the days left
+                // (today included).
+                let memberStart = max(cycle.start, joined)
+                let memberDays = memberStart.distance(to: cycle.end) + 1
+                let remaining = day.distance(to: cycle.end) + 1
+                let paceAllows = required.scaled(by: remaining, over: memberDays)
+                status = tally.shortfall <= paceAllows ? .onTrack : .atRisk
+            }
+        }
+        return Standing(
+            scheme: scheme.code, cycle: cycle, required: required, earned: tally.earned, counted: tally.counted,
+            shortfall: tally.shortfall, status: status, daysLeft: daysLeft, rules: tally.rules, certificates: certificateStandings)
+    }
+
+    /// The points required in `cycle`: the scheme's, or with monthly pro-rata a member's first, partial
+    /// cycle asks for the months they were a member (a started month counts whole), rounded up.
+    public static func requirement(scheme: Scheme, cycle: Cycle, joined: Day) -> Points {
+        guard scheme.proRataMonthly, cycle.start < joined, joined <= cycle.end else { return scheme.required }
+        let months = joined.monthsStarted(until: cycle.end.adding(days: 1))
+        return scheme.required.scaled(by: min(months, scheme.period.months), over: scheme.period.months)
+    }
+
+    /// What carries from `previous` into the cycle after it: points counted in `previous` above its
+    /// requirement, not counting what was itself carried in (carried points never carry twice), up
+    /// to the scheme's cap; nothing if the scheme has no carry-over or the member was not compliant
+    /// at the close of `previous` (late).
+    public static func carryOver(
+        scheme: Scheme, joined: Day, previous: Cycle, records: [PointsRecord], certificates: [Certificate]
+    ) -> Points {
+        guard let cap = scheme.carryOverMax, previous.end >= joined else { return .zero }
+        let atClose = standing(scheme: scheme, joined: joined, on: previous.end, records: records, certificates: certificates)
+        guard atClose.status == .compliant else { return .zero }
+        let own = records.filter { $0.kind != .carryOver && previous.contains($0.effective) }
+        let ownCounted = Tally(records: own, scheme: scheme, required: atClose.required).counted
+        let excess = ownCounted - atClose.required
+        return excess.isPositive ? min(excess, cap) : .zero
+    }
+
+    static func certificateStates(scheme: Scheme, certificates: [Certificate], on day: Day) -> [CertificateStanding] {
+        scheme.certificates.map { kind in
+            let latest = certificates.filter { $0.kind == kind && $0.issued <= day }.max { $0.expires < $1.expires }
+            guard let latest else { return CertificateStanding(kind: kind, state: .missing, expires: nil) }
+            let state: CertificateStanding.State =
+                latest.expires < day ? .expired : (day.distance(to: latest.expires) <= certificateWarningDays ? .expiring : .current)
+            return CertificateStanding(kind: kind, state: state, expires: latest.expires)
+        }
+    }
+
+    /// Rolling schemes: how many days from `day` the balance stays sufficient if nothing new is earned,
+    /// as older entries leave the window.
+    static func daysUntilShort(scheme: Scheme, joined: Day, on day: Day, records: [PointsRecord], required: Points) -> Int {
+        // The balance changes only on days when some entry leaves the window: the day after its
+        // effective day plus the window's length.
+        let months = scheme.period.months
+        let leaving = Set(records.map { $0.effective.adding(months: months) }).filter { $0 > day }.sorted()
+        for date in leaving {
+            let window = scheme.period.cycle(containing: date, joined: joined)
+            let still = records.filter { $0.effective >= window.start }
+            if Tally(records: still, scheme: scheme, required: required).shortfall.isPositive {
+                return day.distance(to: date) - 1
+            }
+        }
+        return Int(Int32.max)
+    }
+}
+
+/// The sums one cycle's records make under a scheme's rules.
+struct Tally {
+    var earned = Points.zero
+    var counted = Points.zero
+    var shortfall = Points.zero
+    var rules: [RuleStanding] = []
+
+    init(records: [PointsRecord], scheme: Scheme, required: Points) {
+        var cells: [PointsAllocation.Cell: Points] = [:]
+        var byCategory: [String: Points] = [:]
+        var byDelivery: [Delivery: Points] = [:]
+        for record in records {
+            earned = earned + record.points
+            cells[PointsAllocation.Cell(category: record.category, delivery: record.delivery), default: .zero] += record.points
+            if let category = record.category { byCategory[category, default: .zero] += record.points }
+            if let delivery = record.delivery { byDelivery[delivery, default: .zero] += record.points }
+        }
+        var categoryCaps: [String: Points] = [:]
+        var deliveryCaps: [Delivery: Points] = [:]
+        var categoryDeficits = Points.zero
+        var deliveryDeficits = Points.zero
+        for rule in scheme.rules {
+            let limit = rule.bound.limit(required: required)
+            let value: Points
+            switch rule.target {
+            case .category(let c): value = byCategory[c] ?? .zero
+            case .delivery(let d): value = byDelivery[d] ?? .zero
+            }
+            if rule.bound.isMinimum {
+                let deficit = value < limit ? limit - value : .zero
+                if case .category = rule.target { categoryDeficits += deficit } else { deliveryDeficits += deficit }
+                rules.append(RuleStanding(rule: rule, value: value, limit: limit, met: !deficit.isPositive, gap: deficit))
+            } else {
+                switch rule.target {
+                case .category(let c): categoryCaps[c] = min(categoryCaps[c] ?? limit, limit)
+                case .delivery(let d): deliveryCaps[d] = min(deliveryCaps[d] ?? limit, limit)
+                }
+                rules.append(RuleStanding(rule: rule, value: value, limit: limit, met: true, gap: value > limit ? value - limit : .zero))
+            }
+        }
+        counted = PointsAllocation.counted(cells: cells, categoryCaps: categoryCaps, deliveryCaps: deliveryCaps)
+        let total = counted < required ? required - counted : .zero
+        shortfall = max(total, categoryDeficits, deliveryDeficits)
+    }
+}

@@ -1,0 +1,65 @@
+/// CPD points: an exact decimal with two places, held as an integer count of hundredths, so that
+/// sums never drift as floating point would. `2.5` points is 250.
+public struct Points: Hashable, Comparable, Sendable, CustomStringConvertible, AdditiveArithmetic {
+    public var hundredths: Int64
+
+    public init(hundredths: Int64) { self.hundredths = hundredths }
+    public init(_ whole: Int) { self.hundredths = Int64(whole) * 100 }
+
+    public static let zero = Points(hundredths: 0)
+    /// No single figure in the registry is larger (a million points).
+    public static let limit = Points(hundredths: 100_000_000)
+
+    /// Parses `3`, `2.5`, `-1.25`: at most two decimal places, within ±`limit`. Nil otherwise.
+    public init?(parsing text: String) {
+        var scalars = Substring(text)
+        var negative = false
+        if scalars.first == "-" || scalars.first == "+" {
+            negative = scalars.first == "-"
+            scalars = scalars.dropFirst()
+        }
+        let parts = scalars.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let wholeText = parts.first, !wholeText.isEmpty, wholeText.count <= 9,
+            wholeText.allSatisfy({ $0.isASCII && $0.isNumber })
+        else { return nil }
+        var fraction: Int64 = 0
+        if parts.count == 2 {
+            let digits = parts[1]
+            guard (1...2).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            fraction = Int64(digits)! * (digits.count == 1 ? 10 : 1)
+        }
+        let magnitude = Int64(wholeText)! * 100 + fraction
+        guard magnitude <= Points.limit.hundredths else { return nil }
+        self.hundredths = negative ? -magnitude : magnitude
+    }
+
+    /// Always two places: `3.00`, `-0.50`.
+    public var description: String {
+        let magnitude = hundredths.magnitude
+        let fraction = magnitude % 100
+        return (hundredths < 0 ? "-" : "") + "\(magnitude / 100)." + (fraction < 10 ? "0" : "") + "\(fraction)"
+    }
+
+    public static func < (a: Points, b: Points) -> Bool { a.hundredths < b.hundredths }
+    public static func + (a: Points, b: Points) -> Points { Points(hundredths: a.hundredths + b.hundredths) }
+    public static func - (a: Points, b: Points) -> Points { Points(hundredths: a.hundredths - b.hundredths) }
+    public static prefix func - (a: Points) -> Points { Points(hundredths: -a.hundredths) }
+
+    /// `percent` per cent of these points, rounded up to the hundredth for a minimum (a share rule
+    /// must not be met by rounding down) and down for a cap.
+    public func share(percent: Points, roundingUp: Bool) -> Points {
+        // percent is itself in hundredths: 33.33 % is 3333.
+        let product = hundredths * percent.hundredths
+        let (quotient, remainder) = product.quotientAndRemainder(dividingBy: 10_000)
+        return Points(hundredths: quotient + (roundingUp && remainder > 0 ? 1 : 0))
+    }
+
+    /// These points scaled by `numerator / denominator`, rounded up (for a pro-rata requirement).
+    public func scaled(by numerator: Int, over denominator: Int) -> Points {
+        let product = hundredths * Int64(numerator)
+        let (quotient, remainder) = product.quotientAndRemainder(dividingBy: Int64(denominator))
+        return Points(hundredths: quotient + (remainder > 0 ? 1 : 0))
+    }
+
+    public var isPositive: Bool { hundredths > 0 }
+}

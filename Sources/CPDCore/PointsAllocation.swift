@@ -1,0 +1,89 @@
+/// Points a practitioner holds in one (category, delivery) cell over some days. Entries with no
+/// category or no delivery (an opening balance, carry-over, some adjustments) have nil there.
+public struct PointsRecord: Sendable, Equatable {
+    public var effective: Day
+    public var kind: EntryKind
+    public var category: String?
+    public var delivery: Delivery?
+    public var points: Points
+
+    public init(effective: Day, kind: EntryKind, category: String?, delivery: Delivery?, points: Points) {
+        self.effective = effective
+        self.kind = kind
+        self.category = category
+        self.delivery = delivery
+        self.points = points
+    }
+}
+
+/// The most points that can count when categories and delivery modes each have caps.
+///
+/// A point can count toward the total only once, and only within its category's cap and its
+/// delivery mode's cap at the same time. The most that can count is the maximum flow through a
+/// small network: source → category (its cap) → delivery (the points held in that cell) →
+/// sink (the delivery mode's cap). Exact, with no order-of-caps guesswork; the network has a
+/// handful of nodes, so Edmonds-Karp on integer hundredths is instant.
+public enum PointsAllocation {
+    public struct Cell: Hashable, Sendable {
+        public var category: String?
+        public var delivery: Delivery?
+    }
+
+    public static func counted(
+        cells: [Cell: Points], categoryCaps: [String: Points], deliveryCaps: [Delivery: Points]
+    ) -> Points {
+        var negative = Points.zero
+        var positive: [(Cell, Int64)] = []
+        for (cell, points) in cells {
+            if points.hundredths < 0 { negative = negative + points } else if points.isPositive { positive.append((cell, points.hundredths)) }
+        }
+        let categories = Array(Set(positive.map { $0.0.category.map { "c:" + $0 } ?? "c" })).sorted()
+        let deliveries = Array(Set(positive.map { $0.0.delivery.map { "d:" + $0.rawValue } ?? "d" })).sorted()
+        // Nodes: 0 source, 1 sink, then categories, then deliveries.
+        let n = 2 + categories.count + deliveries.count
+        let unlimited = Int64.max / 4
+        var capacity = [[Int64]](repeating: [Int64](repeating: 0, count: n), count: n)
+        func categoryNode(_ c: String?) -> Int { 2 + categories.firstIndex(of: c.map { "c:" + $0 } ?? "c")! }
+        func deliveryNode(_ d: Delivery?) -> Int { 2 + categories.count + deliveries.firstIndex(of: d.map { "d:" + $0.rawValue } ?? "d")! }
+        for (cell, amount) in positive {
+            let from = categoryNode(cell.category), to = deliveryNode(cell.delivery)
+            capacity[from][to] += amount
+            capacity[0][from] = cell.category.flatMap { categoryCaps[$0]?.hundredths } ?? unlimited
+            capacity[to][1] = cell.delivery.flatMap { deliveryCaps[$0]?.hundredths } ?? unlimited
+        }
+        return Points(hundredths: maxFlow(&capacity, source: 0, sink: 1)) + negative
+    }
+
+    static func maxFlow(_ capacity: inout [[Int64]], source: Int, sink: Int) -> Int64 {
+        let n = capacity.count
+        var total: Int64 = 0
+        while true {
+            var parent = [Int](repeating: -1, count: n)
+            parent[source] = source
+            var queue = [source]
+            var head = 0
+            while head < queue.count, parent[sink] == -1 {
+                let u = queue[head]
+                head += 1
+                for v in 0..<n where parent[v] == -1 && capacity[u][v] > 0 {
+                    parent[v] = u
+                    queue.append(v)
+                }
+            }
+            if parent[sink] == -1 { return total }
+            var bottleneck = Int64.max
+            var v = sink
+            while v != source {
+                bottleneck = min(bottleneck, capacity[parent[v]][v])
+                v = parent[v]
+            }
+            v = sink
+            while v != source {
+                capacity[parent[v]][v] -= bottleneck
+                capacity[v][parent[v]] += bottleneck
+                v = parent[v]
+            }
+            total += bottleneck
+        }
+    }
+}

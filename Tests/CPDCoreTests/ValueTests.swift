@@ -1,0 +1,92 @@
+import Testing
+
+@testable import CPDCore
+
+@Suite struct PointsAndDayTests {
+    @Test func pointsParseAtMostTwoPlacesAndPrintTwo() {
+        #expect(Points(parsing: "3")?.description == "3.00")
+        #expect(Points(parsing: "2.5")?.hundredths == 250)
+        #expect(Points(parsing: "-1.25")?.hundredths == -125)
+        for bad in ["", "1.234", "1e2", "abc", ".5", "5.", "1,5", "9999999999", " 3"] {
+            #expect(Points(parsing: bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func sharesRoundUpForMinimumsAndDownForCaps() {
+        #expect(Points(15).share(percent: pts("33.33"), roundingUp: false) == pts("4.99"))
+        #expect(Points(15).share(percent: pts("33.33"), roundingUp: true) == pts("5.00"))
+        #expect(Points(20).share(percent: Points(50), roundingUp: true) == Points(10))
+    }
+
+    @Test func addingMonthsClampsToTheEndOfShorterMonths() {
+        #expect(day("2026-01-31").adding(months: 1) == day("2026-02-28"))
+        #expect(day("2024-01-31").adding(months: 1) == day("2024-02-29"))
+        #expect(day("2024-02-29").adding(months: 12) == day("2025-02-28"))
+        #expect(day("2026-03-31").adding(months: -1) == day("2026-02-28"))
+        #expect(day("2026-11-21").adding(months: -36) == day("2023-11-21"))
+    }
+
+    @Test func monthsStartedCountsAPartMonthAsWhole() {
+        #expect(day("2026-03-15").monthsStarted(until: day("2027-09-01")) == 18)
+        #expect(day("2026-03-01").monthsStarted(until: day("2027-09-01")) == 18)
+        #expect(day("2026-03-02").monthsStarted(until: day("2027-09-01")) == 18)
+        #expect(day("2027-08-31").monthsStarted(until: day("2027-09-01")) == 1)
+    }
+
+    @Test func daysRejectImpossibleDates() {
+        #expect(Day(parsing: "2026-02-29") == nil)
+        #expect(Day(parsing: "2028-02-29") != nil)
+        #expect(Day(parsing: "2026-13-01") == nil)
+        #expect(Day(parsing: "26-01-01") == nil)
+    }
+}
+
+@Suite struct ValidationTests {
+    @Test func codesAreUpperCaseLettersDigitsDashesAndUnderscores() throws {
+        #expect(try Code.validate("P-1001", field: "id") == "P-1001")
+        for bad in ["", "p-1001", "-X", "A B", "Ä", String(repeating: "A", count: 33)] {
+            #expect(throws: ValidationError.self) { try Code.validate(bad, field: "id") }
+        }
+    }
+
+    @Test func courseContentRefusesNonsense() {
+        #expect(throws: ValidationError.self) { try CourseContent(title: "", points: Points(1), hours: Points(1), category: "clinical", delivery: .online) }
+        #expect(throws: ValidationError.self) { try CourseContent(title: "T", points: .zero, hours: Points(1), category: "clinical", delivery: .online) }
+        #expect(throws: ValidationError.self) { try CourseContent(title: "T", points: Points(1), hours: Points(-1), category: "clinical", delivery: .online) }
+        #expect(throws: ValidationError.self) { try CourseContent(title: "T", points: Points(1), hours: Points(1), category: "Clinical", delivery: .online) }
+        #expect(throws: ValidationError.self) { try CourseContent(title: "T\u{7}", points: Points(1), hours: Points(1), category: "clinical", delivery: .online) }
+    }
+
+    @Test func theLifecycleOnlyMovesForward() throws {
+        #expect(try CourseLifecycle.transition(from: .draft, to: .published) == .published)
+        #expect(try CourseLifecycle.transition(from: .published, to: .retired) == .retired)
+        #expect(throws: ValidationError.self) { try CourseLifecycle.transition(from: .retired, to: .published) }
+        #expect(throws: ValidationError.self) { try CourseLifecycle.transition(from: .published, to: .published) }
+    }
+
+    @Test func periodsAreCheckedAsTheyAreDefined() {
+        #expect(throws: ValidationError.self) { try SchemePeriod(kind: "fixed", length: 24, start: "09-01") }
+        #expect(throws: ValidationError.self) { try SchemePeriod(kind: "fixed", length: 12, start: "02-29") }
+        #expect(throws: ValidationError.self) { try SchemePeriod(kind: "fixed", length: 12, start: nil) }
+        #expect(throws: ValidationError.self) { try SchemePeriod(kind: "rolling", length: 0, start: nil) }
+        #expect(throws: ValidationError.self) { try SchemePeriod(kind: "weekly", length: 1, start: nil) }
+        #expect(throws: ValidationError.self) { try Scheme(code: "X", title: "X", period: .rolling(months: 12), required: Points(1), proRataMonthly: true) }
+    }
+
+    @Test func aSchemeTakesOneMinimumAndOneCapPerTarget() throws {
+        let scheme = Schemes.myotherapy
+        #expect(throws: ValidationError.self) { try scheme.validate(SchemeRule(target: .delivery(.inPerson), bound: .minShare(percent: Points(10)))) }
+        #expect(throws: ValidationError.self) { try scheme.validate(SchemeRule(target: .category("ethics"), bound: .min(Points(21)))) }
+        #expect(throws: ValidationError.self) { try scheme.validate(SchemeRule(target: .category("ethics"), bound: .maxShare(percent: Points(101)))) }
+        try scheme.validate(SchemeRule(target: .delivery(.inPerson), bound: .max(Points(18))))
+    }
+
+    @Test func completionsMustBePublishedDatedAndAfterJoining() throws {
+        let today = day("2026-11-21"), joined = day("2025-01-01")
+        try CompletionRules.check(completed: today, today: today, joined: joined, courseStatus: .published, course: "C")
+        #expect(throws: ValidationError.self) { try CompletionRules.check(completed: day("2026-11-22"), today: today, joined: joined, courseStatus: .published, course: "C") }
+        #expect(throws: ValidationError.self) { try CompletionRules.check(completed: day("2024-12-31"), today: today, joined: joined, courseStatus: .published, course: "C") }
+        #expect(throws: ValidationError.self) { try CompletionRules.check(completed: today, today: today, joined: joined, courseStatus: .draft, course: "C") }
+        #expect(throws: ValidationError.self) { try CompletionRules.check(completed: today, today: today, joined: joined, courseStatus: .retired, course: "C") }
+    }
+}
