@@ -102,8 +102,9 @@ public struct Migrator: Sendable {
 
     /// Compares the database with the files; throws if an applied file changed or is unknown.
     public func status(_ connection: PostgresConnection) throws -> Status {
-        try ensureTable(connection)
-        let rows = try connection.query("SELECT version, name, checksum FROM \(table.rawValue) ORDER BY version")
+        // Reading needs no privilege to create: a database with no bookkeeping table has nothing applied.
+        let exists: Bool = try connection.query("SELECT to_regclass($1) IS NOT NULL", [table.rawValue])[0][0]
+        let rows = exists ? try connection.query("SELECT version, name, checksum FROM \(table.rawValue) ORDER BY version").rows : []
         var status = Status()
         var appliedChecksums: [Int: (String, String)] = [:]
         for row in rows {
@@ -149,6 +150,7 @@ public struct Migrator: Sendable {
     public func migrate(_ connection: PostgresConnection) throws -> [Migration] {
         try connection.query("SELECT pg_advisory_lock($1)", [Self.lockKey])
         defer { _ = try? connection.query("SELECT pg_advisory_unlock($1)", [Self.lockKey]) }
+        try ensureTable(connection)
         // Read under the lock: another process may have applied some while we waited.
         let pending = try status(connection).pending
         for migration in pending {
@@ -180,4 +182,10 @@ public struct Migrator: Sendable {
     private func checksum(of migration: Migration, _ connection: PostgresConnection) throws -> String {
         try connection.query("SELECT encode(sha256($1), 'hex')", [Array(migration.sql.utf8)])[0][0]
     }
+}
+
+/// The role cpdd works as once connected: it can read and append, but not rewrite the ledger.
+public enum ApplicationRole {
+    public static let name = "cpd_app"
+    public static let sessionSetup = "SET ROLE cpd_app"
 }

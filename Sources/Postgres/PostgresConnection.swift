@@ -16,6 +16,8 @@ public final class PostgresConnection {
     private var statementCounter = 0
     /// When the connection last finished a piece of work; the pool uses it to decide on a health check.
     public internal(set) var lastUsed = ContinuousClock.now
+    /// Run after every (re)connection, such as `SET ROLE cpd_app`; a fixed statement, never values.
+    private let sessionSetup: String?
 
     /// More distinct statements than this on one connection is a sign of SQL built per call; the cache
     /// is then emptied rather than grown without bound.
@@ -25,7 +27,7 @@ public final class PostgresConnection {
     /// means libpq's defaults and its `PG*` environment variables. A `connect_timeout` of
     /// `connectTimeoutSeconds` applies unless the string sets its own.
     public init(
-        conninfo: String, applicationName: String = "cpd", connectTimeoutSeconds: Int = 5,
+        conninfo: String, applicationName: String = "cpd", connectTimeoutSeconds: Int = 5, sessionSetup: String? = nil,
         logger: Logger = Logger(label: "cpd.postgres")
     ) throws(PostgresError) {
         // Keywords before "dbname" are defaults that the expanded conninfo overrides.
@@ -46,6 +48,7 @@ public final class PostgresConnection {
         }
         self.handle = connection
         self.logger = logger
+        self.sessionSetup = sessionSetup
         installNoticeProcessor()
         try configureSession()
     }
@@ -256,6 +259,7 @@ public final class PostgresConnection {
         _ = try consume(
             PQexec(handle, "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET bytea_output = 'hex'"),
             statement: "<session setup>")
+        if let sessionSetup { _ = try consume(PQexec(handle, sessionSetup), statement: sessionSetup) }
     }
 
     /// Server notices (`relation already exists, skipping`) go to the log at debug level instead of

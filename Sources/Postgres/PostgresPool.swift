@@ -33,10 +33,13 @@ public final class PostgresPool: Sendable, Service {
         /// A connection idle for longer than this is pinged before it is handed out.
         public var healthCheckAfterIdle: Duration
         public var applicationName: String
+        /// A statement every new connection runs first, such as `SET ROLE cpd_app`.
+        public var sessionSetup: String?
 
         public init(
             conninfo: String, maxConnections: Int = 8, acquireTimeout: Duration = .seconds(5),
-            connectTimeoutSeconds: Int = 5, healthCheckAfterIdle: Duration = .seconds(30), applicationName: String = "cpd"
+            connectTimeoutSeconds: Int = 5, healthCheckAfterIdle: Duration = .seconds(30), applicationName: String = "cpd",
+            sessionSetup: String? = nil
         ) {
             precondition(maxConnections >= 1, "a pool needs at least one connection")
             self.conninfo = conninfo
@@ -45,6 +48,7 @@ public final class PostgresPool: Sendable, Service {
             self.connectTimeoutSeconds = connectTimeoutSeconds
             self.healthCheckAfterIdle = healthCheckAfterIdle
             self.applicationName = applicationName
+            self.sessionSetup = sessionSetup
         }
     }
 
@@ -256,7 +260,7 @@ public final class PostgresPool: Sendable, Service {
         case .openNew:
             return Slot(try PostgresConnection(
                 conninfo: configuration.conninfo, applicationName: configuration.applicationName,
-                connectTimeoutSeconds: configuration.connectTimeoutSeconds, logger: logger))
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds, sessionSetup: configuration.sessionSetup, logger: logger))
         case .existing(let slot):
             let connection = slot.connection
             if !connection.checkAlive() {

@@ -53,31 +53,43 @@ struct Database {
     /// migrated and seeded with demo data here.
     static func open(settings: Settings, sqlDirectory: String, logger: Logger, poolSize: Int) async throws -> Database {
         let schema = Migrator(set: try MigrationSet(directory: sqlDirectory + "/migrations"))
-        guard let conninfo = settings.database else {
-            let cluster = try await startPrivateCluster(settings: settings, logger: logger)
-            let pool = PostgresPool(configuration: .init(conninfo: cluster.conninfo(database: privateDatabaseName), maxConnections: poolSize))
+        var cluster: LocalPostgresCluster? = nil
+        let conninfo: String
+        if let configured = settings.database {
+            conninfo = configured
+        } else {
+            let local = try await startPrivateCluster(settings: settings, logger: logger)
+            cluster = local
+            conninfo = local.conninfo(database: privateDatabaseName)
             do {
-                try await pool.withConnection { connection in
-                    try schema.migrate(connection)
+                // Migrations and demo data run as the database owner, on a connection of their own.
+                try await runBlocking {
+                    let owner = try PostgresConnection(conninfo: conninfo, applicationName: "cpdd migrate")
+                    try schema.migrate(owner)
                     let demo = Migrator(set: try MigrationSet(directory: sqlDirectory + "/demo"), table: .demoSeeds)
-                    let seeded = try demo.migrate(connection)
+                    let seeded = try demo.migrate(owner)
                     if !seeded.isEmpty { logger.info("seeded demo data", metadata: ["files": "\(seeded.map(\.fileName))"]) }
                 }
             } catch {
-                await pool.close()
-                try? await runBlocking { try cluster.stop() }
+                try? await runBlocking { try local.stop() }
                 throw Failure(description: "preparing the private database failed: \(error)")
             }
-            return Database(pool: pool, cluster: cluster, logger: logger)
         }
-        let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: poolSize))
+        // Everything else works as the application role, which cannot rewrite the ledger.
+        let pool = PostgresPool(configuration: .init(
+            conninfo: conninfo, maxConnections: poolSize, sessionSetup: ApplicationRole.sessionSetup))
         do {
-            try await pool.withConnection { try schema.verifyUpToDate($0) }
+            try await runBlocking { try schema.verifyUpToDate(PostgresConnection(conninfo: conninfo, applicationName: "cpdd")) }
+            try await pool.withConnection { try $0.ping() }
         } catch {
             await pool.close()
+            if let cluster { try? await runBlocking { try cluster.stop() } }
+            if let error = error as? PostgresError, error.statement == ApplicationRole.sessionSetup {
+                throw Failure(description: "cpdd works as the role \(ApplicationRole.name): grant it to the login role (GRANT \(ApplicationRole.name) TO <login>), after `cpdd migrate` has created it; \(error)")
+            }
             throw Failure(description: "\(error)")
         }
-        return Database(pool: pool, cluster: nil, logger: logger)
+        return Database(pool: pool, cluster: cluster, logger: logger)
     }
 
     /// Creates (first run), starts and opens the private cluster, with its `cpd` database.

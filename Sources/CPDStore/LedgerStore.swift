@@ -1,0 +1,253 @@
+import CPDCore
+import Postgres
+
+/// The points ledger: appends (idempotent by the sender's key), standings, statements, verification.
+///
+/// Ledger writes run under READ COMMITTED: the append trigger orders all appenders with an advisory
+/// lock and must see what the previous holder committed.
+public enum LedgerStore {
+    static let keyConstraint = "ledger_entry_recorded_by_idempotency_key_key"
+    static let reversesConstraint = "ledger_entry_reverses_key"
+
+    // MARK: - Writes
+
+    /// Appends a completion worth the course's current points. `actingProvider` is set when a provider
+    /// asks: it may record completions only of its own courses.
+    public static func recordCompletion(
+        practitioner: String, course: String, completed: Day, key: String, by principal: String, actingProvider: String?,
+        _ c: PostgresConnection
+    ) throws -> EntryReceipt {
+        let request = "completion.record practitioner=\(practitioner) course=\(course) completed=\(completed)"
+        return try idempotentAppend(key: key, by: principal, request: request, c) { c in
+            let member = try SchemeStore.practitioner(practitioner, c)
+            let current = try CatalogueStore.course(course, c)
+            if let actingProvider, current.provider != actingProvider {
+                throw StoreError.permissionDenied("course \(course) belongs to \(current.provider)")
+            }
+            do {
+                try CompletionRules.check(
+                    completed: completed, today: try Registry.today(c), joined: member.joined, courseStatus: current.status, course: course)
+            } catch let error as ValidationError {
+                throw StoreError.invalid(error)
+            }
+            let content = current.content
+            let id = try insert(
+                c, practitioner: practitioner, kind: .completion, points: content.points, effective: completed, course: course,
+                version: current.version, category: content.category, delivery: content.delivery, by: principal, key: key, request: request)
+            return EntryReceipt(entry: id, points: content.points, replayed: false)
+        }
+    }
+
+    /// Appends the reversal of an entry recorded in error: its points negated, in its category,
+    /// delivery and day. An entry can be reversed once; a reversal cannot be reversed.
+    public static func reverse(
+        entry: Int64, reason: String, key: String, by principal: String, actingProvider: String?, _ c: PostgresConnection
+    ) throws -> EntryReceipt {
+        let reason = try validated { () throws(ValidationError) in try Prose.validate(reason, field: "reason", maxLength: 500) }
+        let request = "entry.reverse entry=\(entry) reason=\(reason)"
+        do {
+            return try idempotentAppend(key: key, by: principal, request: request, c) { c in
+                guard let row = try c.query(
+                    """
+                    SELECT e.practitioner, e.kind, e.points, e.effective, e.course, e.course_version, e.category, e.delivery, v.provider,
+                           (SELECT r.id FROM ledger_entry r WHERE r.reverses = e.id) AS reversed_by
+                    FROM ledger_entry e LEFT JOIN course v ON v.code = e.course WHERE e.id = $1
+                    """, [entry]
+                ).first else { throw StoreError.notFound("no entry \(entry)") }
+                if let actingProvider, try row["provider"] as String? != actingProvider {
+                    throw StoreError.permissionDenied("entry \(entry) is not a completion of a course of \(actingProvider)")
+                }
+                guard try row["kind"] as String != EntryKind.reversal.rawValue else {
+                    throw StoreError.conflict("entry \(entry) is a reversal; record the completion again instead")
+                }
+                if let by: Int64 = try row["reversed_by"] { throw StoreError.conflict("entry \(entry) was already reversed by entry \(by)") }
+                let points: Points = try row["points"]
+                let id = try insert(
+                    c, practitioner: try row["practitioner"], kind: .reversal, points: -points, effective: try row["effective"],
+                    course: try row["course"], version: try row["course_version"], category: try row["category"],
+                    delivery: try row["delivery"], reverses: entry, reason: reason, by: principal, key: key, request: request)
+                return EntryReceipt(entry: id, points: -points, replayed: false)
+            }
+        } catch let error as PostgresError where error.violates(reversesConstraint) {
+            throw StoreError.conflict("entry \(entry) was already reversed")
+        }
+    }
+
+    /// Appends a manual adjustment, dated today, positive or negative, with a reason.
+    public static func adjust(
+        practitioner: String, points: Points, reason: String, category: String?, delivery: Delivery?, key: String,
+        by principal: String, _ c: PostgresConnection
+    ) throws -> EntryReceipt {
+        guard points != .zero, points.hundredths.magnitude <= UInt64(Points(10_000).hundredths) else {
+            throw StoreError.invalid(ValidationError("points", "must be non-zero and at most 10000 either way"))
+        }
+        let reason = try validated { () throws(ValidationError) in try Prose.validate(reason, field: "reason", maxLength: 500) }
+        let category = try validated { () throws(ValidationError) in try category.map { (c: String) throws(ValidationError) in try Term.validate(c, field: "category") } }
+        let request = "entry.adjust practitioner=\(practitioner) points=\(points) reason=\(reason) category=\(category ?? "") delivery=\(delivery?.rawValue ?? "")"
+        return try idempotentAppend(key: key, by: principal, request: request, c) { c in
+            _ = try SchemeStore.practitioner(practitioner, c)
+            let id = try insert(
+                c, practitioner: practitioner, kind: .adjustment, points: points, effective: try Registry.today(c), category: category,
+                delivery: delivery, reason: reason, by: principal, key: key, request: request)
+            return EntryReceipt(entry: id, points: points, replayed: false)
+        }
+    }
+
+    /// Appends what carries from the previous cycle into the one that holds `day` (today by default),
+    /// once: running it again answers with the same entry. Nil when nothing carries.
+    public static func appendCarryOver(practitioner id: String, on day: Day? = nil, _ c: PostgresConnection) throws -> EntryReceipt? {
+        let member = try SchemeStore.practitioner(id, c)
+        let scheme = try SchemeStore.scheme(member.scheme, c)
+        guard scheme.carryOverMax != nil else { return nil }
+        if case .rolling = scheme.period { return nil }
+        let date = try day ?? Registry.today(c)
+        let current = scheme.period.cycle(containing: date, joined: member.joined)
+        let previous = scheme.period.cycle(before: current, joined: member.joined)
+        guard previous.end >= member.joined else { return nil }
+        let amount = Compliance.carryOver(
+            scheme: scheme, joined: member.joined, previous: previous, records: try records(id, from: previous.start, to: previous.end, c),
+            certificates: try SchemeStore.certificates(of: id, c))
+        guard amount.isPositive else { return nil }
+        let key = "carry-over:\(id):\(current.start)"
+        let request = "carry_over practitioner=\(id) cycle=\(current.start)"
+        return try idempotentAppend(key: key, by: "cpdd", request: request, c) { c in
+            let entry = try insert(
+                c, practitioner: id, kind: .carryOver, points: amount, effective: current.start,
+                reason: "carried from the cycle \(previous.start) to \(previous.end)", by: "cpdd", key: key, request: request)
+            return EntryReceipt(entry: entry, points: amount, replayed: false)
+        }
+    }
+
+    // MARK: - Reads
+
+    public struct MemberStanding: Sendable {
+        public var practitioner: Practitioner
+        public var scheme: Scheme
+        public var standing: Standing
+    }
+
+    /// A practitioner's standing in the cycle that holds `day` (today in the registry's time zone by
+    /// default). Sums come from SQL, grouped; the rules are applied in Swift.
+    public static func standing(practitioner id: String, on day: Day? = nil, _ c: PostgresConnection) throws -> MemberStanding {
+        let member = try SchemeStore.practitioner(id, c)
+        let scheme = try SchemeStore.scheme(member.scheme, c)
+        let date = try day ?? Registry.today(c)
+        let cycle = scheme.period.cycle(containing: date, joined: member.joined)
+        let standing = Compliance.standing(
+            scheme: scheme, joined: member.joined, on: date, records: try records(id, from: cycle.start, to: date, c),
+            certificates: try SchemeStore.certificates(of: id, c))
+        return MemberStanding(practitioner: member, scheme: scheme, standing: standing)
+    }
+
+    public struct StatementLine: Sendable, Equatable {
+        public var entry: Int64
+        public var kind: EntryKind
+        public var date: Day
+        public var points: Points
+        public var course: String?
+        public var courseVersion: Int?
+        public var reverses: Int64?
+        public var reason: String?
+        public var recordedBy: String
+    }
+
+    /// A practitioner's entries with days from `from` to `to`, oldest first.
+    public static func statement(practitioner id: String, from: Day?, to: Day?, _ c: PostgresConnection) throws -> [StatementLine] {
+        _ = try SchemeStore.practitioner(id, c)
+        return try c.query(
+            """
+            SELECT id, kind, effective, points, course, course_version, reverses, reason, recorded_by FROM ledger_entry
+            WHERE practitioner = $1 AND ($2::date IS NULL OR effective >= $2) AND ($3::date IS NULL OR effective <= $3)
+            ORDER BY effective, id
+            """, [id, from, to]
+        ).map { row in
+            StatementLine(
+                entry: try row["id"], kind: EntryKind(rawValue: try row["kind"]) ?? .adjustment, date: try row["effective"],
+                points: try row["points"], course: try row["course"], courseVersion: try row["course_version"],
+                reverses: try row["reverses"], reason: try row["reason"], recordedBy: try row["recorded_by"])
+        }
+    }
+
+    public enum Verification: Sendable, Equatable {
+        case intact(entries: Int64, head: String)
+        case broken(entry: Int64, problem: String)
+    }
+
+    /// Recomputes the hash chain over every entry in id order and names the first broken entry.
+    public static func verify(_ c: PostgresConnection) throws -> Verification {
+        if let broken = try c.query("SELECT id, problem FROM ledger_first_break()").first {
+            return .broken(entry: try broken["id"], problem: try broken["problem"])
+        }
+        let row = try c.query("SELECT count(*) AS n, (SELECT encode(hash, 'hex') FROM ledger_entry ORDER BY id DESC LIMIT 1) AS head FROM ledger_entry")[0]
+        return .intact(entries: try row["n"], head: try row["head"] as String? ?? String(repeating: "0", count: 64))
+    }
+
+    // MARK: - Internals
+
+    /// The member's points between two days, summed per day, kind, category and delivery.
+    static func records(_ id: String, from: Day, to: Day, _ c: PostgresConnection) throws -> [PointsRecord] {
+        try c.query(
+            """
+            SELECT effective, kind, category, delivery, sum(points) AS points FROM ledger_entry
+            WHERE practitioner = $1 AND effective BETWEEN $2 AND $3
+            GROUP BY effective, kind, category, delivery
+            """, [id, from, to]
+        ).map { row in
+            PointsRecord(
+                effective: try row["effective"], kind: EntryKind(rawValue: try row["kind"]) ?? .adjustment,
+                category: try row["category"], delivery: try row["delivery"], points: try row["points"])
+        }
+    }
+
+    /// Runs `append` once per key: a key already used answers with its entry (same request) or a
+    /// conflict (another request). Two senders racing with one key: the loser's insert fails on the
+    /// unique key, and its second pass finds the winner's entry.
+    static func idempotentAppend(
+        key: String, by principal: String, request: String, _ c: PostgresConnection,
+        _ append: @escaping (PostgresConnection) throws -> EntryReceipt
+    ) throws -> EntryReceipt {
+        _ = try validated { () throws(ValidationError) in try Prose.validate(key, field: "key", maxLength: 200) }
+        for attempt in 1...2 {
+            do {
+                return try c.withTransaction(isolation: .readCommitted, retry: .serializationFailures) { c in
+                    if let row = try c.query(
+                        "SELECT id, points, request FROM ledger_entry WHERE recorded_by = $1 AND idempotency_key = $2", [principal, key]
+                    ).first {
+                        let first: String = try row["request"]
+                        guard first == request else {
+                            throw StoreError.conflict("key \(key) was already used for another request (\(first))")
+                        }
+                        return EntryReceipt(entry: try row["id"], points: try row["points"], replayed: true)
+                    }
+                    return try append(c)
+                }
+            } catch let error as PostgresError where error.violates(keyConstraint) && attempt == 1 {
+                continue
+            }
+        }
+        throw StoreError.conflict("key \(key) is being used by another request at this moment; try again")
+    }
+
+    static func insert(
+        _ c: PostgresConnection, practitioner: String, kind: EntryKind, points: Points, effective: Day, course: String? = nil,
+        version: Int? = nil, category: String? = nil, delivery: Delivery? = nil, reverses: Int64? = nil, reason: String? = nil,
+        by principal: String, key: String, request: String
+    ) throws -> Int64 {
+        try c.query(
+            """
+            INSERT INTO ledger_entry (practitioner, kind, points, effective, course, course_version, category, delivery, reverses,
+                                      reason, recorded_by, idempotency_key, request)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id
+            """,
+            [practitioner, kind.rawValue, points, effective, course, version, category, delivery?.rawValue, reverses, reason,
+             principal, key, request])[0][0]
+    }
+
+    static func validated<T>(_ body: () throws(ValidationError) -> T) throws(StoreError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw StoreError.invalid(error)
+        }
+    }
+}

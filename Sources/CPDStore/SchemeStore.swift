@@ -1,0 +1,140 @@
+import CPDCore
+import Postgres
+
+/// Schemes (with their rules and required certificates), practitioners and certificates.
+public enum SchemeStore {
+    public static func addScheme(_ scheme: Scheme, startText: String?, _ c: PostgresConnection) throws {
+        let anchor: Day?
+        if case .fixed(_, let a) = scheme.period { anchor = a } else { anchor = nil }
+        let inserted = try c.query(
+            """
+            INSERT INTO scheme (code, title, period, length_months, anchor, start_text, required, carry_over_max, opening_balance, pro_rata)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (code) DO NOTHING
+            """,
+            [scheme.code, scheme.title, scheme.period.kind, scheme.period.months, anchor, startText, scheme.required,
+             scheme.carryOverMax, scheme.openingBalance, scheme.proRataMonthly ? "monthly" : "none"])
+        guard inserted.affectedRows == 1 else { throw StoreError.conflict("scheme \(scheme.code) exists") }
+    }
+
+    public static func addRule(scheme code: String, _ rule: SchemeRule, _ c: PostgresConnection) throws {
+        // Two rules for one target racing each other: the table's unique key lets one through.
+        do {
+            let current = try scheme(code, c)
+            do {
+                try current.validate(rule)
+            } catch {
+                throw StoreError.invalid(error)
+            }
+            let (kind, target): (String, String)
+            switch rule.target {
+            case .category(let category): (kind, target) = ("category", category)
+            case .delivery(let delivery): (kind, target) = ("delivery", delivery.rawValue)
+            }
+            let (bound, amount): (String, Points)
+            switch rule.bound {
+            case .min(let p): (bound, amount) = ("min", p)
+            case .max(let p): (bound, amount) = ("max", p)
+            case .minShare(let p): (bound, amount) = ("min_share", p)
+            case .maxShare(let p): (bound, amount) = ("max_share", p)
+            }
+            try c.query(
+                "INSERT INTO scheme_rule (scheme, target_kind, target, bound, amount) VALUES ($1, $2, $3, $4, $5)",
+                [code, kind, target, bound, amount])
+        } catch let error as PostgresError where error.code == .uniqueViolation {
+            throw StoreError.conflict("scheme \(code) already has a \(rule.bound.isMinimum ? "minimum" : "cap") for \(rule.target.description)")
+        }
+    }
+
+    public static func addRequiredCertificate(scheme code: String, kind: String, _ c: PostgresConnection) throws {
+        guard try !c.query("SELECT 1 FROM scheme WHERE code = $1", [code]).isEmpty else { throw StoreError.notFound("no scheme \(code)") }
+        let inserted = try c.query("INSERT INTO scheme_certificate (scheme, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING", [code, kind])
+        guard inserted.affectedRows == 1 else { throw StoreError.conflict("scheme \(code) already requires \(kind)") }
+    }
+
+    /// A scheme with its rules (in the order they were added) and required certificates.
+    public static func scheme(_ code: String, _ c: PostgresConnection) throws -> Scheme {
+        guard let row = try c.query(
+            "SELECT code, title, period, length_months, anchor, required, carry_over_max, opening_balance, pro_rata FROM scheme WHERE code = $1",
+            [code]
+        ).first else { throw StoreError.notFound("no scheme \(code)") }
+        let months: Int = try row["length_months"]
+        let period: SchemePeriod
+        switch try row["period"] as String {
+        case "fixed": period = .fixed(months: months, anchor: try row["anchor"])
+        case "anniversary": period = .anniversary(months: months)
+        default: period = .rolling(months: months)
+        }
+        var rules: [SchemeRule] = []
+        for rule in try c.query("SELECT target_kind, target, bound, amount FROM scheme_rule WHERE scheme = $1 ORDER BY id", [code]) {
+            let target: String = try rule["target"]
+            let amount: Points = try rule["amount"]
+            let ruleTarget: RuleTarget = try rule["target_kind"] as String == "category" ? .category(target) : .delivery(Delivery(rawValue: target) ?? .online)
+            let bound: RuleBound
+            switch try rule["bound"] as String {
+            case "min": bound = .min(amount)
+            case "max": bound = .max(amount)
+            case "min_share": bound = .minShare(percent: amount)
+            default: bound = .maxShare(percent: amount)
+            }
+            rules.append(SchemeRule(target: ruleTarget, bound: bound))
+        }
+        let certificates = try c.query("SELECT kind FROM scheme_certificate WHERE scheme = $1 ORDER BY kind", [code]).map { try $0[0] as String }
+        return try Scheme(
+            code: try row["code"], title: try row["title"], period: period, required: try row["required"], rules: rules,
+            carryOverMax: try row["carry_over_max"], openingBalance: try row["opening_balance"],
+            proRataMonthly: try row["pro_rata"] as String == "monthly", certificates: certificates)
+    }
+
+    /// The start as it was given (`07-01`), for display.
+    public static func startText(_ code: String, _ c: PostgresConnection) throws -> String? {
+        try c.query("SELECT start_text FROM scheme WHERE code = $1", [code]).first.map { try $0[0] as String? } ?? nil
+    }
+
+    /// Registers a practitioner and, when their scheme has one, appends their opening balance. The same
+    /// registration again is a no-op; the same id with other details is a conflict.
+    public static func addPractitioner(_ p: Practitioner, by principal: String, _ c: PostgresConnection) throws {
+        try c.withTransaction { c in
+            guard let opening = try c.query("SELECT opening_balance FROM scheme WHERE code = $1", [p.scheme]).first else {
+                throw StoreError.notFound("no scheme \(p.scheme)")
+            }
+            let inserted = try c.query(
+                "INSERT INTO practitioner (id, name, scheme, joined, modalities) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                [p.id, p.name, p.scheme, p.joined, TextArray(p.modalities)])
+            if inserted.affectedRows == 0 {
+                let existing = try practitioner(p.id, c)
+                guard existing == p else { throw StoreError.conflict("practitioner \(p.id) exists with other details") }
+                return
+            }
+            if let balance: Points = try opening["opening_balance"] {
+                try c.query(
+                    """
+                    INSERT INTO ledger_entry (practitioner, kind, points, effective, recorded_by, idempotency_key, request)
+                    VALUES ($1, 'opening_balance', $2, $3, $4, $5, $6)
+                    """,
+                    [p.id, balance, p.joined, principal, "opening:" + p.id, "practitioner.add id=\(p.id) scheme=\(p.scheme)"])
+            }
+        }
+    }
+
+    public static func practitioner(_ id: String, _ c: PostgresConnection) throws -> Practitioner {
+        guard let row = try c.query("SELECT id, name, scheme, joined, modalities FROM practitioner WHERE id = $1", [id]).first else {
+            throw StoreError.notFound("no practitioner \(id)")
+        }
+        return try Practitioner(
+            id: try row["id"], name: try row["name"], scheme: try row["scheme"], joined: try row["joined"],
+            modalities: (try row["modalities"] as TextArray).values)
+    }
+
+    public static func addCertificate(_ certificate: Certificate, by principal: String, _ c: PostgresConnection) throws {
+        _ = try practitioner(certificate.practitioner, c)
+        try c.query(
+            "INSERT INTO certificate (practitioner, kind, issued, expires, ref, recorded_by) VALUES ($1, $2, $3, $4, $5, $6)",
+            [certificate.practitioner, certificate.kind, certificate.issued, certificate.expires, certificate.reference, principal])
+    }
+
+    public static func certificates(of practitioner: String, _ c: PostgresConnection) throws -> [Certificate] {
+        try c.query("SELECT kind, issued, expires, ref FROM certificate WHERE practitioner = $1 ORDER BY expires", [practitioner]).map { row in
+            try Certificate(practitioner: practitioner, kind: try row["kind"], issued: try row["issued"], expires: try row["expires"], reference: try row["ref"])
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import CPDCore
+import Postgres
+
+/// Why a store operation did not happen. Each case maps to one protocol error code, and nothing was
+/// changed when one is thrown.
+public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
+    case notFound(String)
+    case conflict(String)
+    case invalid(ValidationError)
+    case permissionDenied(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let m), .conflict(let m), .permissionDenied(let m): return m
+        case .invalid(let e): return e.description
+        }
+    }
+}
+
+/// The answer to an idempotent write: the entry it made, or on a replay the entry the first request made.
+public struct EntryReceipt: Sendable, Equatable {
+    public var entry: Int64
+    public var points: Points
+    /// True when this was a retry of a request already applied.
+    public var replayed: Bool
+}
+
+// MARK: - Domain values as SQL values
+
+extension Day: PostgresEncodable, PostgresDecodable {
+    public static var postgresType: PostgresType { .date }
+    public var postgresValue: PostgresValue { .text(description, as: .date) }
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let day = Day(parsing: String(text)) else { throw PostgresDecodingFailure() }
+        self = day
+    }
+}
+
+extension Points: PostgresEncodable, PostgresDecodable {
+    public static var postgresType: PostgresType { .numeric }
+    public var postgresValue: PostgresValue { .text(description, as: .numeric) }
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let value = Hundredths(parsing: text) else { throw PostgresDecodingFailure() }
+        self = Points(hundredths: value.rawValue)
+    }
+}
+
+extension Delivery: PostgresDecodable {
+    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let value = Delivery(rawValue: String(text)) else { throw PostgresDecodingFailure() }
+        self = value
+    }
+}
+
+/// A text[] column, which libpq's text format writes as `{a,b,"c d"}`.
+struct TextArray: PostgresDecodable, PostgresEncodable {
+    var values: [String]
+    init(_ values: [String]) { self.values = values }
+
+    static var postgresType: PostgresType { PostgresType(rawValue: 1009) }  // text[]
+    var postgresValue: PostgresValue {
+        let body = values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        return .text("{" + body.joined(separator: ",") + "}", as: Self.postgresType)
+    }
+
+    init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard text.first == "{", text.last == "}" else { throw PostgresDecodingFailure() }
+        var values: [String] = []
+        var current = ""
+        var quoted = false, escaped = false, any = false
+        for char in text.dropFirst().dropLast() {
+            if escaped { current.append(char); escaped = false; continue }
+            switch char {
+            case "\\" where quoted: escaped = true
+            case "\"": quoted.toggle(); any = true
+            case "," where !quoted: values.append(current); current = ""; any = false
+            default: current.append(char); any = true
+            }
+        }
+        if any || !current.isEmpty { values.append(current) }
+        self.values = values
+    }
+}
+
+extension String {
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
+
+enum Registry {
+    /// Today in the registry's time zone.
+    static func today(_ connection: PostgresConnection) throws -> Day {
+        try connection.query("SELECT (now() AT TIME ZONE time_zone)::date FROM registry")[0][0]
+    }
+}
+
+extension PostgresError {
+    /// True when this is a unique violation of `constraint`.
+    func violates(_ constraint: String) -> Bool { code == .uniqueViolation && self.constraint == constraint }
+}

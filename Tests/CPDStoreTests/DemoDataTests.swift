@@ -1,0 +1,57 @@
+import CPDCore
+import Testing
+import TestSupport
+
+@testable import CPDStore
+@testable import Postgres
+
+/// The demo registry cpdd seeds into its private database: it applies, its chain holds, and its
+/// members stand where the demo file's comments say (on 21 November 2026).
+@Suite struct DemoDataTests {
+    let app: PostgresConnection
+
+    init() throws {
+        let conninfo = try TestDatabase.fresh("demo")
+        let owner = try PostgresConnection(conninfo: conninfo)
+        try Migrator(set: try MigrationSet(directory: Checkout.root + "/sql/migrations")).migrate(owner)
+        try Migrator(set: try MigrationSet(directory: Checkout.root + "/sql/demo"), table: .demoSeeds).migrate(owner)
+        app = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
+    }
+
+    func standing(_ id: String) throws -> Standing {
+        try LedgerStore.standing(practitioner: id, on: day("2026-11-21"), app).standing
+    }
+
+    @Test func theDemoCatalogueIsLargeEnoughAndSearchable() throws {
+        let counts = try app.query("SELECT (SELECT count(*) FROM provider), (SELECT count(*) FROM course), (SELECT count(*) FROM scheme), (SELECT count(*) FROM practitioner)")[0]
+        #expect(try counts[0] as Int >= 3 && counts[1] as Int >= 12 && counts[2] as Int >= 5 && counts[3] as Int >= 10)
+        let anxiety = try CatalogueStore.search(.init(text: "anxiety", limit: 2), app)
+        #expect(anxiety.map(\.code) == ["NMT-ANX", "MH-EVID"], "the protocol's example")
+        #expect(try LedgerStore.verify(app) == .intact(entries: 60, head: try app.query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = 60")[0][0]))
+    }
+
+    @Test func theProtocolExamplePractitionerIsOnTrack() throws {
+        let s = try standing("P-1001")
+        #expect(s.cycle == Cycle(start: day("2026-07-01"), end: day("2027-06-30")))
+        #expect(s.required == Points(20) && s.earned == Points(11) && s.counted == Points(11) && s.shortfall == Points(9))
+        #expect(s.status == .onTrack && s.daysLeft == 221)
+        #expect(s.rules.first?.rule.description == "delivery=in_person min=4" && s.rules.first?.value == Points(8))
+    }
+
+    @Test func eachDemoMemberStandsWhereTheDemoSays() throws {
+        #expect(try standing("P-1002").status == .compliant)
+        let p1003 = try standing("P-1003")
+        #expect(p1003.counted == Points(41) && p1003.certificates.first?.state == .expiring)
+        #expect(try standing("P-1004").certificates.first?.state == .expired)
+        #expect(try standing("P-1004").status == .nonCompliant)
+        let p1005 = try standing("P-1005")
+        #expect(p1005.counted == Points(21) && p1005.status == .nonCompliant)
+        #expect(try standing("P-1006").status == .atRisk)
+        #expect(try standing("P-1007").status == .compliant)
+        #expect(try standing("P-1008").status == .atRisk)
+        #expect(try standing("P-1010").required < Points(24), "a first, pro-rata cycle")
+        let p1011 = try standing("P-1011")
+        #expect(p1011.earned == Points(13) && p1011.counted < p1011.earned, "the one-third cap binds")
+        #expect(try standing("P-1012").status == .compliant)
+    }
+}

@@ -1,0 +1,252 @@
+import CPDCore
+import Foundation
+import Testing
+import TestSupport
+
+@testable import CPDStore
+@testable import Postgres
+
+@Suite struct LedgerTests {
+    let fixture: StoreFixture
+    init() throws { fixture = try StoreFixture("ledger") }
+
+    func record(_ key: String, course: String = "MH-EVID", completed: String = "2026-08-01", practitioner: String = "P-1001", by: String = "root", _ c: PostgresConnection) throws -> EntryReceipt {
+        try LedgerStore.recordCompletion(practitioner: practitioner, course: course, completed: day(completed), key: key, by: by, actingProvider: nil, c)
+    }
+
+    // MARK: Append-only
+
+    @Test func theApplicationRoleCannotUpdateDeleteOrTruncateTheLedger() throws {
+        let app = try fixture.app()
+        _ = try record("k1", app)
+        for statement in ["UPDATE ledger_entry SET points = 100", "DELETE FROM ledger_entry", "TRUNCATE ledger_entry"] {
+            let error = #expect(throws: PostgresError.self) { try app.execute(script: statement) }
+            #expect(error?.code == .insufficientPrivilege, "\(statement)")
+        }
+        #expect(try fixture.entryCount(app) == 1)
+    }
+
+    @Test func evenTheOwnerIsStoppedByTheTriggers() throws {
+        let owner = try fixture.owner()
+        _ = try record("k1", try fixture.app())
+        for statement in ["UPDATE ledger_entry SET points = 100", "DELETE FROM ledger_entry", "TRUNCATE ledger_entry"] {
+            let error = #expect(throws: PostgresError.self) { try owner.execute(script: statement) }
+            #expect(error?.code == SQLState("CP001"), "\(statement)")
+            #expect(error?.hint?.contains("reversal") == true)
+        }
+        #expect(try fixture.entryCount(owner) == 1)
+    }
+
+    // MARK: Idempotency
+
+    @Test func theSameKeyAndRequestAnswersWithTheFirstEntry() throws {
+        let app = try fixture.app()
+        let first = try record("roster-77-row-3", app)
+        let again = try record("roster-77-row-3", app)
+        #expect(!first.replayed && again.replayed)
+        #expect(first.entry == again.entry && again.points == Points(3))
+        #expect(try fixture.entryCount(app) == 1)
+    }
+
+    @Test func theSameKeyWithAnotherRequestIsAConflict() throws {
+        let app = try fixture.app()
+        _ = try record("k", app)
+        #expect(throws: StoreError.self) { try record("k", completed: "2026-08-02", app) }
+        #expect(try fixture.entryCount(app) == 1)
+        // Keys belong to their sender: another principal may use the same key.
+        #expect(try !record("k", by: "provider-calm", app).replayed)
+    }
+
+    @Test func manySendersRetryingTheSameKeysAtOnceMakeOneEntryPerKey() async throws {
+        let conninfo = fixture.conninfo
+        let receipts = Locked([String: Set<Int64>]())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<12 {
+                group.addTask {
+                    try await runOnOwnThread {
+                        let c = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
+                        for key in (0..<15).shuffled() {
+                            let receipt = try LedgerStore.recordCompletion(
+                                practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01").adding(days: key), key: "row-\(key)",
+                                by: "root", actingProvider: nil, c)
+                            receipts.withLock { _ = $0["row-\(key)", default: []].insert(receipt.entry) }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try fixture.entryCount(fixture.owner()) == 15)
+        #expect(receipts.value.count == 15)
+        #expect(receipts.value.values.allSatisfy { $0.count == 1 }, "every retry of a key got the same entry")
+        #expect(try LedgerStore.verify(fixture.owner()) == .intact(entries: 15, head: try fixture.owner().query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = 15")[0][0]))
+    }
+
+    // MARK: Rejections change nothing
+
+    @Test func aCompletionThatBreaksARuleIsRejectedWithItsReason() throws {
+        let app = try fixture.app()
+        func rejection(_ body: () throws -> EntryReceipt) -> StoreError? {
+            do {
+                _ = try body()
+                return nil
+            } catch let error as StoreError {
+                return error
+            } catch {
+                return nil
+            }
+        }
+        #expect(rejection { try record("a", practitioner: "P-9999", app) } == .notFound("no practitioner P-9999"))
+        #expect(rejection { try record("b", course: "NOPE", app) } == .notFound("no course NOPE"))
+        guard case .invalid(let draft) = rejection({ try record("c", course: "DRAFT-1", app) }) else { Issue.record("draft accepted"); return }
+        #expect(draft.message.contains("draft, not published"))
+        guard case .invalid(let future) = rejection({ try record("d", completed: "2099-01-01", app) }) else { Issue.record("future accepted"); return }
+        #expect(future.message.contains("in the future"))
+        guard case .invalid(let early) = rejection({ try record("e", completed: "2024-01-14", app) }) else { Issue.record("pre-join accepted"); return }
+        #expect(early.message.contains("before the practitioner joined"))
+        #expect(try fixture.entryCount(app) == 0)
+        // A key whose request failed is not used up.
+        #expect(try !record("a", app).replayed)
+    }
+
+    // MARK: Reversals and adjustments
+
+    @Test func anEntryCanBeReversedOnceAndAReversalNotAtAll() throws {
+        let app = try fixture.app()
+        let entry = try record("k1", course: "NMT-ANX", app)
+        let reversal = try LedgerStore.reverse(entry: entry.entry, reason: "wrong member", key: "rev-1", by: "root", actingProvider: nil, app)
+        #expect(reversal.points == Points(-8))
+        #expect(try LedgerStore.reverse(entry: entry.entry, reason: "wrong member", key: "rev-1", by: "root", actingProvider: nil, app).replayed)
+        #expect(throws: StoreError.conflict("entry \(entry.entry) was already reversed by entry \(reversal.entry)")) {
+            try LedgerStore.reverse(entry: entry.entry, reason: "again", key: "rev-2", by: "root", actingProvider: nil, app)
+        }
+        #expect(throws: StoreError.self) { try LedgerStore.reverse(entry: reversal.entry, reason: "undo", key: "rev-3", by: "root", actingProvider: nil, app) }
+        #expect(throws: StoreError.notFound("no entry 999")) { try LedgerStore.reverse(entry: 999, reason: "x", key: "rev-4", by: "root", actingProvider: nil, app) }
+        let standing = try LedgerStore.standing(practitioner: "P-1001", on: day("2026-11-21"), app).standing
+        #expect(standing.earned == .zero)
+        let lines = try LedgerStore.statement(practitioner: "P-1001", from: nil, to: nil, app)
+        #expect(lines.map(\.kind) == [.completion, .reversal] && lines[1].reverses == entry.entry && lines[1].course == "NMT-ANX")
+    }
+
+    @Test func concurrentReversalsOfOneEntryLetExactlyOneThrough() async throws {
+        let entry = try record("k1", try fixture.app()).entry
+        let conninfo = fixture.conninfo
+        let outcomes = Locked([Bool]())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<8 {
+                group.addTask {
+                    try await runOnOwnThread {
+                        let c = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
+                        let ok = (try? LedgerStore.reverse(entry: entry, reason: "dup", key: "rev-\(i)", by: "root", actingProvider: nil, c)) != nil
+                        outcomes.withLock { $0.append(ok) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(outcomes.value.filter { $0 }.count == 1)
+        #expect(try fixture.entryCount(fixture.owner()) == 2)
+    }
+
+    @Test func aProviderReversesOnlyItsOwnCoursesCompletions() throws {
+        let app = try fixture.app()
+        let calm = try record("k1", course: "MH-EVID", app)
+        #expect(throws: StoreError.self) {
+            try LedgerStore.reverse(entry: calm.entry, reason: "x", key: "r", by: "bowen-user", actingProvider: "BOWEN", app)
+        }
+        #expect(throws: StoreError.self) {
+            try LedgerStore.recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "p", by: "bowen-user", actingProvider: "BOWEN", app)
+        }
+        _ = try LedgerStore.reverse(entry: calm.entry, reason: "x", key: "r", by: "calm-user", actingProvider: "CALM", app)
+    }
+
+    @Test func adjustmentsNeedAReasonAndCountBothWays() throws {
+        let app = try fixture.app()
+        _ = try LedgerStore.adjust(practitioner: "P-1001", points: Points(2), reason: "conference attended", category: nil, delivery: nil, key: "adj-1", by: "root", app)
+        _ = try LedgerStore.adjust(practitioner: "P-1001", points: Points(-1), reason: "double counted", category: "clinical", delivery: .inPerson, key: "adj-2", by: "root", app)
+        #expect(throws: StoreError.self) { try LedgerStore.adjust(practitioner: "P-1001", points: Points(1), reason: " ", category: nil, delivery: nil, key: "adj-3", by: "root", app) }
+        #expect(throws: StoreError.self) { try LedgerStore.adjust(practitioner: "P-1001", points: .zero, reason: "x", category: nil, delivery: nil, key: "adj-4", by: "root", app) }
+        #expect(try LedgerStore.standing(practitioner: "P-1001", app).standing.earned == Points(1))
+    }
+
+    // MARK: The hash chain
+
+    @Test func writersOnManyConnectionsAppendOneGapFreeChain() async throws {
+        let conninfo = fixture.conninfo
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<6 {
+                group.addTask {
+                    try await runOnOwnThread {
+                        let c = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
+                        for i in 0..<20 {
+                            _ = try LedgerStore.recordCompletion(practitioner: "P-1001", course: "BOW-SLEEP", completed: day("2026-08-01"), key: "w\(writer)-\(i)", by: "root", actingProvider: nil, c)
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let owner = try fixture.owner()
+        guard case .intact(let entries, let head) = try LedgerStore.verify(owner) else { Issue.record("chain broken"); return }
+        #expect(entries == 120 && head.count == 64)
+        #expect(try owner.query("SELECT max(id) = count(*) FROM ledger_entry")[0][0] as Bool)
+    }
+
+    @Test func aRowChangedBehindTheApplicationsBackIsFound() throws {
+        let app = try fixture.app()
+        for i in 1...5 { _ = try record("k\(i)", completed: "2026-08-0\(i)", app) }
+        let owner = try fixture.owner()
+        // What someone with the owner's password could do: switch the guard off and edit a row.
+        try owner.execute(script: """
+            ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_no_update_or_delete;
+            UPDATE ledger_entry SET points = 30 WHERE id = 3;
+            ALTER TABLE ledger_entry ENABLE TRIGGER ledger_entry_no_update_or_delete;
+            """)
+        #expect(try LedgerStore.verify(owner) == .broken(entry: 3, problem: "its content does not match its hash"))
+        // Deleting a row instead shows as a gap.
+        try owner.execute(script: """
+            ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_no_update_or_delete;
+            UPDATE ledger_entry SET points = 3 WHERE id = 3;
+            DELETE FROM ledger_entry WHERE id = 4;
+            ALTER TABLE ledger_entry ENABLE TRIGGER ledger_entry_no_update_or_delete;
+            """)
+        #expect(try LedgerStore.verify(owner) == .broken(entry: 5, problem: "entry 4 is missing"))
+    }
+
+    @Test func anAppendUnderAStricterIsolationIsRefused() throws {
+        let app = try fixture.app()
+        let error = #expect(throws: PostgresError.self) {
+            try app.withTransaction(isolation: .serializable, retry: .never) { c in
+                _ = try LedgerStore.insert(c, practitioner: "P-1001", kind: .adjustment, points: Points(1), effective: day("2026-08-01"), reason: "x", by: "root", key: "iso", request: "x")
+            }
+        }
+        #expect(error?.code == SQLState("25001"))
+    }
+
+    // MARK: Opening balance and carry-over
+
+    @Test func aNewMemberOfASchemeWithAnOpeningBalanceStartsWithIt() throws {
+        let app = try fixture.app()
+        try SchemeStore.addScheme(try Scheme(code: "MMA-REM", title: "MMA", period: .rolling(months: 36), required: Points(40), openingBalance: Points(40)), startText: nil, app)
+        let member = try Practitioner(id: "P-2001", name: "Sam", scheme: "MMA-REM", joined: day("2026-02-01"))
+        try SchemeStore.addPractitioner(member, by: "root", app)
+        try SchemeStore.addPractitioner(member, by: "root", app)  // a retry: no second balance
+        #expect(throws: StoreError.self) { try SchemeStore.addPractitioner(try Practitioner(id: "P-2001", name: "Someone else", scheme: "MMA-REM", joined: day("2026-02-01")), by: "root", app) }
+        let lines = try LedgerStore.statement(practitioner: "P-2001", from: nil, to: nil, app)
+        #expect(lines.count == 1 && lines[0].kind == .openingBalance && lines[0].points == Points(40) && lines[0].date == day("2026-02-01"))
+        #expect(try LedgerStore.standing(practitioner: "P-2001", on: day("2026-11-21"), app).standing.counted == Points(40))
+    }
+
+    @Test func carryOverIsAppendedOnceIntoTheNextCycle() throws {
+        let app = try fixture.app()
+        try SchemeStore.addScheme(try Scheme(code: "CMA", title: "CMA", period: .anniversary(months: 12), required: Points(5), carryOverMax: Points(2)), startText: nil, app)
+        try SchemeStore.addPractitioner(try Practitioner(id: "P-3001", name: "Kim", scheme: "CMA", joined: day("2025-03-01")), by: "root", app)
+        _ = try record("c1", course: "NMT-ANX", completed: "2025-06-01", practitioner: "P-3001", app)
+        let carried = try #require(try LedgerStore.appendCarryOver(practitioner: "P-3001", on: day("2026-03-05"), app))
+        #expect(carried.points == Points(2) && !carried.replayed)
+        #expect(try LedgerStore.appendCarryOver(practitioner: "P-3001", on: day("2026-04-01"), app)?.replayed == true)
+        let standing = try LedgerStore.standing(practitioner: "P-3001", on: day("2026-04-01"), app).standing
+        #expect(standing.cycle == Cycle(start: day("2026-03-01"), end: day("2027-02-28")) && standing.counted == Points(2))
+        #expect(try LedgerStore.appendCarryOver(practitioner: "P-1001", on: day("2026-08-01"), app) == nil, "MYO-AA has no carry-over")
+    }
+}
