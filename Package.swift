@@ -28,10 +28,12 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // Day arithmetic shared by the Postgres layer and the domain, which must not depend on each other.
+        .target(name: "CivilCalendar"),
         .target(
             name: "Postgres",
             dependencies: [
-                "CLibPQ",
+                "CLibPQ", "CivilCalendar",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -42,7 +44,7 @@ let package = Package(
             name: "LocalPostgres",
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "CPDCore"),
+        .target(name: "CPDCore", dependencies: ["CivilCalendar"]),
         .target(
             name: "CPDStore",
             dependencies: ["CPDCore", "Postgres", .product(name: "Logging", package: "swift-log")]

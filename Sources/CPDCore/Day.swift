@@ -1,3 +1,5 @@
+import CivilCalendar
+
 /// A calendar day with no time and no zone: when a course was completed, when a member joined.
 /// "Today" is decided outside the domain (in the registry's time zone) and passed in.
 public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible, Strideable {
@@ -30,7 +32,7 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible, Stri
 
     public var description: String {
         let (y, m, d) = components
-        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
+        return CivilCalendar.pad(y, 4) + "-" + CivilCalendar.pad(m, 2) + "-" + CivilCalendar.pad(d, 2)
     }
 
     public func adding(days: Int) -> Day { Day(ordinal: ordinal + days) }
@@ -58,40 +60,8 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible, Stri
     public func advanced(by n: Int) -> Day { Day(ordinal: ordinal + n) }
     public static func < (a: Day, b: Day) -> Bool { a.ordinal < b.ordinal }
 
-    // MARK: - Calendar arithmetic (proleptic Gregorian; Howard Hinnant's algorithms)
-
-    public static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
-
-    public static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return isLeap(year) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    static func ordinal(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
-        return era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
-    }
-
-    static func civil(_ ordinal: Int) -> (Int, Int, Int) {
-        let z = ordinal + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
-}
-
-private func pad(_ value: Int, _ width: Int) -> String {
-    let digits = String(value)
-    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    public static func isLeap(_ year: Int) -> Bool { CivilCalendar.isLeap(year) }
+    public static func daysIn(month: Int, year: Int) -> Int { CivilCalendar.daysIn(month: month, year: year) }
+    static func ordinal(year: Int, month: Int, day: Int) -> Int { CivilCalendar.daysFromCivil(year: year, month: month, day: day) }
+    static func civil(_ ordinal: Int) -> (Int, Int, Int) { CivilCalendar.civilFromDays(ordinal) }
 }

@@ -1,4 +1,5 @@
 import CLibPQ
+import CivilCalendar
 import Foundation
 
 /// A PostgreSQL type OID. Only the types this layer binds or decodes are named.
@@ -280,7 +281,7 @@ public struct PostgresDate: Hashable, Comparable, Sendable, CustomStringConverti
 
     /// Parses exactly `YYYY-MM-DD`.
     public init?(parsing text: Substring) {
-        guard let (y, m, d, rest) = CivilCalendar.parseDate(text), rest.isEmpty else { return nil }
+        guard let (y, m, d, rest) = DateText.parseDate(text), rest.isEmpty else { return nil }
         self.init(year: y, month: m, day: d)
     }
 
@@ -334,14 +335,14 @@ extension Date: PostgresEncodable, PostgresDecodable {
     /// Reads the ISO output style (`2026-11-21 23:18:32.123456+05:30`); a `timestamp` without a zone
     /// is taken as UTC. The connection sets DateStyle to ISO, so this is the only form that arrives.
     public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
-        guard let (y, m, d, afterDate) = CivilCalendar.parseDate(text),
+        guard let (y, m, d, afterDate) = DateText.parseDate(text),
             PostgresDate(year: y, month: m, day: d) != nil
         else { throw PostgresDecodingFailure() }
         var seconds = Double(CivilCalendar.daysFromCivil(year: y, month: m, day: d)) * 86_400
         var rest = afterDate
         if rest.first == " " || rest.first == "T" {
             rest = rest.dropFirst()
-            guard let (h, mi, s, afterTime) = CivilCalendar.parseTime(rest) else { throw PostgresDecodingFailure() }
+            guard let (h, mi, s, afterTime) = DateText.parseTime(rest) else { throw PostgresDecodingFailure() }
             seconds += Double(h * 3600 + mi * 60) + s
             rest = afterTime
         }
@@ -361,46 +362,8 @@ extension Date: PostgresEncodable, PostgresDecodable {
     }
 }
 
-/// Calendar arithmetic on proleptic Gregorian days (Howard Hinnant's civil-from-days algorithms), so
-/// that dates need neither Foundation's Calendar nor a time zone.
-enum CivilCalendar {
-    static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return isLeap(year) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
-
-    static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-    }
-
+/// Parsing of the date and time text PostgreSQL sends; the arithmetic is CivilCalendar's.
+enum DateText {
     /// `YYYY-MM-DD` at the start of `text`, and what follows it.
     static func parseDate(_ text: Substring) -> (Int, Int, Int, Substring)? {
         let chars = Array(text.utf8.prefix(10))
