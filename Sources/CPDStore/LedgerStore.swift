@@ -139,6 +139,64 @@ public enum LedgerStore {
         return MemberStanding(practitioner: member, scheme: scheme, standing: standing)
     }
 
+    /// The standings of every member of a scheme on `day`, handed to `body` one member at a time in id
+    /// order, from one set-based query streamed row by row: entries are summed in SQL (per member, day,
+    /// kind, category and delivery) over the longest window any member's cycle can need, and the rules
+    /// run in Swift. Memory stays flat whatever the number of members. Returns the number of members.
+    @discardableResult
+    public static func standings(
+        scheme code: String, on day: Day, _ c: PostgresConnection, _ body: (MemberStanding) throws -> Void
+    ) throws -> Int {
+        let scheme = try SchemeStore.scheme(code, c)
+        var current: (id: String, name: String, joined: Day, modalities: [String])? = nil
+        var records: [PointsRecord] = []
+        var certificates: [Certificate] = []
+        var members = 0
+        func finish() throws {
+            guard let member = current else { return }
+            let practitioner = try Practitioner(id: member.id, name: member.name, scheme: code, joined: member.joined, modalities: member.modalities)
+            let standing = Compliance.standing(scheme: scheme, joined: member.joined, on: day, records: records, certificates: certificates)
+            try body(MemberStanding(practitioner: practitioner, scheme: scheme, standing: standing))
+            members += 1
+        }
+        try c.forEachRow(
+            """
+            WITH members AS (SELECT id, name, joined, modalities FROM practitioner WHERE scheme = $1),
+            sums AS (
+                SELECT e.practitioner, e.effective, e.kind, e.category, e.delivery, sum(e.points) AS points
+                FROM ledger_entry e JOIN members m ON m.id = e.practitioner
+                WHERE e.effective BETWEEN ($2::date - make_interval(months => $3::int))::date AND $2
+                GROUP BY 1, 2, 3, 4, 5
+            )
+            SELECT m.id, m.name, m.joined, m.modalities, false AS certificate, s.effective, s.kind, s.category, s.delivery,
+                   s.points, NULL::date AS issued, NULL::date AS expires
+            FROM members m LEFT JOIN sums s ON s.practitioner = m.id
+            UNION ALL
+            SELECT c.practitioner, NULL, NULL, NULL, true, NULL, c.kind, NULL, NULL, NULL, c.issued, c.expires
+            FROM certificate c JOIN members m ON m.id = c.practitioner
+            WHERE c.kind IN (SELECT kind FROM scheme_certificate WHERE scheme = $1)
+            ORDER BY 1, 5
+            """, [code, day, Int32(scheme.period.months)]
+        ) { row in
+            let id: String = try row[0]
+            if id != current?.id {
+                try finish()
+                current = (id, try row["name"], try row["joined"], (try row["modalities"] as TextArray).values)
+                records.removeAll(keepingCapacity: true)
+                certificates.removeAll(keepingCapacity: true)
+            }
+            if try row["certificate"] as Bool {
+                certificates.append(try Certificate(practitioner: id, kind: try row["kind"], issued: try row["issued"], expires: try row["expires"]))
+            } else if let effective: Day = try row["effective"] {
+                records.append(PointsRecord(
+                    effective: effective, kind: EntryKind(rawValue: try row["kind"]) ?? .adjustment, category: try row["category"],
+                    delivery: try row["delivery"], points: try row["points"]))
+            }
+        }
+        try finish()
+        return members
+    }
+
     public struct StatementLine: Sendable, Equatable {
         public var entry: Int64
         public var kind: EntryKind

@@ -18,6 +18,8 @@ public final class PostgresConnection {
     public internal(set) var lastUsed = ContinuousClock.now
     /// Run after every (re)connection, such as `SET ROLE cpd_app`; a fixed statement, never values.
     private let sessionSetup: String?
+    /// True while `forEachRow` is reading: another statement now would swallow the rest of its rows.
+    var isStreaming = false
 
     /// More distinct statements than this on one connection is a sign of SQL built per call; the cache
     /// is then emptied rather than grown without bound.
@@ -128,6 +130,7 @@ public final class PostgresConnection {
 
     @discardableResult
     public func query(_ sql: String, values: [PostgresValue]) throws(PostgresError) -> PostgresQueryResult {
+        precondition(!isStreaming, "a statement was run on a connection while forEachRow was still reading its rows")
         let key = StatementKey(sql: sql, types: values.map(\.type))
         do {
             let name = try preparedName(for: key)

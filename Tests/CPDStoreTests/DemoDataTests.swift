@@ -9,6 +9,7 @@ import TestSupport
 /// members stand where the demo file's comments say (on 21 November 2026).
 @Suite struct DemoDataTests {
     let app: PostgresConnection
+    let other: PostgresConnection
 
     init() throws {
         let conninfo = try TestDatabase.fresh("demo")
@@ -16,6 +17,7 @@ import TestSupport
         try Migrator(set: try MigrationSet(directory: Checkout.root + "/sql/migrations")).migrate(owner)
         try Migrator(set: try MigrationSet(directory: Checkout.root + "/sql/demo"), table: .demoSeeds).migrate(owner)
         app = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
+        other = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
     }
 
     func standing(_ id: String) throws -> Standing {
@@ -53,5 +55,22 @@ import TestSupport
         let p1011 = try standing("P-1011")
         #expect(p1011.earned == Points(13) && p1011.counted < p1011.earned, "the one-third cap binds")
         #expect(try standing("P-1012").status == .compliant)
+    }
+
+    @Test func theSetBasedStandingsAgreeWithEachMembersOwn() throws {
+        var seen = 0
+        for scheme in try other.query("SELECT code FROM scheme ORDER BY code").map({ try $0[0] as String }) {
+            var previous = ""
+            try LedgerStore.standings(scheme: scheme, on: day("2026-11-21"), app) { member in
+                #expect(member.practitioner.id > previous, "members come in id order")
+                previous = member.practitioner.id
+                // Another connection: this one is busy streaming.
+                let own = try LedgerStore.standing(practitioner: member.practitioner.id, on: day("2026-11-21"), other)
+                #expect(member.standing == own.standing, "\(member.practitioner.id)")
+                #expect(member.practitioner == own.practitioner)
+                seen += 1
+            }
+        }
+        #expect(seen == 12)
     }
 }

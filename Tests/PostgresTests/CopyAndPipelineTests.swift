@@ -111,3 +111,37 @@ import TestSupport
         #expect(try (results[19_999][0][0] as String).hasPrefix("s19999x"))
     }
 }
+
+@Suite struct StreamingTests {
+    @Test func rowsStreamOneAtATimeAndTheConnectionIsReusableAfter() throws {
+        let connection = try PostgresConnection(conninfo: try TestDatabase.fresh("stream"))
+        var sum = 0
+        let count = try connection.forEachRow("SELECT g FROM generate_series(1, $1::int) g", [Int32(200_000)]) { row in
+            sum += try row[0] as Int
+        }
+        #expect(count == 200_000 && sum == 200_000 * 200_001 / 2)
+        #expect(try connection.query("SELECT 7")[0][0] as Int == 7)
+    }
+
+    @Test func aBodyThatThrowsStopsTheStreamAndLeavesTheConnectionUsable() throws {
+        struct Enough: Error {}
+        let connection = try PostgresConnection(conninfo: try TestDatabase.fresh("stream"))
+        var seen = 0
+        #expect(throws: Enough.self) {
+            try connection.forEachRow("SELECT g FROM generate_series(1, 100000) g") { _ in
+                seen += 1
+                if seen == 10 { throw Enough() }
+            }
+        }
+        #expect(seen == 10)
+        #expect(try connection.query("SELECT 8")[0][0] as Int == 8)
+    }
+
+    @Test func aServerErrorMidStreamIsThrown() throws {
+        let connection = try PostgresConnection(conninfo: try TestDatabase.fresh("stream"))
+        let error = #expect(throws: PostgresError.self) {
+            try connection.forEachRow("SELECT 1 / (5000 - g) FROM generate_series(1, 10000) g") { _ in }
+        }
+        #expect(error?.code == SQLState("22012"))
+    }
+}
