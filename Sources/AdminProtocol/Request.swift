@@ -3,6 +3,8 @@ public struct Request: Sendable, Equatable {
     /// Lower-cased, dotted: `course.add`.
     public var command: String
     public var arguments: [Argument]
+    /// Bare words after the command (`format json`, `help course.add`); most commands take none.
+    public var positional: [String] = []
 
     public struct Argument: Sendable, Equatable {
         public var key: String
@@ -13,9 +15,10 @@ public struct Request: Sendable, Equatable {
         }
     }
 
-    public init(command: String, arguments: [Argument] = []) {
+    public init(command: String, arguments: [Argument] = [], positional: [String] = []) {
         self.command = command
         self.arguments = arguments
+        self.positional = positional
     }
 
     /// The value of `key`, if given.
@@ -42,12 +45,20 @@ public enum RequestParser {
             throw RequestSyntaxError("a command is letters, digits, dots and underscores: '\(command.prefix(40))'")
         }
         var arguments: [Request.Argument] = []
+        var positional: [String] = []
         while true {
             scanner.skipBlanks()
             guard scanner.peek != nil else { break }
             let key = scanner.take { $0 != "=" && !isBlank($0) && $0 != "\"" }
             guard scanner.peek == "=" else {
-                throw RequestSyntaxError("expected key=value, found '\(String(key.prefix(40)))'")
+                // A bare word: `format json`, `help course.add`.
+                guard !key.isEmpty, scanner.peek == nil || isBlank(scanner.peek!), arguments.isEmpty,
+                    key.unicodeScalars.allSatisfy(isCommandScalar)
+                else {
+                    throw RequestSyntaxError("expected key=value, found '\(String(key.prefix(40)))'")
+                }
+                positional.append(key)
+                continue
             }
             guard !key.isEmpty, key.unicodeScalars.allSatisfy(isKeyScalar), key.first?.isLetter == true else {
                 throw RequestSyntaxError("an argument name is lower-case letters, digits and underscores: '\(key.prefix(40))'")
@@ -71,7 +82,7 @@ public enum RequestParser {
             }
             arguments.append(Request.Argument(key: key, value: value))
         }
-        return Request(command: command.lowercased(), arguments: arguments)
+        return Request(command: command.lowercased(), arguments: arguments, positional: positional)
     }
 
     static func isBlank(_ scalar: Unicode.Scalar) -> Bool { scalar == " " || scalar == "\t" }

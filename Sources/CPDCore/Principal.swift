@@ -15,9 +15,15 @@ public struct Principal: Sendable, Equatable {
     /// The Unix account's name (or `uid:N` when it has none).
     public var name: String
     public var role: Role
+    /// For a provider principal: the provider it acts for.
+    public var provider: String?
+    /// For a practitioner principal: the practitioner it is.
+    public var practitioner: String?
 
-    public init(name: String, role: Role) {
+    public init(name: String, role: Role, provider: String? = nil, practitioner: String? = nil) {
         self.name = name
         self.role = role
+        self.provider = provider
+        self.practitioner = practitioner
     }
 }

@@ -25,18 +25,20 @@ public final class AdminServer: Service, Sendable {
 
     public let configuration: Configuration
     private let resolver: PrincipalResolver
+    private let runner: CommandRunner?
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let ready: (@Sendable () -> Void)?
 
     /// - Parameter ready: called once the socket accepts connections (cpdd logs readiness there).
     public init(
-        configuration: Configuration, resolver: PrincipalResolver = PrincipalResolver(),
+        configuration: Configuration, resolver: PrincipalResolver = PrincipalResolver(), runner: CommandRunner? = nil,
         logger: Logger = Logger(label: "cpd.server"), group: MultiThreadedEventLoopGroup = .singleton,
         ready: (@Sendable () -> Void)? = nil
     ) {
         self.configuration = configuration
         self.resolver = resolver
+        self.runner = runner
         self.logger = logger
         self.group = group
         self.ready = ready
@@ -99,7 +101,15 @@ public final class AdminServer: Service, Sendable {
         do {
             try await withTaskCancellationOrGracefulShutdownHandler {
                 try await connection.channel.executeThenClose { inbound, outbound in
-                    guard let principal = resolver.principal(for: connection.peer) else {
+                    let found: Principal?
+                    do {
+                        found = try await resolver.principal(for: connection.peer)
+                    } catch {
+                        connectionLogger.warning("cannot look up a principal", metadata: ["error": "\(error)"])
+                        try await outbound.write(Self.buffer([ResponseLine.err(.unavailable, "the database cannot be reached; try again")]))
+                        return
+                    }
+                    guard let principal = found else {
                         connectionLogger.notice("refused a peer with no principal", metadata: ["account": "\(connection.peer.accountName)"])
                         try await outbound.write(Self.buffer([
                             ResponseLine.err(.permissionDenied, "no principal for account \(connection.peer.accountName) (uid \(connection.peer.uid))")
@@ -109,9 +119,17 @@ public final class AdminServer: Service, Sendable {
                     var session = Session(principal: principal, lineLimit: configuration.lineLimit)
                     try await outbound.write(Self.buffer([session.greeting]))
                     for try await frame in inbound {
-                        guard let reply = session.reply(to: frame) else { continue }
-                        try await outbound.write(Self.buffer(reply.lines))
-                        if reply.closeAfterwards { return }
+                        switch session.step(for: frame) {
+                        case nil:
+                            continue
+                        case .reply(let reply):
+                            try await outbound.write(Self.buffer(reply.lines))
+                            if reply.closeAfterwards { return }
+                        case .execute(let request, let spec):
+                            let lines = await runner?.run(request, spec, as: principal, json: session.json)
+                                ?? [ResponseLine.err(.unavailable, "this cpdd has no database")]
+                            try await outbound.write(Self.buffer(lines))
+                        }
                     }
                 }
             } onCancelOrGracefulShutdown: {

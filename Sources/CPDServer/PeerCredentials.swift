@@ -1,7 +1,9 @@
 /// The CPDServer module: the daemon's runtime. It owns the Unix socket, connections, sessions and
 /// lifecycle, and turns requests into calls on the store; it holds no SQL and no domain rules.
 import CPDCore
+import CPDStore
 import Glibc
+import Postgres
 
 /// The kernel's word on who connected (SO_PEERCRED): not something the client can claim.
 public struct PeerCredentials: Sendable, Equatable {
@@ -22,20 +24,34 @@ public struct PeerCredentials: Sendable, Equatable {
     }
 }
 
-/// Maps a peer to a principal. Root and the daemon's own account are always admin; other accounts
-/// have no principal yet (the principals table arrives with the full protocol).
+/// Maps a peer to a principal: root and the daemon's own account are always admin; any other account
+/// is looked up (in the database's principals, for cpdd).
 public struct PrincipalResolver: Sendable {
     public let daemonUID: UInt32
+    let lookup: (@Sendable (PeerCredentials) async throws -> Principal?)?
 
-    public init(daemonUID: UInt32 = geteuid()) {
+    public init(daemonUID: UInt32 = geteuid(), lookup: (@Sendable (PeerCredentials) async throws -> Principal?)? = nil) {
         self.daemonUID = daemonUID
+        self.lookup = lookup
     }
 
-    public func principal(for peer: PeerCredentials) -> Principal? {
+    /// Nil when the account has no principal; throws when the lookup cannot be made (database down).
+    public func principal(for peer: PeerCredentials) async throws -> Principal? {
         if peer.uid == 0 || peer.uid == daemonUID {
             return Principal(name: peer.accountName, role: .admin)
         }
-        return nil
+        return try await lookup?(peer)
+    }
+}
+
+extension PrincipalResolver {
+    /// Looks accounts up in the principals table (by uid, then by user name).
+    public static func database(_ pool: PostgresPool) -> PrincipalResolver {
+        PrincipalResolver(lookup: { peer in
+            let name = peer.accountName
+            let grant = try await pool.withConnection { c in try PrincipalStore.resolve(uid: peer.uid, userName: name, c) }
+            return grant.map { Principal(name: name, role: $0.role, provider: $0.provider, practitioner: $0.practitioner) }
+        })
     }
 }
 

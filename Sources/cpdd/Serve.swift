@@ -22,7 +22,9 @@ struct Serve: AsyncParsableCommand {
         let sql = try options.sqlDirectory(settings)
         let database = try await Database.open(settings: settings, sqlDirectory: sql, logger: logger, poolSize: poolSize)
 
-        let server = AdminServer(configuration: .init(socketPath: settings.socketPath), logger: Logger(label: "cpd.server"))
+        let server = AdminServer(
+            configuration: .init(socketPath: settings.socketPath), resolver: .database(database.pool),
+            runner: CommandRunner(pool: database.pool), logger: Logger(label: "cpd.server"))
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: database.pool), .init(service: server)],

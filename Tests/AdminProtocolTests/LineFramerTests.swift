@@ -63,6 +63,12 @@ import Testing
         #expect(request["missing"] == nil)
     }
 
+    @Test func bareWordsBeforeTheArgumentsArePositional() throws {
+        let request = try #require(try RequestParser.parse("FORMAT json"))
+        #expect(request.command == "format" && request.positional == ["json"] && request.arguments.isEmpty)
+        #expect(try RequestParser.parse("help course.add")?.positional == ["course.add"])
+    }
+
     @Test func blankLinesAndCommentsAreNotRequests() throws {
         #expect(try RequestParser.parse("") == nil)
         #expect(try RequestParser.parse("   \t ") == nil)
@@ -90,7 +96,8 @@ import Testing
         "x a=\"bad \\q escape\"",
         "x a=\"closed\"trailing",
         "x a=b\"c",
-        "x novalue",
+        "x \"quoted\"",
+        "x a=1 bare",
         "x =value",
         "x Key=v",
         "x a=1 a=2",

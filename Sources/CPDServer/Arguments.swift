@@ -1,0 +1,92 @@
+import AdminProtocol
+import CPDCore
+
+/// A request's arguments, read as domain values; each failure names the argument.
+struct Arguments {
+    let request: Request
+
+    func text(_ key: String) -> String? { request[key] }
+
+    func required(_ key: String) throws(ValidationError) -> String {
+        guard let value = request[key] else { throw ValidationError(key, "is required") }
+        return value
+    }
+
+    func code(_ key: String) throws(ValidationError) -> String? {
+        try request[key].map { (v: String) throws(ValidationError) in try Code.validate(v, field: key) }
+    }
+
+    func term(_ key: String) throws(ValidationError) -> String? {
+        try request[key].map { (v: String) throws(ValidationError) in try Term.validate(v, field: key) }
+    }
+
+    func points(_ key: String) throws(ValidationError) -> Points? {
+        guard let text = request[key] else { return nil }
+        guard let points = Points(parsing: text) else {
+            throw ValidationError(key, "'\(text.prefix(20))' is not a number with at most two decimal places")
+        }
+        return points
+    }
+
+    func day(_ key: String) throws(ValidationError) -> Day? {
+        guard let text = request[key] else { return nil }
+        guard let day = Day(parsing: text) else { throw ValidationError(key, "'\(text.prefix(20))' is not a date YYYY-MM-DD") }
+        return day
+    }
+
+    func int(_ key: String, in range: ClosedRange<Int>) throws(ValidationError) -> Int? {
+        guard let text = request[key] else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw ValidationError(key, "'\(text.prefix(20))' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    func delivery(_ key: String) throws(ValidationError) -> Delivery? {
+        try request[key].map { (v: String) throws(ValidationError) in try Delivery(parsing: v, field: key) }
+    }
+
+    /// A comma-separated list of terms (`modalities=remedial,bowen`); empty is the empty list.
+    func terms(_ key: String) throws(ValidationError) -> [String]? {
+        guard let text = request[key] else { return nil }
+        return try text.split(separator: ",").map { (v: Substring) throws(ValidationError) in
+            try Term.validate(String(v).trimmingCharacters(in: .whitespaces), field: key)
+        }
+    }
+}
+
+/// A data line's fields, in order, written as `key=value` pairs or as one JSON object.
+struct Record {
+    var fields: [(String, String)] = []
+
+    mutating func add(_ key: String, _ value: String?) {
+        if let value { fields.append((key, value)) }
+    }
+
+    func line(json: Bool) -> String {
+        guard json else { return ResponseLine.data(fields) }
+        return "* {" + fields.map { "\(jsonString($0.0)):\(jsonString($0.1))" }.joined(separator: ",") + "}"
+    }
+}
+
+/// A JSON string literal; every value is sent as a string so that points keep their two places.
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,331 @@
+import AdminProtocol
+import CPDCore
+import CPDStore
+import Logging
+import Postgres
+
+/// Runs the commands that need the database, on the pool's threads, and turns every outcome into
+/// protocol lines. Errors map to codes in one place (`lines(for:)`); nothing is written when one is
+/// answered.
+public struct CommandRunner: Sendable {
+    let pool: PostgresPool
+    let logger: Logger
+
+    public init(pool: PostgresPool, logger: Logger = Logger(label: "cpd.commands")) {
+        self.pool = pool
+        self.logger = logger
+    }
+
+    public func run(_ request: Request, _ spec: CommandSpec, as principal: Principal, json: Bool) async -> [String] {
+        do {
+            return try await pool.withConnection { c in
+                try Self.execute(request, spec, principal, json, c)
+            }
+        } catch {
+            return [lines(for: error, command: spec.name)]
+        }
+    }
+
+    func lines(for error: Error, command: String) -> String {
+        switch error {
+        case let error as StoreError:
+            switch error {
+            case .notFound(let m): return ResponseLine.err(.notFound, m)
+            case .conflict(let m): return ResponseLine.err(.conflict, m)
+            case .invalid(let e): return ResponseLine.err(.invalidArgument, e.description)
+            case .permissionDenied(let m): return ResponseLine.err(.permissionDenied, m)
+            }
+        case let error as ValidationError:
+            return ResponseLine.err(.invalidArgument, error.description)
+        case let error as PostgresPoolError:
+            return error.kind == .acquireTimeout
+                ? ResponseLine.err(.busy, "every database connection is in use; try again")
+                : ResponseLine.err(.unavailable, "cpdd is shutting down")
+        case let error as PostgresError where error.isConnectionLoss:
+            logger.warning("database unavailable", metadata: ["command": "\(command)", "error": "\(error)"])
+            return ResponseLine.err(.unavailable, "the database cannot be reached; try again")
+        default:
+            logger.error("command failed", metadata: ["command": "\(command)", "error": "\(error)"])
+            return ResponseLine.err(.internal, "\(command) failed unexpectedly; the error is in cpdd's log")
+        }
+    }
+
+    // MARK: - Commands
+
+    static func execute(_ request: Request, _ spec: CommandSpec, _ who: Principal, _ json: Bool, _ c: PostgresConnection) throws -> [String] {
+        let a = Arguments(request: request)
+        let acting = who.role == .provider ? who.provider : nil
+        switch spec.name {
+        case "provider.add":
+            try CatalogueStore.addProvider(Provider(code: try a.required("code"), name: try a.required("name")), c)
+            return [ResponseLine.ok()]
+
+        case "course.add":
+            let code = try Code.validate(try a.required("code"), field: "code")
+            let content = try CourseContent(
+                title: try a.required("title"), summary: a.text("summary") ?? "", points: try a.points("points")!,
+                hours: try a.points("hours")!, category: try a.required("category"), delivery: try a.delivery("delivery")!,
+                modalities: try a.terms("modalities") ?? [])
+            try CatalogueStore.addCourse(code: code, provider: try a.required("provider"), content: content, by: who.name, actingProvider: acting, c)
+            return [ResponseLine.ok("course \(code) version 1 (draft)")]
+
+        case "course.update":
+            let changes = CatalogueStore.CourseChanges(
+                title: a.text("title"), summary: a.text("summary"), points: try a.points("points"), hours: try a.points("hours"),
+                category: try a.term("category"), delivery: try a.delivery("delivery"), modalities: try a.terms("modalities"))
+            let version = try CatalogueStore.updateCourse(code: try a.required("code"), changes: changes, by: who.name, actingProvider: acting, c)
+            return [ResponseLine.ok("version=\(version)")]
+
+        case "course.publish", "course.retire":
+            let status: CourseStatus = spec.name == "course.publish" ? .published : .retired
+            try CatalogueStore.setStatus(code: try a.required("code"), to: status, by: who.name, actingProvider: acting, c)
+            return [ResponseLine.ok(status.rawValue)]
+
+        case "course.show":
+            return [courseRecord(try CatalogueStore.course(try a.required("code"), c), withSummary: true).line(json: json), ResponseLine.ok()]
+
+        case "course.search":
+            let filter = CatalogueStore.SearchFilter(
+                text: a.text("q"), modality: try a.term("modality"), category: try a.term("category"), provider: try a.code("provider"),
+                delivery: try a.delivery("delivery"), limit: try a.int("limit", in: 1...100) ?? 20, offset: try a.int("offset", in: 0...100_000) ?? 0)
+            let courses = try CatalogueStore.search(filter, c)
+            return courses.map { courseRecord($0, withSummary: false).line(json: json) } + [ResponseLine.ok("\(courses.count) courses")]
+
+        case "scheme.add":
+            let start = a.text("start")
+            let proRata = a.text("pro_rata") ?? "none"
+            guard proRata == "none" || proRata == "monthly" else { throw ValidationError("pro_rata", "is none or monthly") }
+            let scheme = try Scheme(
+                code: try a.required("code"), title: try a.required("title"),
+                period: try SchemePeriod(kind: try a.required("period"), length: try a.int("length", in: 1...120)!, start: start),
+                required: try a.points("required")!, carryOverMax: try a.points("carry_over_max"), openingBalance: try a.points("opening"),
+                proRataMonthly: proRata == "monthly")
+            try SchemeStore.addScheme(scheme, startText: start, c)
+            return [ResponseLine.ok()]
+
+        case "scheme.rule":
+            let targets = [("category", a.text("category")), ("delivery", a.text("delivery"))].filter { $0.1 != nil }
+            let bounds = ["min", "max", "min_share", "max_share"].filter { a.text($0) != nil }
+            guard targets.count == 1 else { throw ValidationError("category", "give exactly one of category= or delivery=") }
+            guard bounds.count == 1 else { throw ValidationError("min", "give exactly one of min=, max=, min_share=, max_share=") }
+            let target: RuleTarget = targets[0].0 == "category" ? .category(try a.term("category")!) : .delivery(try a.delivery("delivery")!)
+            let amount = try a.points(bounds[0])!
+            let bound: RuleBound
+            switch bounds[0] {
+            case "min": bound = .min(amount)
+            case "max": bound = .max(amount)
+            case "min_share": bound = .minShare(percent: amount)
+            default: bound = .maxShare(percent: amount)
+            }
+            try SchemeStore.addRule(scheme: try a.required("scheme"), SchemeRule(target: target, bound: bound), c)
+            return [ResponseLine.ok()]
+
+        case "scheme.certificate":
+            try SchemeStore.addRequiredCertificate(scheme: try a.required("scheme"), kind: try a.term("kind")!, c)
+            return [ResponseLine.ok()]
+
+        case "scheme.show":
+            let code = try a.required("code")
+            let scheme = try SchemeStore.scheme(code, c)
+            var head = Record()
+            head.add("kind", "scheme")
+            head.add("code", scheme.code)
+            head.add("title", scheme.title)
+            head.add("period", scheme.period.kind)
+            head.add("length", String(scheme.period.months))
+            head.add("start", try SchemeStore.startText(code, c))
+            head.add("required", scheme.required.description)
+            head.add("carry_over_max", scheme.carryOverMax?.description)
+            head.add("opening", scheme.openingBalance?.description)
+            head.add("pro_rata", scheme.proRataMonthly ? "monthly" : "none")
+            var lines = [head.line(json: json)]
+            for rule in scheme.rules {
+                var record = Record()
+                record.add("kind", "rule")
+                record.add("rule", rule.description)
+                lines.append(record.line(json: json))
+            }
+            for kind in scheme.certificates {
+                var record = Record()
+                record.add("kind", "certificate")
+                record.add("certificate", kind)
+                lines.append(record.line(json: json))
+            }
+            return lines + [ResponseLine.ok()]
+
+        case "practitioner.add":
+            let practitioner = try Practitioner(
+                id: try a.required("id"), name: try a.required("name"), scheme: try a.required("scheme"), joined: try a.day("joined")!,
+                modalities: try a.terms("modalities") ?? [])
+            try SchemeStore.addPractitioner(practitioner, by: who.name, c)
+            return [ResponseLine.ok()]
+
+        case "certificate.add":
+            let certificate = try Certificate(
+                practitioner: try a.required("practitioner"), kind: try a.required("kind"), issued: try a.day("issued")!,
+                expires: try a.day("expires")!, reference: a.text("ref"))
+            try SchemeStore.addCertificate(certificate, by: who.name, c)
+            return [ResponseLine.ok()]
+
+        case "completion.record":
+            let receipt = try LedgerStore.recordCompletion(
+                practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.day("completed")!,
+                key: try a.required("key"), by: who.name, actingProvider: acting, c)
+            return [receiptLine(receipt)]
+
+        case "entry.reverse":
+            guard let entry = Int64(try a.required("entry")), entry > 0 else { throw ValidationError("entry", "is an entry number") }
+            let receipt = try LedgerStore.reverse(entry: entry, reason: try a.required("reason"), key: try a.required("key"), by: who.name, actingProvider: acting, c)
+            return [receiptLine(receipt)]
+
+        case "entry.adjust":
+            let receipt = try LedgerStore.adjust(
+                practitioner: try a.required("practitioner"), points: try a.points("points")!, reason: try a.required("reason"),
+                category: a.text("category"), delivery: try a.delivery("delivery"), key: try a.required("key"), by: who.name, c)
+            return [receiptLine(receipt)]
+
+        case "points":
+            let member = try LedgerStore.standing(practitioner: try subject(a, who), on: try a.day("on"), c)
+            return standingLines(member, json: json) + [ResponseLine.ok()]
+
+        case "statement":
+            let lines = try LedgerStore.statement(practitioner: try subject(a, who), from: try a.day("from"), to: try a.day("to"), c)
+            return lines.map { statementRecord($0).line(json: json) } + [ResponseLine.ok("\(lines.count) entries")]
+
+        case "ledger.verify":
+            switch try LedgerStore.verify(c) {
+            case .intact(let entries, let head): return [ResponseLine.ok("entries=\(entries) head=\(head)")]
+            case .broken(let entry, let problem): return [ResponseLine.err(.conflict, "the chain breaks at entry \(entry): \(problem)")]
+            }
+
+        case "principal.add":
+            guard let role = Role(rawValue: try a.required("role")) else {
+                throw ValidationError("role", "is one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let grant = try PrincipalStore.Grant(account: try account(a), role: role, provider: a.text("provider"), practitioner: a.text("practitioner"))
+            try PrincipalStore.add(grant, by: who.name, c)
+            return [ResponseLine.ok()]
+
+        case "principal.list":
+            let grants = try PrincipalStore.list(c)
+            let lines = grants.map { grant -> String in
+                var record = Record()
+                switch grant.account {
+                case .uid(let uid): record.add("uid", String(uid))
+                case .user(let name): record.add("user", name)
+                }
+                record.add("role", grant.role.rawValue)
+                record.add("provider", grant.provider)
+                record.add("practitioner", grant.practitioner)
+                return record.line(json: json)
+            }
+            return lines + [ResponseLine.ok("\(grants.count) principals")]
+
+        case "principal.remove":
+            try PrincipalStore.remove(try account(a), c)
+            return [ResponseLine.ok()]
+
+        default:
+            preconditionFailure("\(spec.name) is in the command table but has no runner")
+        }
+    }
+
+    /// Whose points or statement: a practitioner means themselves; others must name one.
+    static func subject(_ a: Arguments, _ who: Principal) throws -> String {
+        if who.role == .practitioner {
+            guard let own = who.practitioner else { throw StoreError.permissionDenied("this principal names no practitioner") }
+            if let asked = a.text("practitioner"), asked != own {
+                throw StoreError.permissionDenied("a practitioner sees only their own points")
+            }
+            return own
+        }
+        guard let asked = a.text("practitioner") else { throw ValidationError("practitioner", "is required") }
+        return asked
+    }
+
+    static func account(_ a: Arguments) throws -> PrincipalStore.Grant.Account {
+        switch (a.text("uid"), a.text("user")) {
+        case (let uid?, nil):
+            guard let value = UInt32(uid) else { throw ValidationError("uid", "is a number") }
+            return .uid(value)
+        case (nil, let user?):
+            return .user(user)
+        default:
+            throw ValidationError("uid", "give exactly one of uid= or user=")
+        }
+    }
+
+    static func receiptLine(_ receipt: EntryReceipt) -> String {
+        ResponseLine.ok("entry=\(receipt.entry) points=\(receipt.points)")
+    }
+
+    static func courseRecord(_ course: Course, withSummary: Bool) -> Record {
+        var record = Record()
+        record.add("code", course.code)
+        record.add("title", course.content.title)
+        record.add("provider", course.provider)
+        record.add("points", course.content.points.description)
+        record.add("hours", course.content.hours.description)
+        record.add("category", course.content.category)
+        record.add("delivery", course.content.delivery.rawValue)
+        record.add("modalities", course.content.modalities.joined(separator: ","))
+        record.add("status", course.status.rawValue)
+        record.add("version", String(course.version))
+        if withSummary { record.add("summary", course.content.summary) }
+        return record
+    }
+
+    static func standingLines(_ member: LedgerStore.MemberStanding, json: Bool) -> [String] {
+        let s = member.standing
+        var summary = Record()
+        summary.add("kind", "summary")
+        summary.add("practitioner", member.practitioner.id)
+        summary.add("scheme", s.scheme)
+        summary.add("cycle_start", s.cycle.start.description)
+        summary.add("cycle_end", s.cycle.end.description)
+        summary.add("required", s.required.description)
+        summary.add("earned", s.earned.description)
+        summary.add("counted", s.counted.description)
+        summary.add("shortfall", s.shortfall.description)
+        summary.add("status", s.status.rawValue)
+        summary.add("days_left", String(s.daysLeft))
+        var lines = [summary.line(json: json)]
+        for rule in s.rules {
+            var record = Record()
+            record.add("kind", "rule")
+            record.add("rule", rule.rule.description)
+            record.add("value", rule.value.description)
+            record.add("limit", rule.limit.description)
+            record.add("met", rule.met ? "yes" : "no")
+            if rule.rule.bound.isMinimum {
+                if rule.gap.isPositive { record.add("missing", rule.gap.description) }
+            } else if rule.gap.isPositive {
+                record.add("uncounted", rule.gap.description)
+            }
+            lines.append(record.line(json: json))
+        }
+        for certificate in s.certificates {
+            var record = Record()
+            record.add("kind", "certificate")
+            record.add("certificate", certificate.kind)
+            record.add("state", certificate.state.rawValue)
+            record.add("expires", certificate.expires?.description)
+            lines.append(record.line(json: json))
+        }
+        return lines
+    }
+
+    static func statementRecord(_ line: LedgerStore.StatementLine) -> Record {
+        var record = Record()
+        record.add("entry", String(line.entry))
+        record.add("kind", line.kind.rawValue)
+        record.add("date", line.date.description)
+        record.add("points", line.points.description)
+        record.add("course", line.course)
+        record.add("version", line.courseVersion.map(String.init))
+        record.add("reverses", line.reverses.map(String.init))
+        record.add("reason", line.reason)
+        record.add("recorded_by", line.recordedBy)
+        return record
+    }
+}

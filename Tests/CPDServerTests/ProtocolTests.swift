@@ -1,0 +1,168 @@
+import AdminClient
+import CPDStore
+import Foundation
+import Logging
+import Postgres
+import ServiceLifecycle
+import Testing
+import TestSupport
+
+@testable import CPDServer
+
+/// The protocol end to end: a server on a socket, backed by a fresh database, driven as a client would.
+@Suite(.serialized) struct ProtocolTests {
+    /// Runs a server with a database for `body` (which gets the socket path and a plain database connection).
+    func withRegistry(_ body: @escaping @Sendable (String, PostgresConnection) throws -> Void) async throws {
+        let conninfo = try TestDatabase.fresh("proto")
+        try Migrator(set: try MigrationSet(directory: Checkout.root + "/sql/migrations")).migrate(PostgresConnection(conninfo: conninfo))
+        let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: 4, sessionSetup: ApplicationRole.sessionSetup))
+        let path = try TestDatabase.scratchDirectory("proto") + "/cpdd.sock"
+        let ready = Locked(false)
+        let server = AdminServer(
+            configuration: .init(socketPath: path), resolver: .database(pool), runner: CommandRunner(pool: pool),
+            ready: { ready.withLock { $0 = true } })
+        let group = ServiceGroup(configuration: .init(services: [pool, server], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        while !ready.value { try await Task.sleep(for: .milliseconds(10)) }
+        var failure: Error? = nil
+        do {
+            try await runBlocking { try body(path, PostgresConnection(conninfo: conninfo)) }
+        } catch {
+            failure = error
+        }
+        await group.triggerGracefulShutdown()
+        try? await running.value
+        if let failure { throw failure }
+    }
+
+    @Test func everyUserJobWorksOverTheSocket() async throws {
+        try await withRegistry { path, _ in
+            let c = try AdminClient(socketPath: path)
+            func ok(_ line: String, _ expected: String = "OK") throws -> [String] {
+                let response = try c.request(line)
+                #expect(response.final == expected, "\(line)")
+                return response.data
+            }
+            // The registry admin sets things up.
+            _ = try ok(#"provider.add code=CALMHANDS name="Calm Hands Education""#)
+            _ = try ok(#"course.add provider=CALMHANDS code=MH-EVID title="Massage and mental health: the evidence" points=3 hours=3 category=mental_health delivery=online modalities=remedial,myotherapy summary="Cortisol, serotonin and mood.""#, "OK course MH-EVID version 1 (draft)")
+            _ = try ok(#"course.add provider=CALMHANDS code=NMT-ANX title="Neuromuscular technique for anxiety-related tension" points=8 hours=7.5 category=clinical delivery=in_person"#, "OK course NMT-ANX version 1 (draft)")
+            #expect(try c.request("course.search q=anxiety").final == "OK 0 courses", "drafts are not listed")
+            _ = try ok("course.publish code=MH-EVID", "OK published")
+            _ = try ok("course.publish code=NMT-ANX", "OK published")
+            let shown = try ok("course.show code=MH-EVID")
+            #expect(shown == [#"code=MH-EVID title="Massage and mental health: the evidence" provider=CALMHANDS points=3.00 hours=3.00 category=mental_health delivery=online modalities=remedial,myotherapy status=published version=1 summary="Cortisol, serotonin and mood.""#])
+            let found = try ok("course.search q=anxiety limit=2", "OK 1 courses")
+            #expect(found.first?.hasPrefix("code=NMT-ANX ") == true)
+            _ = try ok("course.update code=MH-EVID points=4", "OK version=2")
+            _ = try ok("scheme.add code=MYO-AA title=\"Myotherapy (demo)\" period=fixed length=12 start=07-01 required=20")
+            _ = try ok("scheme.rule scheme=MYO-AA delivery=in_person min=4")
+            _ = try ok("scheme.certificate scheme=MYO-AA kind=first_aid")
+            #expect(try ok("scheme.show code=MYO-AA") == [
+                #"kind=scheme code=MYO-AA title="Myotherapy (demo)" period=fixed length=12 start=07-01 required=20.00 pro_rata=none"#,
+                #"kind=rule rule="delivery=in_person min=4""#, "kind=certificate certificate=first_aid",
+            ])
+            _ = try ok(#"practitioner.add id=P-1001 name="Megan O'Donnell" scheme=MYO-AA joined=2021-03-15 modalities=myotherapy"#)
+            _ = try ok("certificate.add practitioner=P-1001 kind=first_aid issued=2025-01-01 expires=2028-01-01 ref=HLTAID011")
+            // A provider reports completions; a retry is answered again, never applied twice.
+            _ = try ok("completion.record practitioner=P-1001 course=NMT-ANX completed=2026-08-22 key=roster-77-row-3", "OK entry=1 points=8.00")
+            _ = try ok("completion.record practitioner=P-1001 course=NMT-ANX completed=2026-08-22 key=roster-77-row-3", "OK entry=1 points=8.00")
+            _ = try ok("completion.record practitioner=P-1001 course=MH-EVID completed=2026-10-01 key=roster-77-row-4", "OK entry=2 points=4.00")
+            #expect(try c.request("completion.record practitioner=P-9999 course=MH-EVID completed=2026-11-20 key=roster-77-row-5").final == "ERR not_found no practitioner P-9999")
+            // The admin adjusts and reverses.
+            _ = try ok("entry.adjust practitioner=P-1001 points=-1 reason=\"double counted\" key=adj-1", "OK entry=3 points=-1.00")
+            _ = try ok("entry.reverse entry=3 reason=\"adjusted in error\" key=rev-1", "OK entry=4 points=1.00")
+            // The practitioner's standing and statement.
+            let standing = try ok("points practitioner=P-1001 on=2026-11-21")
+            #expect(standing.first == "kind=summary practitioner=P-1001 scheme=MYO-AA cycle_start=2026-07-01 cycle_end=2027-06-30 required=20.00 earned=12.00 counted=12.00 shortfall=8.00 status=on_track days_left=221")
+            #expect(standing.dropFirst().first == #"kind=rule rule="delivery=in_person min=4" value=8.00 limit=4.00 met=yes"#)
+            #expect(standing.last == "kind=certificate certificate=first_aid state=current expires=2028-01-01")
+            let statement = try ok("statement practitioner=P-1001", "OK 4 entries")
+            #expect(statement.first == "entry=1 kind=completion date=2026-08-22 points=8.00 course=NMT-ANX version=1 recorded_by=root")
+            // The adjustment and its reversal are dated today (whatever day the test runs).
+            let reversal = try #require(statement.first { $0.hasPrefix("entry=4 ") })
+            #expect(reversal.contains(" kind=reversal ") && reversal.contains(" points=1.00 reverses=3 reason=\"adjusted in error\" recorded_by=root"))
+            // The nightly job checks the ledger.
+            #expect(try c.request("ledger.verify").final.hasPrefix("OK entries=4 head="))
+            // Principals.
+            _ = try ok("principal.add user=nobody role=practitioner practitioner=P-1001")
+            #expect(try ok("principal.list", "OK 1 principals") == ["user=nobody role=practitioner practitioner=P-1001"])
+            _ = try ok("principal.remove user=nobody")
+            #expect(try c.request("principal.remove user=nobody").errorCode == "not_found")
+            // JSON data lines.
+            _ = try ok("format json", "OK format json")
+            #expect(try ok("scheme.show code=MYO-AA").last == #"{"kind":"certificate","certificate":"first_aid"}"#)
+        }
+    }
+
+    @Test func badInputGetsItsCodeAndChangesNothing() async throws {
+        try await withRegistry { path, db in
+            let c = try AdminClient(socketPath: path)
+            for line in [
+                "provider.add code=CALM name=Calm", "course.add provider=CALM code=C1 title=T points=3 hours=3 category=clinical delivery=online",
+                "course.publish code=C1", "scheme.add code=S title=S period=fixed length=12 start=07-01 required=20",
+                "practitioner.add id=P-1 name=Pat scheme=S joined=2025-01-01",
+                "completion.record practitioner=P-1 course=C1 completed=2026-08-01 key=k1",
+            ] {
+                #expect(try c.request(line).isOK, "\(line)")
+            }
+            func snapshot() throws -> String {
+                try db.query("""
+                    SELECT (SELECT count(*) FROM provider) || '/' || (SELECT count(*) FROM course_version) || '/' || (SELECT count(*) FROM course_event)
+                        || '/' || (SELECT count(*) FROM scheme) || '/' || (SELECT count(*) FROM scheme_rule) || '/' || (SELECT count(*) FROM practitioner)
+                        || '/' || (SELECT count(*) FROM certificate) || '/' || (SELECT count(*) FROM ledger_entry) || '/' || (SELECT count(*) FROM principal)
+                    """)[0][0]
+            }
+            let before = try snapshot()
+            let catalogue: [(String, String)] = [
+                ("course.show", "invalid_argument"), ("course.show code=C1 extra=1", "invalid_argument"), ("nosuch.command", "unknown_command"),
+                ("course.show code=\"open", "syntax"), ("course.show code=a\"b", "syntax"), ("course.show \"code\"=C1", "syntax"),
+                ("course.show code=NOPE", "not_found"), ("course.show code=lower", "not_found"),
+                ("provider.add code=lower name=x", "invalid_argument"), ("provider.add code=CALM name=Other", "conflict"),
+                ("provider.add code=X name=\"\"", "invalid_argument"),
+                ("course.add provider=CALM code=C2 title=T points=abc hours=1 category=clinical delivery=online", "invalid_argument"),
+                ("course.add provider=CALM code=C2 title=T points=1.234 hours=1 category=clinical delivery=online", "invalid_argument"),
+                ("course.add provider=CALM code=C2 title=T points=0 hours=1 category=clinical delivery=online", "invalid_argument"),
+                ("course.add provider=CALM code=C2 title=T points=1 hours=1 category=clinical delivery=teleport", "invalid_argument"),
+                ("course.add provider=CALM code=C2 title=T points=1 hours=1 category=Clinical delivery=online", "invalid_argument"),
+                ("course.add provider=NOPE code=C2 title=T points=1 hours=1 category=clinical delivery=online", "not_found"),
+                ("course.add provider=CALM code=C1 title=T points=1 hours=1 category=clinical delivery=online", "conflict"),
+                ("course.publish code=C1", "conflict"), ("course.update code=C1", "invalid_argument"),
+                ("course.search limit=0", "invalid_argument"), ("course.search limit=many", "invalid_argument"), ("course.search delivery=x", "invalid_argument"),
+                ("scheme.add code=S2 title=S period=weekly length=1 required=1", "invalid_argument"),
+                ("scheme.add code=S2 title=S period=fixed length=24 start=09-01 required=1", "invalid_argument"),
+                ("scheme.add code=S2 title=S period=rolling length=999 required=1", "invalid_argument"),
+                ("scheme.add code=S title=S period=rolling length=12 required=1", "conflict"),
+                ("scheme.rule scheme=S min=1", "invalid_argument"), ("scheme.rule scheme=S category=ethics min=1 max=2", "invalid_argument"),
+                ("scheme.rule scheme=S category=ethics min_share=101", "invalid_argument"), ("scheme.rule scheme=NOPE category=ethics min=1", "not_found"),
+                ("practitioner.add id=P-2 name=A scheme=NOPE joined=2025-01-01", "not_found"),
+                ("practitioner.add id=P-2 name=A scheme=S joined=2025-02-30", "invalid_argument"),
+                ("practitioner.add id=P-1 name=Other scheme=S joined=2025-01-01", "conflict"),
+                ("certificate.add practitioner=P-1 kind=first_aid issued=2026-01-01 expires=2025-01-01", "invalid_argument"),
+                ("certificate.add practitioner=P-404 kind=first_aid issued=2025-01-01 expires=2026-01-01", "not_found"),
+                ("completion.record practitioner=P-1 course=C1 completed=2026-08-02 key=k1", "conflict"),
+                ("completion.record practitioner=P-1 course=C1 completed=2099-01-01 key=k2", "invalid_argument"),
+                ("completion.record practitioner=P-1 course=C1 completed=2024-12-31 key=k3", "invalid_argument"),
+                ("completion.record practitioner=P-1 course=C1 completed=yesterday key=k4", "invalid_argument"),
+                ("completion.record practitioner=P-1 course=NOPE completed=2026-08-01 key=k5", "not_found"),
+                ("completion.record practitioner=P-1 course=C1 completed=2026-08-01 key=\"\"", "invalid_argument"),
+                ("entry.reverse entry=x reason=r key=r1", "invalid_argument"), ("entry.reverse entry=99 reason=r key=r1", "not_found"),
+                ("entry.adjust practitioner=P-1 points=0 reason=r key=a1", "invalid_argument"),
+                ("entry.adjust practitioner=P-1 points=1 reason=\"\" key=a1", "invalid_argument"),
+                ("points", "invalid_argument"), ("points practitioner=P-404", "not_found"), ("points practitioner=P-1 on=soon", "invalid_argument"),
+                ("statement practitioner=P-1 from=2026-13-01", "invalid_argument"),
+                ("principal.add role=wizard user=nobody", "invalid_argument"), ("principal.add role=reporter", "invalid_argument"),
+                ("principal.add role=provider user=nobody", "invalid_argument"), ("principal.add role=provider provider=NOPE user=nobody", "not_found"),
+                ("principal.add role=reporter uid=abc", "invalid_argument"), ("principal.add role=reporter user=Bad!", "invalid_argument"),
+                ("format yaml", "invalid_argument"), ("help nosuch", "not_found"), ("ping extra", "invalid_argument"),
+            ]
+            for (line, code) in catalogue {
+                let response = try c.request(line)
+                #expect(response.errorCode == code, "\(line) → \(response.final)")
+            }
+            #expect(try c.request("ping").final == "OK pong", "the connection is still usable")
+            #expect(try snapshot() == before, "nothing changed")
+            #expect(catalogue.count >= 50)
+        }
+    }
+}
