@@ -14,6 +14,8 @@ public final class AdminServer: Service, Sendable {
         public var socketPath: String
         /// The socket file's mode: 0660 lets the daemon's account and group connect.
         public var socketMode: mode_t = 0o660
+        /// The socket file's group (the accounts that may connect are its members); nil keeps the daemon's.
+        public var socketGroup: String? = nil
         /// The mode of the socket's directory if it has to be created.
         public var directoryMode: mode_t = 0o750
         public var lineLimit: Int = 16 * 1024
@@ -75,6 +77,12 @@ public final class AdminServer: Service, Sendable {
         guard chmod(path, configuration.socketMode) == 0 else {
             try? await server.channel.close()
             throw SocketPlacementError(description: "cannot set the mode of \(path): \(String(cString: strerror(errno)))")
+        }
+        if let groupName = configuration.socketGroup {
+            guard let group = getgrnam(groupName), chown(path, uid_t.max, group.pointee.gr_gid) == 0 else {
+                try? await server.channel.close()
+                throw SocketPlacementError(description: "cannot give \(path) to the group \(groupName): no such group, or \(String(cString: strerror(errno)))")
+            }
         }
         logger.notice("cpdd ready", metadata: ["socket": "\(path)", "version": "\(CPDVersion.current)"])
         ready?()

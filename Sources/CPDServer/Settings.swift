@@ -13,13 +13,15 @@ public struct Settings: Sendable, Equatable {
     /// A libpq conninfo string or URI; nil means the built-in private cluster under `stateDirectory`.
     public var database: String?
     public var socketPath: String
+    /// The socket's group: its members may connect (each is then mapped to a principal).
+    public var socketGroup: String?
     public var stateDirectory: String
     public var logLevel: Logger.Level
     /// Where `migrations/` and `demo/` are.
     public var sqlDirectory: String?
     public var configFile: String?
 
-    public static let fileKeys: Set<String> = ["database", "socket", "state_dir", "log_level", "sql_dir"]
+    public static let fileKeys: Set<String> = ["database", "socket", "socket_group", "state_dir", "log_level", "sql_dir"]
 
     /// - Parameters:
     ///   - flags: values given on the command line, by file key.
@@ -51,7 +53,8 @@ public struct Settings: Sendable, Equatable {
             throw SettingsError("log level '\(levelText)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return Settings(
-            database: value("database", "CPD_DATABASE"), socketPath: socketPath, stateDirectory: stateDirectory,
+            database: value("database", "CPD_DATABASE"), socketPath: socketPath, socketGroup: value("socket_group", "CPD_SOCKET_GROUP"),
+            stateDirectory: stateDirectory,
             logLevel: logLevel, sqlDirectory: value("sql_dir", "CPD_SQL_DIR").map { absolute($0, in: workingDirectory) },
             configFile: configFile)
     }

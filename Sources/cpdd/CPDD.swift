@@ -30,6 +30,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Admin socket path (env CPD_SOCKET; default <state-dir>/cpdd.sock, /run/cpd/cpdd.sock when installed).", valueName: "path"))
     var socket: String?
 
+    @Option(help: ArgumentHelp("Group of the admin socket, whose members may connect (env CPD_SOCKET_GROUP).", valueName: "group"))
+    var socketGroup: String?
+
     @Option(help: ArgumentHelp("libpq conninfo or URI (env CPD_DATABASE); none: the built-in private cluster.", valueName: "conninfo"))
     var database: String?
 
@@ -46,6 +49,7 @@ struct CommonOptions: ParsableArguments {
     func settings() throws -> Settings {
         var flags: [String: String] = [:]
         flags["socket"] = socket
+        flags["socket_group"] = socketGroup
         flags["database"] = database
         flags["state_dir"] = stateDir
         flags["log_level"] = logLevel

@@ -22,8 +22,10 @@ struct Serve: AsyncParsableCommand {
         let sql = try options.sqlDirectory(settings)
         let database = try await Database.open(settings: settings, sqlDirectory: sql, logger: logger, poolSize: poolSize)
 
+        var serverConfiguration = AdminServer.Configuration(socketPath: settings.socketPath)
+        serverConfiguration.socketGroup = settings.socketGroup
         let server = AdminServer(
-            configuration: .init(socketPath: settings.socketPath), resolver: .database(database.pool),
+            configuration: serverConfiguration, resolver: .database(database.pool),
             runner: CommandRunner(pool: database.pool), logger: Logger(label: "cpd.server"))
         let group = ServiceGroup(
             configuration: .init(

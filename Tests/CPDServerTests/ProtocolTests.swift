@@ -1,4 +1,5 @@
 import AdminClient
+import CPDCore
 import CPDStore
 import Foundation
 import Logging
@@ -12,14 +13,16 @@ import TestSupport
 /// The protocol end to end: a server on a socket, backed by a fresh database, driven as a client would.
 @Suite(.serialized) struct ProtocolTests {
     /// Runs a server with a database for `body` (which gets the socket path and a plain database connection).
-    func withRegistry(_ body: @escaping @Sendable (String, PostgresConnection) throws -> Void) async throws {
+    func withRegistry(socketGroup: String? = nil, _ body: @escaping @Sendable (String, PostgresConnection) throws -> Void) async throws {
         let conninfo = try TestDatabase.fresh("proto")
         try Migrator(set: try MigrationSet(directory: Checkout.root + "/sql/migrations")).migrate(PostgresConnection(conninfo: conninfo))
         let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: 4, sessionSetup: ApplicationRole.sessionSetup))
         let path = try TestDatabase.scratchDirectory("proto") + "/cpdd.sock"
         let ready = Locked(false)
+        var configuration = AdminServer.Configuration(socketPath: path)
+        configuration.socketGroup = socketGroup
         let server = AdminServer(
-            configuration: .init(socketPath: path), resolver: .database(pool), runner: CommandRunner(pool: pool),
+            configuration: configuration, resolver: .database(pool), runner: CommandRunner(pool: pool),
             ready: { ready.withLock { $0 = true } })
         let group = ServiceGroup(configuration: .init(services: [pool, server], logger: Logger(label: "test")))
         let running = Task { try await group.run() }
@@ -166,3 +169,124 @@ import TestSupport
         }
     }
 }
+
+/// Every command against every role, from real Unix accounts made for the test, each connecting with
+/// cpdctl as itself: the server must tell them apart by their kernel credentials.
+@Suite(.serialized, .enabled(if: geteuid() == 0, "creating Unix accounts needs root"))
+struct RoleMatrixTests {
+    static let group = "cpdtest"
+    static let accounts: [(user: String, role: Role?)] = [
+        ("cpdt_admin", .admin), ("cpdt_prov", .provider), ("cpdt_prac", .practitioner), ("cpdt_rep", .reporter), ("cpdt_none", nil),
+    ]
+
+    static func run(_ arguments: [String]) throws -> (Int32, String) { try ChildProcess.run(arguments) }
+
+    /// Who may use each command, copied from the contract (shared/spec/protocol.md), not from the
+    /// server's own table, so that a wrong table fails this test.
+    static let contract: [String: Set<Role>] = {
+        let all = Set(Role.allCases)
+        var who: [String: Set<Role>] = [:]
+        for c in ["ping", "whoami", "help", "format", "quit", "course.show", "course.search", "scheme.show"] { who[c] = all }
+        for c in ["provider.add", "scheme.add", "scheme.rule", "scheme.certificate", "practitioner.add", "entry.adjust",
+                  "principal.add", "principal.list", "principal.remove"] { who[c] = [.admin] }
+        for c in ["course.add", "course.update", "course.publish", "course.retire", "certificate.add", "completion.record", "entry.reverse"] {
+            who[c] = [.admin, .provider]
+        }
+        for c in ["points", "statement"] { who[c] = [.admin, .reporter, .practitioner] }
+        who["ledger.verify"] = [.admin, .reporter]
+        return who
+    }()
+
+    static func createAccounts() throws {
+        _ = try run(["/usr/sbin/groupadd", "-f", group])
+        for (user, _) in accounts where UnixAccountExists(user) == false {
+            let (status, output) = try run(["/usr/sbin/useradd", "-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", user])
+            guard status == 0 else { throw TestSetupError(description: "useradd \(user): \(output)") }
+        }
+    }
+
+    static func removeAccounts() {
+        for (user, _) in accounts { _ = try? run(["/usr/sbin/userdel", user]) }
+        _ = try? run(["/usr/sbin/groupdel", group])
+    }
+
+    /// Final lines (OK or ERR) of each response to `lines`, sent by `user` through cpdctl.
+    static func finals(as user: String, cpdctl: String, socket: String, _ lines: [String]) throws -> [String] {
+        let (_, output) = try run(["/usr/sbin/runuser", "-u", user, "--", cpdctl, "send", "--socket", socket] + lines)
+        return output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("OK") || $0.hasPrefix("ERR ") }
+    }
+
+    @Test func eachRoleMayUseExactlyItsCommands() async throws {
+        try Self.createAccounts()
+        defer { Self.removeAccounts() }
+        try await ProtocolTests().withRegistry(socketGroup: Self.group) { socket, _ in
+            // cpdctl where every account can run it (the checkout may sit in a closed directory).
+            let cpdctl = (socket as NSString).deletingLastPathComponent + "/cpdctl"
+            try FileManager.default.copyItem(atPath: Checkout.product("cpdctl"), toPath: cpdctl)
+            chmod(cpdctl, 0o755)
+            let admin = try AdminClient(socketPath: socket)
+            for line in [
+                "provider.add code=CALM name=Calm", "provider.add code=BOWEN name=Bowen",
+                "course.add provider=CALM code=C1 title=T points=3 hours=3 category=clinical delivery=online", "course.publish code=C1",
+                "course.add provider=BOWEN code=C2 title=T points=3 hours=3 category=clinical delivery=online", "course.publish code=C2",
+                "scheme.add code=S title=S period=fixed length=12 start=07-01 required=20",
+                "practitioner.add id=P-1 name=Pat scheme=S joined=2025-01-01", "practitioner.add id=P-2 name=Sam scheme=S joined=2025-01-01",
+                "completion.record practitioner=P-1 course=C2 completed=2026-08-01 key=k0",
+                "principal.add user=cpdt_admin role=admin", "principal.add user=cpdt_prov role=provider provider=CALM",
+                "principal.add user=cpdt_prac role=practitioner practitioner=P-1", "principal.add user=cpdt_rep role=reporter",
+            ] {
+                #expect(try admin.request(line).isOK, "\(line)")
+            }
+            for (user, role) in Self.accounts {
+                guard let role else {
+                    let (status, output) = try Self.run(["/usr/sbin/runuser", "-u", user, "--", cpdctl, "ping", "--socket", socket])
+                    #expect(status == 3 && output.contains("ERR permission_denied no principal for account cpdt_none"), "\(output)")
+                    continue
+                }
+                let tag = role.rawValue.uppercased()
+                let samples: [String: String] = [
+                    "ping": "ping", "whoami": "whoami", "help": "help", "format": "format text", "quit": "ping",
+                    "provider.add": "provider.add code=P-\(tag) name=New",
+                    "course.add": "course.add provider=CALM code=X-\(tag) title=T points=1 hours=1 category=clinical delivery=online",
+                    "course.update": "course.update code=C1 title=\"T \(tag)\"", "course.publish": "course.publish code=C1",
+                    "course.retire": "course.retire code=NOPE", "course.show": "course.show code=C1", "course.search": "course.search q=massage",
+                    "scheme.add": "scheme.add code=S-\(tag) title=S period=rolling length=12 required=1",
+                    "scheme.rule": "scheme.rule scheme=S category=c_\(role.rawValue) min=1", "scheme.certificate": "scheme.certificate scheme=S kind=k_\(role.rawValue)",
+                    "scheme.show": "scheme.show code=S", "practitioner.add": "practitioner.add id=P-\(tag) name=A scheme=S joined=2025-01-01",
+                    "certificate.add": "certificate.add practitioner=P-1 kind=first_aid issued=2025-01-01 expires=2028-01-01",
+                    "completion.record": "completion.record practitioner=P-1 course=C1 completed=2026-08-01 key=k-\(tag)",
+                    "entry.reverse": "entry.reverse entry=999 reason=r key=r-\(tag)", "entry.adjust": "entry.adjust practitioner=P-1 points=1 reason=r key=a-\(tag)",
+                    "points": "points practitioner=P-1", "statement": "statement practitioner=P-1", "ledger.verify": "ledger.verify",
+                    "principal.add": "principal.add role=reporter user=zz_\(role.rawValue)", "principal.list": "principal.list",
+                    "principal.remove": "principal.remove user=nobody_here",
+                ]
+                let commands = CommandTable.all.map(\.name)
+                #expect(Set(samples.keys) == Set(commands), "a sample for every command")
+                #expect(Set(Self.contract.keys) == Set(commands), "the contract's commands are the server's")
+                let answers = try Self.finals(as: user, cpdctl: cpdctl, socket: socket, commands.map { samples[$0]! })
+                #expect(answers.count == commands.count, "\(user): \(answers)")
+                for (command, answer) in zip(commands, answers) {
+                    let allowed = Self.contract[command]!.contains(role)
+                    #expect(answer.hasPrefix("ERR permission_denied") == !allowed, "\(role) \(command): \(answer)")
+                }
+                // Ownership within a role: a provider's own courses and entries, a practitioner's own points.
+                let owned = try Self.finals(as: user, cpdctl: cpdctl, socket: socket, [
+                    "course.update code=C2 title=Other", "completion.record practitioner=P-1 course=C2 completed=2026-08-02 key=own-\(tag)",
+                    "entry.reverse entry=1 reason=r key=rev-\(tag)", "points practitioner=P-2", "points",
+                ])
+                switch role {
+                case .provider:
+                    #expect(owned[0].hasPrefix("ERR permission_denied") && owned[1].hasPrefix("ERR permission_denied") && owned[2].hasPrefix("ERR permission_denied"), "\(owned)")
+                case .practitioner:
+                    #expect(owned[3].hasPrefix("ERR permission_denied") && owned[4] == "OK", "\(owned)")
+                case .admin:
+                    #expect(owned.allSatisfy { !$0.hasPrefix("ERR permission_denied") } && owned[4].hasPrefix("ERR invalid_argument"), "\(owned)")
+                case .reporter:
+                    #expect(owned[3] == "OK" && owned[0].hasPrefix("ERR permission_denied"), "\(owned)")
+                }
+            }
+        }
+    }
+}
+
+private func UnixAccountExists(_ name: String) -> Bool { getpwnam(name) != nil }
