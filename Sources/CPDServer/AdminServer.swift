@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// The admin socket: accepts connections on a Unix domain socket, identifies each peer by its kernel
 /// credentials, and answers requests one line at a time, in order. Runs as a `Service`: on graceful
@@ -19,6 +20,12 @@ public final class AdminServer: Service, Sendable {
         /// The mode of the socket's directory if it has to be created.
         public var directoryMode: mode_t = 0o750
         public var lineLimit: Int = 16 * 1024
+        /// Connections open at once, in all and per Unix account; past either the peer gets `ERR busy`
+        /// and the connection closes.
+        public var maxConnections: Int = 1024
+        public var maxConnectionsPerAccount: Int = 64
+        /// A connection that sends nothing for this long is closed.
+        public var idleTimeout: Duration = .seconds(900)
 
         public init(socketPath: String) {
             self.socketPath = socketPath
@@ -31,6 +38,7 @@ public final class AdminServer: Service, Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let ready: (@Sendable () -> Void)?
+    private let connections = Mutex((total: 0, perAccount: [UInt32: Int]()))
 
     /// - Parameter ready: called once the socket accepts connections (cpdd logs readiness there).
     public init(
@@ -55,6 +63,8 @@ public final class AdminServer: Service, Sendable {
         let path = configuration.socketPath
         try SocketPlacement.prepare(path: path, directoryMode: configuration.directoryMode)
         let lineLimit = configuration.lineLimit
+        let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
+            + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             // A client that sends its requests and then shuts down its writing side (`printf ... | socat`,
@@ -67,6 +77,8 @@ public final class AdminServer: Service, Sendable {
                 return options.unsafeGetSocketOption(
                     level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)
                 ).flatMapThrowing { (credentials: KernelPeerCredentials) in
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
+                    try channel.pipeline.syncOperations.addHandler(IdleCloser())
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(limit: lineLimit)))
                     return AcceptedConnection(
                         peer: PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid),
@@ -102,10 +114,37 @@ public final class AdminServer: Service, Sendable {
         logger.info("admin socket closed", metadata: ["socket": "\(path)"])
     }
 
+    /// Takes a place for a new connection, or nil when the server or the account is at its limit.
+    private func admit(_ uid: UInt32) -> Bool {
+        connections.withLock { state in
+            let mine = state.perAccount[uid, default: 0]
+            guard state.total < configuration.maxConnections, mine < configuration.maxConnectionsPerAccount else { return false }
+            state.total += 1
+            state.perAccount[uid] = mine + 1
+            return true
+        }
+    }
+
+    private func release(_ uid: UInt32) {
+        connections.withLock { state in
+            state.total -= 1
+            let left = state.perAccount[uid, default: 1] - 1
+            state.perAccount[uid] = left == 0 ? nil : left
+        }
+    }
+
     private func serve(_ connection: AcceptedConnection) async {
         let channel = connection.channel.channel
         var connectionLogger = logger
         connectionLogger[metadataKey: "peer"] = "uid=\(connection.peer.uid) pid=\(connection.peer.pid)"
+        guard admit(connection.peer.uid) else {
+            connectionLogger.notice("refused a connection over the limit")
+            try? await connection.channel.executeThenClose { _, outbound in
+                try await outbound.write(Self.buffer([ResponseLine.err(.busy, "too many connections; try again later")]))
+            }
+            return
+        }
+        defer { release(connection.peer.uid) }
         do {
             try await withTaskCancellationOrGracefulShutdownHandler {
                 try await connection.channel.executeThenClose { inbound, outbound in
@@ -177,5 +216,18 @@ final class LineFrameDecoder: ByteToMessageDecoder {
     func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         _ = try decode(context: context, buffer: &buffer)
         return .needMoreData
+    }
+}
+
+/// Closes a connection that has sent nothing for the idle timeout.
+final class IdleCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }

@@ -20,8 +20,15 @@ public struct Settings: Sendable, Equatable {
     /// Where `migrations/` and `demo/` are.
     public var sqlDirectory: String?
     public var configFile: String?
+    /// Connection limits: in all, per Unix account, and seconds of silence before a connection is closed.
+    public var maxConnections: Int = 1024
+    public var maxConnectionsPerAccount: Int = 64
+    public var idleTimeoutSeconds: Int = 900
 
-    public static let fileKeys: Set<String> = ["database", "socket", "socket_group", "state_dir", "log_level", "sql_dir"]
+    public static let fileKeys: Set<String> = [
+        "database", "socket", "socket_group", "state_dir", "log_level", "sql_dir", "max_connections",
+        "max_connections_per_account", "idle_timeout",
+    ]
 
     /// - Parameters:
     ///   - flags: values given on the command line, by file key.
@@ -52,11 +59,23 @@ public struct Settings: Sendable, Equatable {
         guard let logLevel = Logger.Level(rawValue: levelText) else {
             throw SettingsError("log level '\(levelText)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        return Settings(
+        func number(_ key: String, _ variable: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+            guard let text = value(key, variable) else { return fallback }
+            guard let number = Int(text), range.contains(number) else {
+                throw SettingsError("\(key) '\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        var settings = Settings(
             database: value("database", "CPD_DATABASE"), socketPath: socketPath, socketGroup: value("socket_group", "CPD_SOCKET_GROUP"),
             stateDirectory: stateDirectory,
             logLevel: logLevel, sqlDirectory: value("sql_dir", "CPD_SQL_DIR").map { absolute($0, in: workingDirectory) },
             configFile: configFile)
+        settings.maxConnections = try number("max_connections", "CPD_MAX_CONNECTIONS", default: 1024, range: 1...100_000)
+        settings.maxConnectionsPerAccount = try number(
+            "max_connections_per_account", "CPD_MAX_CONNECTIONS_PER_ACCOUNT", default: 64, range: 1...100_000)
+        settings.idleTimeoutSeconds = try number("idle_timeout", "CPD_IDLE_TIMEOUT", default: 900, range: 1...86_400)
+        return settings
     }
 
     /// `key = value` lines; `#` starts a comment; a value may be in double quotes. An unknown key is an

@@ -45,6 +45,15 @@ struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Directory holding migrations/ and demo/ (env CPD_SQL_DIR).", valueName: "path"))
     var sqlDir: String?
 
+    @Option(help: ArgumentHelp("Most connections at once (env CPD_MAX_CONNECTIONS; default 1024).", valueName: "n"))
+    var maxConnections: Int?
+
+    @Option(help: ArgumentHelp("Most connections at once per Unix account (env CPD_MAX_CONNECTIONS_PER_ACCOUNT; default 64).", valueName: "n"))
+    var maxConnectionsPerAccount: Int?
+
+    @Option(help: ArgumentHelp("Seconds of silence before a connection is closed (env CPD_IDLE_TIMEOUT; default 900).", valueName: "seconds"))
+    var idleTimeout: Int?
+
     /// The settings, with logging set up to stderr at their level.
     func settings() throws -> Settings {
         var flags: [String: String] = [:]
@@ -54,6 +63,9 @@ struct CommonOptions: ParsableArguments {
         flags["state_dir"] = stateDir
         flags["log_level"] = logLevel
         flags["sql_dir"] = sqlDir
+        flags["max_connections"] = maxConnections.map(String.init)
+        flags["max_connections_per_account"] = maxConnectionsPerAccount.map(String.init)
+        flags["idle_timeout"] = idleTimeout.map(String.init)
         let settings = try Settings.resolve(
             flags: flags, configFlag: config, environment: ProcessInfo.processInfo.environment,
             executablePath: Self.executablePath, workingDirectory: FileManager.default.currentDirectoryPath)

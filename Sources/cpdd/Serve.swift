@@ -24,9 +24,15 @@ struct Serve: AsyncParsableCommand {
 
         var serverConfiguration = AdminServer.Configuration(socketPath: settings.socketPath)
         serverConfiguration.socketGroup = settings.socketGroup
+        serverConfiguration.maxConnections = settings.maxConnections
+        serverConfiguration.maxConnectionsPerAccount = settings.maxConnectionsPerAccount
+        serverConfiguration.idleTimeout = .seconds(settings.idleTimeoutSeconds)
+        let notifySocket = ProcessInfo.processInfo.environment["NOTIFY_SOCKET"]
+        let socketPath = settings.socketPath
         let server = AdminServer(
             configuration: serverConfiguration, resolver: .database(database.pool),
-            runner: CommandRunner(pool: database.pool), logger: Logger(label: "cpd.server"))
+            runner: CommandRunner(pool: database.pool), logger: Logger(label: "cpd.server"),
+            ready: { SystemdNotify.send("READY=1\nSTATUS=serving on \(socketPath)", notifySocket: notifySocket) })
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: database.pool), .init(service: server)],
@@ -39,6 +45,7 @@ struct Serve: AsyncParsableCommand {
             await database.close()
             throw ExitCode.failure
         }
+        SystemdNotify.send("STOPPING=1", notifySocket: notifySocket)
         await database.close()
         logger.notice("cpdd stopped")
     }

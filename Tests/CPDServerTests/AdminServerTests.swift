@@ -12,12 +12,14 @@ import TestSupport
     /// Runs a server on a fresh socket for the duration of `body`, then shuts it down gracefully.
     func withServer(
         socketPath: String? = nil, lineLimit: Int = 16 * 1024, socketMode: mode_t = 0o660,
+        configure: (inout AdminServer.Configuration) -> Void = { _ in },
         _ body: @escaping @Sendable (String) throws -> Void
     ) async throws {
         let path = try socketPath ?? (TestDatabase.scratchDirectory("sock") + "/cpdd.sock")
         var configuration = AdminServer.Configuration(socketPath: path)
         configuration.lineLimit = lineLimit
         configuration.socketMode = socketMode
+        configure(&configuration)
         let ready = Locked(false)
         let server = AdminServer(configuration: configuration, ready: { ready.withLock { $0 = true } })
         let group = ServiceGroup(configuration: .init(services: [server], logger: Logger(label: "test")))
@@ -135,6 +137,36 @@ import TestSupport
             let (_, output) = try ChildProcess.run(
                 ["/usr/sbin/runuser", "-u", "nobody", "--", "/usr/bin/socat", "-T", "5", "-", "UNIX-CONNECT:" + path])
             #expect(output.hasPrefix("ERR permission_denied no principal for account nobody"), "\(output)")
+        }
+    }
+
+    @Test func anAccountOverItsConnectionLimitIsToldBusyAndOthersAreNot() async throws {
+        try await withServer(configure: { $0.maxConnectionsPerAccount = 2 }) { path in
+            var first: AdminClient? = try AdminClient(socketPath: path)
+            let second = try AdminClient(socketPath: path)
+            do {
+                _ = try AdminClient(socketPath: path)
+                Issue.record("a third connection was accepted")
+            } catch let error as AdminClientError {
+                #expect(error.kind == .refused && error.description.hasPrefix("ERR busy"), "\(error)")
+            }
+            #expect(try second.request("ping").final == "OK pong", "the admitted ones are unaffected")
+            #expect(try first!.request("quit").final == "OK bye")
+            first = nil
+            usleep(200_000)
+            #expect(try AdminClient(socketPath: path).request("ping").final == "OK pong", "a place freed is taken again")
+        }
+    }
+
+    @Test func aSilentConnectionIsClosedAndABusyOneIsNot() async throws {
+        try await withServer(configure: { $0.idleTimeout = .milliseconds(400) }) { path in
+            let silent = try AdminClient(socketPath: path)
+            let busy = try AdminClient(socketPath: path)
+            for _ in 0..<8 {
+                usleep(100_000)
+                #expect(try busy.request("ping").final == "OK pong")
+            }
+            #expect(silent.isClosedByServer())
         }
     }
 }

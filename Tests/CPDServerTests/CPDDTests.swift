@@ -68,6 +68,40 @@ import TestSupport
         }
     }
 
+    @Test func readinessIsSentToSystemdsNotifySocket() async throws {
+        let database = try TestDatabase.fresh("notify")
+        let directory = try TestDatabase.scratchDirectory("notify")
+        try await runBlocking {
+            let (migrated, _) = try ChildProcess.run([cpdd, "migrate", "--database", database])
+            #expect(migrated == 0)
+            // What systemd does: a datagram socket named in NOTIFY_SOCKET.
+            let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let path = directory + "/notify"
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                raw.copyBytes(from: Array(path.utf8))
+                raw[path.utf8.count] = 0
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            #expect(bound == 0)
+            var timeout = timeval(tv_sec: 60, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let child = try ChildProcess([cpdd, "serve", "--database", database, "--socket", directory + "/cpdd.sock"], environment: ["NOTIFY_SOCKET": path])
+            defer { child.terminate() }
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let message = String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self)
+            #expect(message.hasPrefix("READY=1\n"), "\(message) \(child.output)")
+            #expect(try AdminClient(socketPath: directory + "/cpdd.sock").request("ping").final == "OK pong", "ready means ready")
+            child.signal(SIGTERM)
+            #expect(child.wait(timeout: .seconds(30)) == 0)
+        }
+    }
+
     @Test func versionAndHelpAnswerWithoutADatabase() throws {
         let (status, version) = try ChildProcess.run([cpdd, "--version"])
         #expect(status == 0 && version.trimmingCharacters(in: .whitespacesAndNewlines) == CPDVersion.current)
