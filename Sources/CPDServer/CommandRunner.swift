@@ -171,7 +171,10 @@ public struct CommandRunner: Sendable {
             let receipt = try LedgerStore.recordCompletion(
                 practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.day("completed")!,
                 key: try a.required("key"), by: who.name, actingProvider: acting, c)
-            return [receiptLine(receipt)]
+            guard a.text("explain") == "yes" else { return [receiptLine(receipt)] }
+            var record = Record()
+            record.add("replayed", receipt.replayed ? "yes" : "no")
+            return [record.line(json: json), receiptLine(receipt)]
 
         case "entry.reverse":
             guard let entry = Int64(try a.required("entry")), entry > 0 else { throw ValidationError("entry", "is an entry number") }

@@ -40,7 +40,7 @@ public enum CommandTable {
         CommandSpec(name: "scheme.show", roles: everyone, required: ["code"], optional: [], summary: "a scheme and its rules"),
         CommandSpec(name: "practitioner.add", roles: [.admin], required: ["id", "name", "scheme", "joined"], optional: ["modalities"], summary: "register a practitioner"),
         CommandSpec(name: "certificate.add", roles: adminOrProvider, required: ["practitioner", "kind", "issued", "expires"], optional: ["ref"], summary: "record a certificate such as first aid"),
-        CommandSpec(name: "completion.record", roles: adminOrProvider, required: ["practitioner", "course", "completed", "key"], optional: [], summary: "append a completion; idempotent by key"),
+        CommandSpec(name: "completion.record", roles: adminOrProvider, required: ["practitioner", "course", "completed", "key"], optional: ["explain"], summary: "append a completion; idempotent by key (explain=yes adds a data line replayed=yes|no)"),
         CommandSpec(name: "entry.reverse", roles: adminOrProvider, required: ["entry", "reason", "key"], optional: [], summary: "append the reversal of an entry recorded in error"),
         CommandSpec(name: "entry.adjust", roles: [.admin], required: ["practitioner", "points", "reason", "key"], optional: ["category", "delivery"], summary: "append a manual adjustment"),
         CommandSpec(name: "points", roles: readers, required: [], optional: ["practitioner", "on"], summary: "a practitioner's standing in a cycle"),

@@ -12,14 +12,16 @@ struct CPDCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cpdctl",
         abstract: "Talk to cpdd over its admin socket.",
-        discussion: "Exit status: 0 OK, 1 ERR from the server, 2 usage, 3 cannot connect or unavailable.",
+        discussion: """
+            Any protocol command can be given directly, its arguments as options:             cpdctl points --practitioner P-1001 is the request 'points practitioner=P-1001',             cpdctl course search --q anxiety is 'course.search q=anxiety'. --json asks for JSON data lines.             Exit status: 0 OK, 1 ERR from the server, 2 usage, 3 cannot connect or unavailable.
+            """,
         version: "0.1.0",
-        subcommands: [Send.self, Ping.self],
+        subcommands: [Send.self, Ping.self, Import.self],
         defaultSubcommand: Send.self)
 
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(OneShot.rewrite(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
@@ -43,10 +45,15 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("cpdd's socket (env CPD_SOCKET; default ./.cpd/cpdd.sock, /run/cpd/cpdd.sock when installed).", valueName: "path"))
     var socket: String?
 
+    @Flag(help: "Data lines as JSON objects (sends 'format json' first).")
+    var json = false
+
     func connect() throws -> AdminClient {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let path = socket ?? DefaultLocations.socket(executablePath: executable, environment: ProcessInfo.processInfo.environment)
-        return try AdminClient(socketPath: path)
+        let client = try AdminClient(socketPath: path)
+        if json { _ = try client.request("format json") }
+        return client
     }
 }
 
@@ -99,4 +106,60 @@ struct Ping: ParsableCommand {
         let code = show(try connection.connect().request("ping"))
         if code != 0 { throw ExitCode(code) }
     }
+}
+
+/// Turns `cpdctl points --practitioner P-1001` into `cpdctl send 'points practitioner=P-1001'`.
+enum OneShot {
+    static let subcommands: Set<String> = ["send", "ping", "import", "help", "-h", "--help", "--version"]
+    /// Words that begin a dotted command: `course search` is `course.search`.
+    static let families: Set<String> = [
+        "provider", "course", "scheme", "practitioner", "certificate", "completion", "entry", "report", "ledger", "principal",
+    ]
+
+    static func rewrite(_ arguments: [String]) -> [String] {
+        var global: [String] = []
+        var rest = arguments[...]
+        // Connection options may come before the command.
+        while let first = rest.first, first.hasPrefix("-"), !subcommands.contains(first) {
+            global.append(first)
+            rest = rest.dropFirst()
+            if first == "--socket", let value = rest.first {
+                global.append(value)
+                rest = rest.dropFirst()
+            }
+        }
+        guard let command = rest.first, !subcommands.contains(command) else { return arguments }
+        rest = rest.dropFirst()
+        var name = command
+        if families.contains(command), let next = rest.first, !next.hasPrefix("-") {
+            name += "." + next
+            rest = rest.dropFirst()
+        }
+        var words = [name]
+        while let word = rest.first {
+            rest = rest.dropFirst()
+            if word == "--json" || word == "--socket" {
+                global.append(word)
+                if word == "--socket", let value = rest.first {
+                    global.append(value)
+                    rest = rest.dropFirst()
+                }
+            } else if word.hasPrefix("--") {
+                let option = word.dropFirst(2)
+                if let equals = option.firstIndex(of: "=") {
+                    words.append(key(option[..<equals]) + "=" + ResponseLine.quote(String(option[option.index(after: equals)...])))
+                } else if let value = rest.first {
+                    words.append(key(option) + "=" + ResponseLine.quote(value))
+                    rest = rest.dropFirst()
+                } else {
+                    words.append(key(option) + "=")
+                }
+            } else {
+                words.append(word)
+            }
+        }
+        return ["send"] + global + [words.joined(separator: " ")]
+    }
+
+    static func key(_ option: Substring) -> String { option.replacingOccurrences(of: "-", with: "_") }
 }

@@ -290,3 +290,65 @@ struct RoleMatrixTests {
 }
 
 private func UnixAccountExists(_ name: String) -> Bool { getpwnam(name) != nil }
+
+/// cpdctl as a person or a cron job uses it.
+@Suite(.serialized) struct CPDCtlTests {
+    let cpdctl = Checkout.product("cpdctl")
+
+    @Test func oneShotCommandsJsonAndExitCodes() async throws {
+        try await ProtocolTests().withRegistry { socket, _ in
+            let setup = try AdminClient(socketPath: socket)
+            for line in ["provider.add code=CALM name=Calm", "course.add provider=CALM code=C1 title=\"Stress and mood\" points=3 hours=3 category=mental_health delivery=online", "course.publish code=C1"] {
+                #expect(try setup.request(line).isOK)
+            }
+            let (shown, output) = try ChildProcess.run([cpdctl, "course", "show", "--code", "C1", "--socket", socket])
+            #expect(shown == 0 && output.hasPrefix("* code=C1 title=\"Stress and mood\""), "\(output)")
+            let (json, jsonOutput) = try ChildProcess.run([cpdctl, "--json", "course.show", "--code=C1", "--socket", socket])
+            #expect(json == 0 && jsonOutput.hasPrefix(#"* {"code":"C1","title":"Stress and mood""#), "\(jsonOutput)")
+            let (missing, _) = try ChildProcess.run([cpdctl, "course", "show", "--code", "NOPE", "--socket", socket])
+            #expect(missing == 1)
+            let (usage, _) = try ChildProcess.run([cpdctl, "send", "--bogus"])
+            #expect(usage == 2)
+            let (cannot, _) = try ChildProcess.run([cpdctl, "ping", "--socket", socket + ".nothing-here"])
+            #expect(cannot == 3)
+        }
+    }
+
+    @Test func importRecordsEachRowOnceAndNamesTheRejectedOnes() async throws {
+        try await ProtocolTests().withRegistry { socket, db in
+            let setup = try AdminClient(socketPath: socket)
+            for line in [
+                "provider.add code=CALM name=Calm", "course.add provider=CALM code=C1 title=T points=3 hours=3 category=clinical delivery=online",
+                "course.publish code=C1", "scheme.add code=S title=S period=fixed length=12 start=07-01 required=20",
+                "practitioner.add id=P-1 name=Pat scheme=S joined=2025-01-01", "practitioner.add id=P-2 name=Sam scheme=S joined=2025-01-01",
+            ] {
+                #expect(try setup.request(line).isOK)
+            }
+            // A spreadsheet export: a byte-order mark, CRLF, columns in another order, a quoted key with a
+            // comma and a doubled quote, a quoted field across a line break, and rows that must be refused.
+            let csv = "\u{FEFF}key,course,practitioner,completed\r\n"
+                + "row-1,C1,P-1,2026-08-01\r\n"
+                + "\"row-2, \"\"b\"\"\",C1,P-2,2026-08-02\r\n"
+                + "\"row\n3\",C1,P-1,2026-08-03\r\n"
+                + "row-4,C1,P-404,2026-08-04\r\n"
+                + "row-5,C1,P-1,2099-01-01\r\n"
+                + "row-6,C1\r\n"
+                + "row-7,NOPE,P-1,2026-08-07\r\n"
+            let file = (socket as NSString).deletingLastPathComponent + "/roster.csv"
+            try csv.write(toFile: file, atomically: true, encoding: .utf8)
+            let (status, output) = try ChildProcess.run([cpdctl, "import", "completions", file, "--socket", socket])
+            #expect(status == 1)
+            let lines = output.split(separator: "\n").map(String.init)
+            #expect(lines.first == "recorded 3, replayed 0, rejected 4", "\(output)")
+            #expect(lines.dropFirst().map { String($0.prefix(while: { $0 != ":" })) } == ["line 6", "line 7", "line 8", "line 9"], "\(output)")
+            #expect(lines.contains("line 6: ERR not_found no practitioner P-404"))
+            #expect(try db.query("SELECT idempotency_key FROM ledger_entry ORDER BY id").map { try $0[0] as String } == ["row-1", "row-2, \"b\"", "row\n3"])
+            let (again, rerun) = try ChildProcess.run([cpdctl, "import", "completions", file, "--socket", socket])
+            #expect(again == 1 && rerun.hasPrefix("recorded 0, replayed 3, rejected 4"), "\(rerun)")
+            #expect(try db.query("SELECT count(*) FROM ledger_entry")[0][0] as Int == 3, "nothing twice")
+            try "practitioner,course,completed\nP-1,C1,2026-08-01\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let (noKey, why) = try ChildProcess.run([cpdctl, "import", "completions", file, "--socket", socket])
+            #expect(noKey == 2 && why.contains("no column 'key'"), "\(why)")
+        }
+    }
+}
