@@ -165,25 +165,79 @@ public final class AdminServer: Service, Sendable {
                     }
                     var session = Session(principal: principal, lineLimit: configuration.lineLimit)
                     try await outbound.write(Self.buffer([session.greeting]))
-                    for try await frame in inbound {
-                        switch session.step(for: frame) {
-                        case nil:
-                            continue
-                        case .reply(let reply):
-                            try await outbound.write(Self.buffer(reply.lines))
-                            if reply.closeAfterwards { return }
-                        case .execute(let request, let spec):
-                            let lines = await runner?.run(request, spec, as: principal, json: session.json)
-                                ?? [ResponseLine.err(.unavailable, "this cpdd has no database")]
-                            try await outbound.write(Self.buffer(lines))
-                        }
-                    }
+                    try await answer(inbound, outbound, &session, principal)
                 }
             } onCancelOrGracefulShutdown: {
                 channel.close(promise: nil as EventLoopPromise<Void>?)
             }
         } catch {
             connectionLogger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Requests in flight on one connection before it stops reading ahead.
+    static let readAhead = 256
+
+    /// Answers one connection's requests, in order. Requests are read ahead: consecutive
+    /// `completion.record` requests go to the group-commit batcher together, while any other command
+    /// first waits for everything before it (a script that adds a practitioner and then records a
+    /// completion for them must see them added). Answers are written strictly in request order.
+    private func answer(
+        _ inbound: NIOAsyncChannelInboundStream<FramedLine>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        _ session: inout Session, _ principal: Principal
+    ) async throws {
+        let (answers, queue) = AsyncStream<Task<[String], Never>>.makeStream()
+        let runner = self.runner
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await answer in answers { try await outbound.write(Self.buffer(await answer.value)) }
+            }
+            var barrier: Task<[String], Never>? = nil
+            var batchedSinceBarrier: [Task<[String], Never>] = []
+            var inFlight: [Task<[String], Never>] = []
+            reading: for try await frame in inbound {
+                let task: Task<[String], Never>
+                var closeAfter = false
+                switch session.step(for: frame) {
+                case nil:
+                    continue
+                case .reply(let reply):
+                    task = Task { reply.lines }
+                    closeAfter = reply.closeAfterwards
+                case .execute(let request, let spec):
+                    let json = session.json
+                    guard let runner else {
+                        task = Task { [ResponseLine.err(.unavailable, "this cpdd has no database")] }
+                        break
+                    }
+                    if CommandRunner.isBatched(spec) {
+                        let before = barrier
+                        task = Task {
+                            _ = await before?.value
+                            return await runner.run(request, spec, as: principal, json: json)
+                        }
+                        batchedSinceBarrier.append(task)
+                    } else {
+                        let before = [barrier].compactMap { $0 } + batchedSinceBarrier
+                        task = Task {
+                            for earlier in before { _ = await earlier.value }
+                            return await runner.run(request, spec, as: principal, json: json)
+                        }
+                        barrier = task
+                        batchedSinceBarrier = []
+                    }
+                }
+                queue.yield(task)
+                inFlight.append(task)
+                if closeAfter { break reading }
+                if inFlight.count >= Self.readAhead {
+                    // Bounded read-ahead: wait for the oldest half before reading more.
+                    for done in inFlight.prefix(Self.readAhead / 2) { _ = await done.value }
+                    inFlight.removeFirst(Self.readAhead / 2)
+                }
+            }
+            queue.finish()
+            try await group.waitForAll()
         }
     }
 

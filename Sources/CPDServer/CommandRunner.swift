@@ -10,13 +10,40 @@ import Postgres
 public struct CommandRunner: Sendable {
     let pool: PostgresPool
     let logger: Logger
+    let completions: CompletionBatcher
 
     public init(pool: PostgresPool, logger: Logger = Logger(label: "cpd.commands")) {
         self.pool = pool
         self.logger = logger
+        self.completions = CompletionBatcher(pool: pool)
+    }
+
+    /// `completion.record` goes through the group-commit batcher instead of a transaction of its own.
+    public static func isBatched(_ spec: CommandSpec) -> Bool { spec.name == "completion.record" }
+
+    func runCompletion(_ request: Request, as who: Principal, json: Bool) async -> [String] {
+        let a = Arguments(request: request)
+        let completion: LedgerStore.CompletionRequest
+        do {
+            completion = LedgerStore.CompletionRequest(
+                practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.day("completed")!,
+                key: try a.required("key"), principal: who.name, actingProvider: who.role == .provider ? who.provider : nil)
+        } catch {
+            return [lines(for: error, command: "completion.record")]
+        }
+        switch await completions.record(completion) {
+        case .success(let receipt):
+            guard a.text("explain") == "yes" else { return [Self.receiptLine(receipt)] }
+            var record = Record()
+            record.add("replayed", receipt.replayed ? "yes" : "no")
+            return [record.line(json: json), Self.receiptLine(receipt)]
+        case .failure(let error):
+            return [lines(for: error, command: "completion.record")]
+        }
     }
 
     public func run(_ request: Request, _ spec: CommandSpec, as principal: Principal, json: Bool) async -> [String] {
+        if Self.isBatched(spec) { return await runCompletion(request, as: principal, json: json) }
         do {
             return try await pool.withConnection { c in
                 try Self.execute(request, spec, principal, json, c)

@@ -11,31 +11,88 @@ public enum LedgerStore {
 
     // MARK: - Writes
 
+    /// One completion to record: what `completion.record` carries.
+    public struct CompletionRequest: Sendable {
+        public var practitioner: String
+        public var course: String
+        public var completed: Day
+        public var key: String
+        public var principal: String
+        public var actingProvider: String?
+
+        public init(practitioner: String, course: String, completed: Day, key: String, principal: String, actingProvider: String?) {
+            self.practitioner = practitioner
+            self.course = course
+            self.completed = completed
+            self.key = key
+            self.principal = principal
+            self.actingProvider = actingProvider
+        }
+
+        var fingerprint: String { "completion.record practitioner=\(practitioner) course=\(course) completed=\(completed)" }
+    }
+
     /// Appends a completion worth the course's current points. `actingProvider` is set when a provider
     /// asks: it may record completions only of its own courses.
     public static func recordCompletion(
         practitioner: String, course: String, completed: Day, key: String, by principal: String, actingProvider: String?,
         _ c: PostgresConnection
     ) throws -> EntryReceipt {
-        let request = "completion.record practitioner=\(practitioner) course=\(course) completed=\(completed)"
-        return try idempotentAppend(key: key, by: principal, request: request, c) { c in
-            let member = try SchemeStore.practitioner(practitioner, c)
-            let current = try CatalogueStore.course(course, c)
-            if let actingProvider, current.provider != actingProvider {
-                throw StoreError.permissionDenied("course \(course) belongs to \(current.provider)")
+        let request = CompletionRequest(
+            practitioner: practitioner, course: course, completed: completed, key: key, principal: principal, actingProvider: actingProvider)
+        return try idempotentAppend(key: key, by: principal, request: request.fingerprint, c) { c in try appendCompletion(request, c) }
+    }
+
+    /// Records many completions in one transaction (group commit: one commit, one fsync, for the lot).
+    /// Each runs under a savepoint of its own, so one that is refused fails alone and the others stand.
+    /// The results are in the order of `requests`; nothing is acknowledged before the commit.
+    public static func recordCompletions(_ requests: [CompletionRequest], _ c: PostgresConnection) throws -> [Result<EntryReceipt, Error>] {
+        try c.withTransaction(isolation: .readCommitted, retry: .never) { c in
+            var results: [Result<EntryReceipt, Error>] = []
+            results.reserveCapacity(requests.count)
+            for request in requests {
+                results.append(Result {
+                    _ = try validated { () throws(ValidationError) in try Prose.validate(request.key, field: "key", maxLength: 200) }
+                    for attempt in 1...2 {
+                        try c.execute(script: "SAVEPOINT completion")
+                        do {
+                            let receipt = try existing(key: request.key, by: request.principal, request: request.fingerprint, c)
+                                ?? appendCompletion(request, c)
+                            try c.execute(script: "RELEASE SAVEPOINT completion")
+                            return receipt
+                        } catch {
+                            try c.execute(script: "ROLLBACK TO SAVEPOINT completion; RELEASE SAVEPOINT completion")
+                            // Another transaction committed this key meanwhile: look again, once.
+                            if let error = error as? PostgresError, error.violates(keyConstraint), attempt == 1 { continue }
+                            throw error
+                        }
+                    }
+                    throw StoreError.conflict("key \(request.key) is being used by another request at this moment; try again")
+                })
             }
-            do {
-                try CompletionRules.check(
-                    completed: completed, today: try Registry.today(c), joined: member.joined, courseStatus: current.status, course: course)
-            } catch let error as ValidationError {
-                throw StoreError.invalid(error)
-            }
-            let content = current.content
-            let id = try insert(
-                c, practitioner: practitioner, kind: .completion, points: content.points, effective: completed, course: course,
-                version: current.version, category: content.category, delivery: content.delivery, by: principal, key: key, request: request)
-            return EntryReceipt(entry: id, points: content.points, replayed: false)
+            return results
         }
+    }
+
+    static func appendCompletion(_ request: CompletionRequest, _ c: PostgresConnection) throws -> EntryReceipt {
+        let member = try SchemeStore.practitioner(request.practitioner, c)
+        let current = try CatalogueStore.course(request.course, c)
+        if let actingProvider = request.actingProvider, current.provider != actingProvider {
+            throw StoreError.permissionDenied("course \(request.course) belongs to \(current.provider)")
+        }
+        do {
+            try CompletionRules.check(
+                completed: request.completed, today: try Registry.today(c), joined: member.joined, courseStatus: current.status,
+                course: request.course)
+        } catch let error as ValidationError {
+            throw StoreError.invalid(error)
+        }
+        let content = current.content
+        let id = try insert(
+            c, practitioner: request.practitioner, kind: .completion, points: content.points, effective: request.completed,
+            course: request.course, version: current.version, category: content.category, delivery: content.delivery,
+            by: request.principal, key: request.key, request: request.fingerprint)
+        return EntryReceipt(entry: id, points: content.points, replayed: false)
     }
 
     /// Appends the reversal of an entry recorded in error: its points negated, in its category,
@@ -268,22 +325,23 @@ public enum LedgerStore {
         for attempt in 1...2 {
             do {
                 return try c.withTransaction(isolation: .readCommitted, retry: .serializationFailures) { c in
-                    if let row = try c.query(
-                        "SELECT id, points, request FROM ledger_entry WHERE recorded_by = $1 AND idempotency_key = $2", [principal, key]
-                    ).first {
-                        let first: String = try row["request"]
-                        guard first == request else {
-                            throw StoreError.conflict("key \(key) was already used for another request (\(first))")
-                        }
-                        return EntryReceipt(entry: try row["id"], points: try row["points"], replayed: true)
-                    }
-                    return try append(c)
+                    try existing(key: key, by: principal, request: request, c) ?? append(c)
                 }
             } catch let error as PostgresError where error.violates(keyConstraint) && attempt == 1 {
                 continue
             }
         }
         throw StoreError.conflict("key \(key) is being used by another request at this moment; try again")
+    }
+
+    /// The entry a key already made: the answer again for the same request, a conflict for another.
+    static func existing(key: String, by principal: String, request: String, _ c: PostgresConnection) throws -> EntryReceipt? {
+        guard let row = try c.query(
+            "SELECT id, points, request FROM ledger_entry WHERE recorded_by = $1 AND idempotency_key = $2", [principal, key]
+        ).first else { return nil }
+        let first: String = try row["request"]
+        guard first == request else { throw StoreError.conflict("key \(key) was already used for another request (\(first))") }
+        return EntryReceipt(entry: try row["id"], points: try row["points"], replayed: true)
     }
 
     static func insert(

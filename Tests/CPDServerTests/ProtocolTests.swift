@@ -352,3 +352,80 @@ private func UnixAccountExists(_ name: String) -> Bool { getpwnam(name) != nil }
         }
     }
 }
+
+/// Group commit: completions share transactions, from many connections or pipelined on one.
+@Suite(.serialized) struct GroupCommitTests {
+    static let setup = [
+        "provider.add code=CALM name=Calm", "course.add provider=CALM code=C1 title=T points=3 hours=3 category=clinical delivery=online",
+        "course.publish code=C1", "scheme.add code=S title=S period=fixed length=12 start=07-01 required=20",
+        "practitioner.add id=P-1 name=Pat scheme=S joined=2025-01-01",
+    ]
+
+    @Test func pipelinedCompletionsShareTransactionsAndABadOneFailsAlone() async throws {
+        try await ProtocolTests().withRegistry { socket, db in
+            let c = try AdminClient(socketPath: socket)
+            for line in Self.setup { #expect(try c.request(line).isOK) }
+            // 600 completions in one write; every 50th names a practitioner that does not exist.
+            var lines: [String] = []
+            for i in 0..<600 {
+                let who = i % 50 == 7 ? "P-404" : "P-1"
+                lines.append("completion.record practitioner=\(who) course=C1 completed=2026-08-01 key=row-\(i)")
+            }
+            // A practitioner added in the middle of the pipeline, and a completion for them right after.
+            lines.insert("practitioner.add id=P-2 name=Sam scheme=S joined=2025-01-01", at: 300)
+            lines.insert("completion.record practitioner=P-2 course=C1 completed=2026-08-01 key=late", at: 301)
+            try c.send(lines.joined(separator: "\n"))
+            var entries: [Int64] = []
+            var keyOf: [Int64: String] = [:]
+            for (index, line) in lines.enumerated() {
+                let response = try c.readResponse()
+                if line.contains("P-404") {
+                    #expect(response.final == "ERR not_found no practitioner P-404", "\(index)")
+                } else if line.hasPrefix("completion.record") {
+                    #expect(response.final.hasPrefix("OK entry=") && response.final.hasSuffix(" points=3.00"), "\(index): \(response.final)")
+                    let entry = Int64(response.final.dropFirst("OK entry=".count).prefix(while: { $0 != " " }))!
+                    entries.append(entry)
+                    keyOf[entry] = String(line.split(separator: "key=").last!)
+                } else {
+                    #expect(response.isOK, "\(index): \(response.final)")
+                }
+            }
+            // Each answer is its own request's: the entry it names was recorded under that request's key.
+            let recorded = try db.query("SELECT id, idempotency_key FROM ledger_entry").reduce(into: [Int64: String]()) { map, row in
+                map[try row[0] as Int64] = try row[1] as String
+            }
+            #expect(Set(entries).count == entries.count && keyOf == recorded, "answers in request order")
+            #expect(entries.count == 601 - 12)
+            // Every acknowledged entry is committed and visible to another connection.
+            #expect(try db.query("SELECT count(*) FROM ledger_entry")[0][0] as Int == entries.count)
+            let transactions: Int = try db.query("SELECT count(DISTINCT recorded_at) FROM ledger_entry")[0][0]
+            #expect(transactions < entries.count / 5, "grouped into \(transactions) transactions")
+            print("group commit: \(entries.count) pipelined completions in \(transactions) transactions")
+        }
+    }
+
+    @Test func completionsFromManyConnectionsAreGrouped() async throws {
+        try await ProtocolTests().withRegistry { socket, db in
+            let setup = try AdminClient(socketPath: socket)
+            for line in Self.setup { #expect(try setup.request(line).isOK) }
+            let answers = Locked([String]())
+            let threads = (0..<40).map { n in
+                Thread {
+                    guard let c = try? AdminClient(socketPath: socket) else { return }
+                    for i in 0..<5 {
+                        let final = (try? c.request("completion.record practitioner=P-1 course=C1 completed=2026-08-01 key=c\(n)-\(i)").final) ?? "none"
+                        answers.withLock { $0.append(final) }
+                    }
+                }
+            }
+            threads.forEach { $0.start() }
+            let start = ContinuousClock.now
+            while answers.value.count < 200, ContinuousClock.now - start < .seconds(60) { usleep(10_000) }
+            #expect(answers.value.count == 200 && answers.value.allSatisfy { $0.hasPrefix("OK entry=") })
+            let transactions: Int = try db.query("SELECT count(DISTINCT recorded_at) FROM ledger_entry")[0][0]
+            #expect(try db.query("SELECT count(*) FROM ledger_entry")[0][0] as Int == 200)
+            #expect(transactions < 200, "some completions shared a transaction")
+            print("group commit: 200 completions from 40 connections in \(transactions) transactions")
+        }
+    }
+}
