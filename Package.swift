@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "CPDCoreTests", dependencies: ["CPDCore"]),
         .testTarget(name: "AdminProtocolTests", dependencies: ["AdminProtocol"]),
         .testTarget(name: "CPDStoreTests", dependencies: ["CPDStore", "Postgres", "TestSupport"]),
-        .testTarget(name: "CPDServerTests", dependencies: ["CPDServer", "AdminClient", "AdminProtocol", "CPDStore", "Postgres", "TestSupport"]),
+        .testTarget(name: "CPDServerTests", dependencies: ["CPDServer", "AdminClient", "AdminProtocol", "CPDStore", "LocalPostgres", "Postgres", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -168,7 +168,9 @@ public final class AdminServer: Service, Sendable {
                     try await answer(inbound, outbound, &session, principal)
                 }
             } onCancelOrGracefulShutdown: {
-                channel.close(promise: nil as EventLoopPromise<Void>?)
+                // Stop reading: what was already read is answered, then the connection closes. The
+                // service group's shutdown bound cancels anything that takes longer.
+                channel.close(mode: .input, promise: nil as EventLoopPromise<Void>?)
             }
         } catch {
             connectionLogger.debug("connection ended", metadata: ["error": "\(error)"])

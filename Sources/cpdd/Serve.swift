@@ -33,11 +33,13 @@ struct Serve: AsyncParsableCommand {
             configuration: serverConfiguration, resolver: .database(database.pool),
             runner: CommandRunner(pool: database.pool), logger: Logger(label: "cpd.server"),
             ready: { SystemdNotify.send("READY=1\nSTATUS=serving on \(socketPath)", notifySocket: notifySocket) })
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: database.pool), .init(service: server)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: database.pool), .init(service: server)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // In-flight requests get this long to finish after SIGTERM; then they are cancelled.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
+        let group = ServiceGroup(configuration: groupConfiguration)
         do {
             try await group.run()
         } catch {

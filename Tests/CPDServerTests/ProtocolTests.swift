@@ -1,4 +1,5 @@
 import AdminClient
+import LocalPostgres
 import CPDCore
 import CPDStore
 import Foundation
@@ -427,5 +428,87 @@ private func UnixAccountExists(_ name: String) -> Bool { getpwnam(name) != nil }
             #expect(transactions < 200, "some completions shared a transaction")
             print("group commit: 200 completions from 40 connections in \(transactions) transactions")
         }
+    }
+}
+
+/// The database going away under a running server, on a cluster of the test's own.
+@Suite(.serialized) struct DatabaseOutageTests {
+    @Test func whileTheDatabaseIsDownCommandsAreUnavailableQuicklyAndServiceResumesAlone() async throws {
+        let cluster = try LocalPostgresCluster(directory: TestDatabase.scratchDirectory("outage") + "/postgres", settings: ["fsync": "off"])
+        try cluster.initializeIfNeeded()
+        try cluster.start()
+        defer { try? cluster.destroy() }
+        let conninfo = cluster.conninfo()
+        try Migrator(set: try MigrationSet(directory: Checkout.root + "/sql/migrations")).migrate(PostgresConnection(conninfo: conninfo))
+        let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: 4, acquireTimeout: .seconds(2), sessionSetup: ApplicationRole.sessionSetup))
+        let path = (cluster.directory as NSString).deletingLastPathComponent + "/cpdd.sock"
+        let ready = Locked(false)
+        let server = AdminServer(configuration: .init(socketPath: path), resolver: .database(pool), runner: CommandRunner(pool: pool), ready: { ready.withLock { $0 = true } })
+        let group = ServiceGroup(configuration: .init(services: [pool, server], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        while !ready.value { try await Task.sleep(for: .milliseconds(10)) }
+        defer { running.cancel() }
+
+        try await runBlocking {
+            let c = try AdminClient(socketPath: path)
+            #expect(try c.request("provider.add code=CALM name=Calm").isOK)
+            try cluster.stop()
+            for line in ["course.search", "provider.add code=BOWEN name=Bowen", "ledger.verify"] {
+                let start = ContinuousClock.now
+                let response = try c.request(line)
+                #expect(response.errorCode == "unavailable", "\(line): \(response.final)")
+                #expect(ContinuousClock.now - start < .seconds(3), "answered quickly, not hung")
+            }
+            #expect(try c.request("ping").final == "OK pong", "the daemon itself is up")
+            try cluster.start()
+            let back = ContinuousClock.now
+            var recovered = false
+            while ContinuousClock.now - back < .seconds(5) {
+                if try c.request("provider.add code=BOWEN name=Bowen").isOK { recovered = true; break }
+                usleep(100_000)
+            }
+            #expect(recovered, "serving again within 5 seconds of the database's return")
+            #expect(try c.request("course.search").isOK)
+        }
+        await group.triggerGracefulShutdown()
+        try? await running.value
+    }
+}
+
+/// Shutting down with requests in flight: what was acknowledged was applied, and nothing else.
+@Suite(.serialized) struct ShutdownTests {
+    @Test func onShutdownEveryRequestReadIsAnsweredAndOnlyAnsweredOnesApplied() async throws {
+        let conninfo = try TestDatabase.fresh("shutdown")
+        try Migrator(set: try MigrationSet(directory: Checkout.root + "/sql/migrations")).migrate(PostgresConnection(conninfo: conninfo))
+        let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: 4, sessionSetup: ApplicationRole.sessionSetup))
+        let path = try TestDatabase.scratchDirectory("shutdown") + "/cpdd.sock"
+        let ready = Locked(false)
+        let server = AdminServer(configuration: .init(socketPath: path), resolver: .database(pool), runner: CommandRunner(pool: pool), ready: { ready.withLock { $0 = true } })
+        let group = ServiceGroup(configuration: .init(services: [pool, server], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        while !ready.value { try await Task.sleep(for: .milliseconds(10)) }
+        // The client moves from the thread that sends to the one that reads; one at a time.
+        final class Handoff: @unchecked Sendable { let client: AdminClient; init(_ c: AdminClient) { client = c } }
+        let handoff = try await runBlocking { () -> Handoff in
+            let c = try AdminClient(socketPath: path)
+            for line in GroupCommitTests.setup { _ = try c.request(line) }
+            let lines = (0..<2000).map { "completion.record practitioner=P-1 course=C1 completed=2026-08-01 key=s-\($0)" }
+            try c.send(lines.joined(separator: "\n"))
+            return Handoff(c)
+        }
+        await group.triggerGracefulShutdown()
+        let answered = try await runBlocking { () -> Int in
+            var count = 0
+            while let response = try? handoff.client.readResponse() {
+                #expect(response.isOK, "\(response.final)")
+                count += 1
+            }
+            return count
+        }
+        try? await running.value
+        let applied: Int = try PostgresConnection(conninfo: conninfo).query("SELECT count(*) FROM ledger_entry")[0][0]
+        #expect(applied == answered, "every acknowledged completion is applied, and nothing unacknowledged")
+        #expect(!FileManager.default.fileExists(atPath: path), "the socket is removed")
+        print("shutdown: \(answered) of 2000 pipelined completions answered before the connection closed")
     }
 }
