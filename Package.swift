@@ -81,6 +81,8 @@ let package = Package(
         // Shared by the test targets only: a fresh database per suite on the test command's server.
         .target(name: "TestSupport", dependencies: ["Postgres", "LocalPostgres"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "LocalPostgres", "TestSupport"]),
+        // The request parser under libFuzzer (docs/fuzzing.md); built normally it replays a corpus.
+        .executableTarget(name: "cpd-fuzz", dependencies: ["AdminProtocol"]),
         .testTarget(name: "CPDCoreTests", dependencies: ["CPDCore"]),
         .testTarget(name: "AdminProtocolTests", dependencies: ["AdminProtocol"]),
         .testTarget(name: "CPDStoreTests", dependencies: ["CPDStore", "Postgres", "TestSupport"]),

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import AdminProtocol
@@ -132,5 +133,26 @@ import Testing
         #expect(ResponseLine.ok("pong") == "OK pong")
         #expect(ResponseLine.err(.notFound, "no practitioner\nP-9999") == "ERR not_found no practitioner P-9999")
         #expect(ResponseLine.err(.lineTooLong, "x").hasPrefix("ERR line_too_long "))
+    }
+}
+
+/// The fuzz target's properties, on the seed corpus and on random protocol-like input, in every CI run.
+@Suite struct ProtocolPropertyTests {
+    @Test func theSeedCorpusKeepsEveryProperty() throws {
+        let directory = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+        let corpus = "/" + directory + "/Fuzz/corpus"
+        let files = try FileManager.default.contentsOfDirectory(atPath: corpus)
+        #expect(files.count >= 4)
+        for file in files { ProtocolSelfCheck.check(Array(try Data(contentsOf: URL(fileURLWithPath: corpus + "/" + file)))) }
+    }
+
+    @Test func randomProtocolLikeInputKeepsEveryProperty() {
+        // Bytes drawn mostly from what requests are made of, so that many lines parse.
+        let alphabet = Array("abcxyz.=_\" \\\t\r\nntk019é🧘".utf8) + [0xFF, 0x00, 0xC3]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0..<120, using: &generator)
+            ProtocolSelfCheck.check((0..<length).map { _ in alphabet.randomElement(using: &generator)! }, limit: Int.random(in: 1...80, using: &generator))
+        }
     }
 }
