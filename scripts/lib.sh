@@ -3,8 +3,8 @@
 
 # Debian packages cpd needs: the libpq headers and pkg-config to build, the PostgreSQL server for the
 # built-in private database and the tests, socat to talk to the socket by hand (and one test),
-# util-linux for runuser/setsid.
-cpd_packages=(libpq-dev pkg-config postgresql socat util-linux)
+# util-linux for runuser/setsid, bsdutils for script(1) (a terminal for the cpdctl shell's test).
+cpd_packages=(libpq-dev pkg-config postgresql socat util-linux bsdutils)
 
 cpd_missing_packages() {
     local missing=()
@@ -13,6 +13,7 @@ cpd_missing_packages() {
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
     command -v socat >/dev/null 2>&1 || missing+=(socat)
     { [ -x /usr/sbin/runuser ] || [ -x /sbin/runuser ]; } && command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
+    command -v script >/dev/null 2>&1 || missing+=(bsdutils)
     echo "${missing[@]}"
 }
 

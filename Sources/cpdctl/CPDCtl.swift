@@ -70,7 +70,7 @@ func show(_ response: AdminResponse) -> Int32 {
 
 struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send raw protocol lines (the arguments, or standard input's lines) and print the responses.",
+        abstract: "Send raw protocol lines (the arguments, or standard input's lines) and print the responses; on a terminal with no lines, an interactive shell.",
         discussion: "Example: cpdctl send 'whoami' 'ping'. Lines go out pipelined; the worst outcome sets the exit status.")
 
     @OptionGroup var connection: ConnectionOptions
@@ -81,6 +81,12 @@ struct Send: ParsableCommand {
     func run() throws {
         let client = try connection.connect()
         var requests = lines
+        if requests.isEmpty, isatty(STDIN_FILENO) == 1 {
+            var shell = Shell(client: client)
+            let status = try shell.run()
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         if requests.isEmpty {
             while let line = readLine() { requests.append(line) }
         }

@@ -315,6 +315,22 @@ private func UnixAccountExists(_ name: String) -> Bool { getpwnam(name) != nil }
         }
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs script(1) for a terminal"))
+    func theShellOnATerminalEditsAndRecallsHistory() async throws {
+        try await ProtocolTests().withRegistry { socket, _ in
+            let home = (socket as NSString).deletingLastPathComponent
+            // Typed at a terminal: ping; "whoamx", backspace, "i"; up twice (back to ping); quit.
+            let keys = #"printf 'ping\n'; sleep 0.3; printf 'whoamx\177i\n'; sleep 0.3; printf '\033[A\033[A\n'; sleep 0.3; printf 'quit\n'"#
+            let command = "(\(keys)) | HOME=\(home) /usr/bin/script -qec '\(cpdctl) --socket \(socket)' /dev/null"
+            let (status, output) = try ChildProcess.run(["/bin/bash", "-c", command])
+            #expect(status == 0, "\(output)")
+            #expect(output.components(separatedBy: "OK pong").count - 1 == 2, "ping, then ping again from history: \(output)")
+            #expect(output.contains("* principal=") && output.contains("OK bye"))
+            let history = try String(contentsOfFile: home + "/.cpdctl_history", encoding: .utf8)
+            #expect(history == "ping\nwhoami\nping\nquit\n")
+        }
+    }
+
     @Test func importRecordsEachRowOnceAndNamesTheRejectedOnes() async throws {
         try await ProtocolTests().withRegistry { socket, db in
             let setup = try AdminClient(socketPath: socket)
