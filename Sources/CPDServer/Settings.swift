@@ -24,10 +24,12 @@ public struct Settings: Sendable, Equatable {
     public var maxConnections: Int = 1024
     public var maxConnectionsPerAccount: Int = 64
     public var idleTimeoutSeconds: Int = 900
+    /// The most database connections cpdd opens.
+    public var poolSize: Int = 8
 
     public static let fileKeys: Set<String> = [
         "database", "socket", "socket_group", "state_dir", "log_level", "sql_dir", "max_connections",
-        "max_connections_per_account", "idle_timeout",
+        "max_connections_per_account", "idle_timeout", "pool_size",
     ]
 
     /// - Parameters:
@@ -75,6 +77,7 @@ public struct Settings: Sendable, Equatable {
         settings.maxConnectionsPerAccount = try number(
             "max_connections_per_account", "CPD_MAX_CONNECTIONS_PER_ACCOUNT", default: 64, range: 1...100_000)
         settings.idleTimeoutSeconds = try number("idle_timeout", "CPD_IDLE_TIMEOUT", default: 900, range: 1...86_400)
+        settings.poolSize = try number("pool_size", "CPD_POOL_SIZE", default: 8, range: 1...200)
         return settings
     }
 

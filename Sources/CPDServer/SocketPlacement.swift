@@ -34,15 +34,17 @@ enum SocketPlacement {
         }
     }
 
-    /// True when something accepts a connection on the socket at `path`.
+    /// True unless the socket at `path` is certainly dead. Only "connection refused" proves that nothing
+    /// listens; any other failure (a connect interrupted by a signal, a full backlog) counts as alive,
+    /// so that a live daemon's socket is never removed.
     static func answers(_ path: String) -> Bool {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { return true }
         defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return true }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
@@ -52,6 +54,6 @@ enum SocketPlacement {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        return result == 0
+        return result == 0 || errno != ECONNREFUSED
     }
 }

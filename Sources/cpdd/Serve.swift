@@ -13,14 +13,18 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
-    @Option(help: "Largest database connection pool (env CPD_POOL_SIZE).")
-    var poolSize: Int = Int(ProcessInfo.processInfo.environment["CPD_POOL_SIZE"] ?? "") ?? 8
+    @Option(help: ArgumentHelp("Most database connections (env CPD_POOL_SIZE; default 8).", valueName: "n"))
+    var poolSize: Int?
 
     func run() async throws {
-        let settings = try options.settings()
+        var settings = try options.settings()
+        if let poolSize {
+            guard (1...200).contains(poolSize) else { throw ValidationError("--pool-size is from 1 to 200") }
+            settings.poolSize = poolSize
+        }
         let logger = Logger(label: "cpdd")
         let sql = try options.sqlDirectory(settings)
-        let database = try await Database.open(settings: settings, sqlDirectory: sql, logger: logger, poolSize: poolSize)
+        let database = try await Database.open(settings: settings, sqlDirectory: sql, logger: logger, poolSize: settings.poolSize)
 
         var serverConfiguration = AdminServer.Configuration(socketPath: settings.socketPath)
         serverConfiguration.socketGroup = settings.socketGroup
