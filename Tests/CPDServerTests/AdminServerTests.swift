@@ -105,17 +105,8 @@ import TestSupport
     @Test func aStaleSocketFromACrashedRunIsReplaced() async throws {
         let path = try TestDatabase.scratchDirectory("stale") + "/cpdd.sock"
         // A socket file with nobody listening, as a killed cpdd leaves behind.
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: Array(path.utf8))
-            raw[path.utf8.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        #expect(bound == 0)
+        let fd = boundUnixSocket(at: path, type: Int32(SOCK_STREAM.rawValue))
+        #expect(fd >= 0)
         close(fd)
         #expect(FileManager.default.fileExists(atPath: path))
         try await withServer(socketPath: path) { (path: String) throws in

@@ -75,19 +75,10 @@ import TestSupport
             let (migrated, _) = try ChildProcess.run([cpdd, "migrate", "--database", database])
             #expect(migrated == 0)
             // What systemd does: a datagram socket named in NOTIFY_SOCKET.
-            let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
             let path = directory + "/notify"
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                raw.copyBytes(from: Array(path.utf8))
-                raw[path.utf8.count] = 0
-            }
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            #expect(bound == 0)
+            let fd = boundUnixSocket(at: path, type: Int32(SOCK_DGRAM.rawValue))
+            defer { close(fd) }
+            #expect(fd >= 0)
             var timeout = timeval(tv_sec: 60, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             let child = try ChildProcess([cpdd, "serve", "--database", database, "--socket", directory + "/cpdd.sock"], environment: ["NOTIFY_SOCKET": path])
