@@ -159,6 +159,19 @@ import TestSupport
         }
     }
 
+    @Test func pastTheLimitInAllEvenAFreshAccountIsToldBusy() async throws {
+        try await withServer(configure: { $0.maxConnections = 3 }) { path in
+            let held = try (0..<3).map { _ in try AdminClient(socketPath: path) }
+            do {
+                _ = try AdminClient(socketPath: path)
+                Issue.record("a fourth connection was accepted")
+            } catch let error as AdminClientError {
+                #expect(error.kind == .refused && error.description.hasPrefix("ERR busy"), "\(error)")
+            }
+            #expect(try held.allSatisfy { try $0.request("ping").final == "OK pong" })
+        }
+    }
+
     @Test func aSilentConnectionIsClosedAndABusyOneIsNot() async throws {
         // Generous times: the suite shares two cores with other suites running at once.
         try await withServer(configure: { $0.idleTimeout = .milliseconds(1500) }) { path in
