@@ -145,10 +145,17 @@ public enum Compliance {
     /// Rolling schemes: how many days from `day` the balance stays sufficient if nothing new is earned,
     /// as older entries leave the window.
     static func daysUntilShort(scheme: Scheme, joined: Day, on day: Day, records: [PointsRecord], required: Points) -> Int {
-        // The balance changes only on days when some entry leaves the window: the day after its
-        // effective day plus the window's length.
+        // The balance changes only on days when some entry leaves the window: the first day whose
+        // window starts after the entry's day. That is near the entry's day plus the window's length,
+        // but month ends clamp (a window ending 28 February 2025 still starts on 29 February 2024),
+        // so step forward from there until the entry is out.
         let months = scheme.period.months
-        let leaving = Set(records.map { $0.effective.adding(months: months) }).filter { $0 > day }.sorted()
+        func leaves(_ effective: Day) -> Day {
+            var date = effective.adding(months: months)
+            while scheme.period.cycle(containing: date, joined: joined).start <= effective { date = date.adding(days: 1) }
+            return date
+        }
+        let leaving = Set(records.map { leaves($0.effective) }).filter { $0 > day }.sorted()
         for date in leaving {
             let window = scheme.period.cycle(containing: date, joined: joined)
             let still = records.filter { $0.effective >= window.start }

@@ -32,11 +32,27 @@ public enum PointsAllocation {
     public static func counted(
         cells: [Cell: Points], categoryCaps: [String: Points], deliveryCaps: [Delivery: Points]
     ) -> Points {
+        // A negative cell (a reversal or adjustment with no counterpart in its own cell) first reduces
+        // positive cells of its category, then of its delivery mode, so that caps apply to what is
+        // left; only what remains comes off the total.
+        var amounts = cells.mapValues(\.hundredths)
         var negative = Points.zero
-        var positive: [(Cell, Int64)] = []
-        for (cell, points) in cells {
-            if points.hundredths < 0 { negative = negative + points } else if points.isPositive { positive.append((cell, points.hundredths)) }
+        for (cell, points) in cells.sorted(by: { $0.value < $1.value }) where points.hundredths < 0 {
+            var owed = -points.hundredths
+            amounts[cell] = 0
+            let sameCategory = cell.category.map { c in amounts.keys.filter { $0.category == c } } ?? []
+            let sameDelivery = cell.delivery.map { d in amounts.keys.filter { $0.delivery == d } } ?? []
+            for other in (sameCategory + sameDelivery).sorted(by: { "\($0)" < "\($1)" }) where owed > 0 {
+                let available = amounts[other] ?? 0
+                guard available > 0 else { continue }
+                let taken = min(available, owed)
+                amounts[other] = available - taken
+                owed -= taken
+            }
+            negative = negative - Points(hundredths: owed)
         }
+        var positive: [(Cell, Int64)] = []
+        for (cell, amount) in amounts where amount > 0 { positive.append((cell, amount)) }
         let categories = Array(Set(positive.map { $0.0.category.map { "c:" + $0 } ?? "c" })).sorted()
         let deliveries = Array(Set(positive.map { $0.0.delivery.map { "d:" + $0.rawValue } ?? "d" })).sorted()
         // Nodes: 0 source, 1 sink, then categories, then deliveries.

@@ -233,9 +233,12 @@ public final class AdminServer: Service, Sendable {
                 inFlight.append(task)
                 if closeAfter { break reading }
                 if inFlight.count >= Self.readAhead {
-                    // Bounded read-ahead: wait for the oldest half before reading more.
-                    for done in inFlight.prefix(Self.readAhead / 2) { _ = await done.value }
+                    // Bounded read-ahead: wait for the oldest half before reading more, and forget them
+                    // (a connection that only records completions would otherwise keep every task).
+                    let done = Set(inFlight.prefix(Self.readAhead / 2))
+                    for task in done { _ = await task.value }
                     inFlight.removeFirst(Self.readAhead / 2)
+                    batchedSinceBarrier.removeAll { done.contains($0) }
                 }
             }
             queue.finish()

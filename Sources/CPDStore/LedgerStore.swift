@@ -290,11 +290,14 @@ public enum LedgerStore {
 
     /// Recomputes the hash chain over every entry in id order and names the first broken entry.
     public static func verify(_ c: PostgresConnection) throws -> Verification {
-        if let broken = try c.query("SELECT id, problem FROM ledger_first_break()").first {
-            return .broken(entry: try broken["id"], problem: try broken["problem"])
+        // One snapshot: the count and head reported are those of the entries checked.
+        try c.withTransaction(isolation: .repeatableRead, readOnly: true) { c in
+            if let broken = try c.query("SELECT id, problem FROM ledger_first_break()").first {
+                return .broken(entry: try broken["id"], problem: try broken["problem"])
+            }
+            let row = try c.query("SELECT count(*) AS n, (SELECT encode(hash, 'hex') FROM ledger_entry ORDER BY id DESC LIMIT 1) AS head FROM ledger_entry")[0]
+            return .intact(entries: try row["n"], head: try row["head"] as String? ?? String(repeating: "0", count: 64))
         }
-        let row = try c.query("SELECT count(*) AS n, (SELECT encode(hash, 'hex') FROM ledger_entry ORDER BY id DESC LIMIT 1) AS head FROM ledger_entry")[0]
-        return .intact(entries: try row["n"], head: try row["head"] as String? ?? String(repeating: "0", count: 64))
     }
 
     // MARK: - Internals

@@ -69,7 +69,7 @@ public enum PrincipalStore {
         let values: [any PostgresEncodable] = [uid, user, grant.role.rawValue, grant.provider, grant.practitioner, principal]
         do {
             try c.query("INSERT INTO principal (uid, user_name, role, provider, practitioner, created_by) VALUES ($1, $2, $3, $4, $5, $6)", values)
-        } catch let error as PostgresError {
+        } catch {
             guard error.code == .uniqueViolation else { throw error }
             throw StoreError.conflict("\(describe(grant.account)) already has a principal; remove it first")
         }

@@ -41,7 +41,11 @@ extension PostgresConnection {
         -> [Result<PostgresQueryResult, PostgresError>]
     {
         guard !statements.isEmpty else { return [] }
-        // Prepare what is not yet prepared, outside pipeline mode, so the pipeline only executes.
+        // Prepare what is not yet prepared, outside pipeline mode, so the pipeline only executes. If
+        // that would overflow the statement cache, empty it first: emptying it midway would drop
+        // statements this pipeline is about to use.
+        let keys = Set(statements.map { StatementKey(sql: $0.sql, types: $0.values.map(\.type)) })
+        if preparedStatementCount + keys.count > Self.statementCacheLimit { try forgetAllPreparedStatements() }
         var names: [String] = []
         for statement in statements {
             names.append(try preparedName(for: StatementKey(sql: statement.sql, types: statement.values.map(\.type))))

@@ -173,11 +173,7 @@ public final class PostgresConnection {
 
     func preparedName(for key: StatementKey) throws(PostgresError) -> String {
         if let name = preparedStatements[key] { return name }
-        if preparedStatements.count >= Self.statementCacheLimit {
-            logger.warning("prepared statement cache full; deallocating all", metadata: ["limit": "\(Self.statementCacheLimit)"])
-            _ = try consume(PQexec(handle, "DEALLOCATE ALL"), statement: "DEALLOCATE ALL")
-            preparedStatements.removeAll()
-        }
+        if preparedStatements.count >= Self.statementCacheLimit { try forgetAllPreparedStatements() }
         statementCounter += 1
         let name = "cpd_\(statementCounter)"
         let oids = key.types.map(\.rawValue)
@@ -187,6 +183,14 @@ public final class PostgresConnection {
         _ = try consume(result, statement: key.sql)
         preparedStatements[key] = name
         return name
+    }
+
+    var preparedStatementCount: Int { preparedStatements.count }
+
+    func forgetAllPreparedStatements() throws(PostgresError) {
+        logger.warning("prepared statement cache full; deallocating all", metadata: ["limit": "\(Self.statementCacheLimit)"])
+        _ = try consume(PQexec(handle, "DEALLOCATE ALL"), statement: "DEALLOCATE ALL")
+        preparedStatements.removeAll()
     }
 
     private func forget(_ key: StatementKey) {

@@ -124,8 +124,11 @@ public final class PostgresPool: Sendable, Service {
         var attempt = 1
         while true {
             do {
+                // The connection retries serialization failures itself; a lost connection is retried
+                // here, on a fresh one, not on the dead one.
+                let inner = RetryPolicy(maxAttempts: retry.maxAttempts, baseDelay: retry.baseDelay, retriesConnectionLoss: false)
                 return try await withConnection { connection in
-                    try connection.withTransaction(isolation: isolation, readOnly: readOnly, retry: retry, body)
+                    try connection.withTransaction(isolation: isolation, readOnly: readOnly, retry: inner, body)
                 }
             } catch {
                 attempt += 1

@@ -139,6 +139,20 @@ import Testing
         #expect(s.earned == Points(11) && s.counted == Points(7))
     }
 
+    @Test func aNegativeAdjustmentInACappedCategoryComesOffWhatTheCapLeaves() throws {
+        // self_care capped at 4: 10 held, then -3 adjusted in self_care with no delivery. Net 7 in the
+        // category, so the cap still binds: 4 count (not 10 capped to 4 minus 3 = 1).
+        let scheme = try Scheme(
+            code: "X", title: "X", period: .fixed(months: 12, anchor: day("2000-01-01")), required: Points(20),
+            rules: [SchemeRule(target: .category("self_care"), bound: .max(Points(4)))])
+        let adjustment = PointsRecord(effective: day("2026-02-01"), kind: .adjustment, category: "self_care", delivery: nil, points: Points(-3))
+        let s = standing(scheme, on: "2026-06-01", [completion("2026-01-10", "10", "self_care", .online), adjustment, completion("2026-01-11", "5")])
+        #expect(s.earned == Points(12) && s.counted == Points(9))
+        // With no category or delivery to net against, a negative adjustment comes off the total.
+        let loose = PointsRecord(effective: day("2026-02-01"), kind: .adjustment, category: nil, delivery: nil, points: Points(-2))
+        #expect(standing(scheme, on: "2026-06-01", [completion("2026-01-11", "5"), loose]).counted == Points(3))
+    }
+
     // MARK: Pro-rata, opening balance, rolling windows
 
     @Test func aFirstPartialCycleAsksForTheMonthsOfMembership() {
@@ -162,6 +176,20 @@ import Testing
         // New points keep the balance up.
         let topped = standing(Schemes.mma, on: "2027-11-01", joined: "2025-01-10", [opening, completion("2027-10-01", "40")], certificates: [certificate])
         #expect(topped.status == .compliant)
+    }
+
+    @Test func pointsEarnedAtAMonthEndLeaveARollingWindowOnTheRightDay() throws {
+        // 12-month rolling. Earned on 29 February 2024: the window ending 28 February 2025 starts on
+        // 29 February 2024 (one month back from the 28th clamps), so the points still count that day
+        // and leave on 1 March 2025.
+        let scheme = try Scheme(code: "R", title: "R", period: .rolling(months: 12), required: Points(10))
+        let leap = [completion("2024-02-29", "10")]
+        let lastDay = standing(scheme, on: "2025-02-28", joined: "2024-01-01", leap)
+        #expect(lastDay.counted == Points(10) && lastDay.daysLeft == 0 && lastDay.status == .atRisk, "held today, gone tomorrow")
+        #expect(standing(scheme, on: "2025-03-01", joined: "2024-01-01", leap).status == .nonCompliant)
+        let before = standing(scheme, on: "2024-12-15", joined: "2024-01-01", leap)
+        #expect(before.daysLeft == day("2024-12-15").distance(to: day("2025-03-01")) - 1)
+        #expect(before.status == .atRisk, "76 days before the points leave")
     }
 
     @Test func aMissingOrExpiredRequiredCertificateIsNonCompliant() {

@@ -102,6 +102,14 @@ import TestSupport
         #expect(try connection.query("SELECT count(*) FROM keyed WHERE k LIKE 'all%'")[0][0] as Int == 0)
     }
 
+    @Test func aPipelineThatWouldOverflowTheStatementCacheStillRuns() throws {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        for i in 0..<(PostgresConnection.statementCacheLimit - 2) { _ = try connection.query("SELECT \(i)") }
+        let statements = (0..<5).map { PostgresStatement("SELECT $1::int + \($0)", [Int32(1)]) }
+        let results = try connection.pipeline(statements)
+        #expect(try results.map { try $0[0][0] as Int } == [1, 2, 3, 4, 5])
+    }
+
     @Test func aLargePipelineDoesNotDeadlock() throws {
         // Enough statements and answers to fill both directions' socket buffers many times over.
         let connection = try PostgresConnection(conninfo: conninfo)

@@ -33,11 +33,12 @@ CREATE TABLE ledger_entry (
 CREATE INDEX ledger_entry_practitioner ON ledger_entry (practitioner, effective);
 CREATE INDEX ledger_entry_recorded_at ON ledger_entry (recorded_at);
 
--- The content an entry's hash covers, as one canonical JSON text.
+-- The content an entry's hash covers, as one canonical JSON text (no setting such as DateStyle
+-- changes it, so verification gives the same answer from any session).
 CREATE FUNCTION ledger_entry_digest(e ledger_entry) RETURNS bytea
 LANGUAGE sql STABLE AS $$
     SELECT sha256(e.prev_hash || convert_to(json_build_array(
-        e.id, e.practitioner, e.kind, e.points::text, e.effective::text, e.course, e.course_version,
+        e.id, e.practitioner, e.kind, e.points::text, to_char(e.effective, 'YYYY-MM-DD'), e.course, e.course_version,
         e.category, e.delivery, e.reverses, e.reason, e.recorded_by,
         to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
         e.idempotency_key, e.request)::text, 'UTF8'))
