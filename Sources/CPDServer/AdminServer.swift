@@ -196,6 +196,7 @@ public final class AdminServer: Service, Sendable {
             }
             var barrier: Task<[String], Never>? = nil
             var batchedSinceBarrier: [Task<[String], Never>] = []
+            var lastEnqueued: Task<OutcomePromise, Never>? = nil
             var inFlight: [Task<[String], Never>] = []
             reading: for try await frame in inbound {
                 let task: Task<[String], Never>
@@ -213,10 +214,23 @@ public final class AdminServer: Service, Sendable {
                         break
                     }
                     if CommandRunner.isBatched(spec) {
-                        let before = barrier
-                        task = Task {
-                            _ = await before?.value
-                            return await runner.run(request, spec, as: principal, json: json)
+                        // Completions reach the batcher in request order: each is enqueued after the
+                        // one before it (and after any other command before it), then waits for its
+                        // batch to commit.
+                        switch runner.completion(request, as: principal) {
+                        case .failure(let failure):
+                            task = Task { [failure.line] }
+                        case .success(let completion):
+                            let before = barrier
+                            let previous = lastEnqueued
+                            let enqueued = Task { () -> OutcomePromise in
+                                _ = await before?.value
+                                _ = await previous?.value
+                                return runner.enqueue(completion)
+                            }
+                            lastEnqueued = enqueued
+                            let explain = request["explain"] == "yes"
+                            task = Task { runner.answer(await enqueued.value.outcome, explain: explain, json: json) }
                         }
                         batchedSinceBarrier.append(task)
                     } else {

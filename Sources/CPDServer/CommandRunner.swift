@@ -4,6 +4,11 @@ import CPDStore
 import Logging
 import Postgres
 
+/// A request refused before it ran, with its ERR line.
+struct CommandFailure: Error {
+    var line: String
+}
+
 /// Runs the commands that need the database, on the pool's threads, and turns every outcome into
 /// protocol lines. Errors map to codes in one place (`lines(for:)`); nothing is written when one is
 /// answered.
@@ -21,24 +26,40 @@ public struct CommandRunner: Sendable {
     /// `completion.record` goes through the group-commit batcher instead of a transaction of its own.
     public static func isBatched(_ spec: CommandSpec) -> Bool { spec.name == "completion.record" }
 
-    func runCompletion(_ request: Request, as who: Principal, json: Bool) async -> [String] {
+    /// A `completion.record` request read into the batcher's form, or the ERR line when its arguments
+    /// are wrong.
+    func completion(_ request: Request, as who: Principal) -> Result<LedgerStore.CompletionRequest, CommandFailure> {
         let a = Arguments(request: request)
-        let completion: LedgerStore.CompletionRequest
         do {
-            completion = LedgerStore.CompletionRequest(
+            return .success(LedgerStore.CompletionRequest(
                 practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.day("completed")!,
-                key: try a.required("key"), principal: who.name, actingProvider: who.role == .provider ? who.provider : nil)
+                key: try a.required("key"), principal: who.name, actingProvider: who.role == .provider ? who.provider : nil))
         } catch {
-            return [lines(for: error, command: "completion.record")]
+            return .failure(CommandFailure(line: lines(for: error, command: "completion.record")))
         }
-        switch await completions.record(completion) {
+    }
+
+    /// Queues a completion for group commit now, in the caller's order; returns its promise.
+    func enqueue(_ completion: LedgerStore.CompletionRequest) -> OutcomePromise { completions.enqueue(completion) }
+
+    /// The answer to a recorded (or refused) completion.
+    func answer(_ outcome: CompletionBatcher.Outcome, explain: Bool, json: Bool) -> [String] {
+        switch outcome {
         case .success(let receipt):
-            guard a.text("explain") == "yes" else { return [Self.receiptLine(receipt)] }
+            guard explain else { return [Self.receiptLine(receipt)] }
             var record = Record()
             record.add("replayed", receipt.replayed ? "yes" : "no")
             return [record.line(json: json), Self.receiptLine(receipt)]
         case .failure(let error):
             return [lines(for: error, command: "completion.record")]
+        }
+    }
+
+    func runCompletion(_ request: Request, as who: Principal, json: Bool) async -> [String] {
+        switch completion(request, as: who) {
+        case .failure(let failure): return [failure.line]
+        case .success(let completion):
+            return answer(await enqueue(completion).outcome, explain: request["explain"] == "yes", json: json)
         }
     }
 

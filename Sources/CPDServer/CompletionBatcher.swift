@@ -1,49 +1,81 @@
 import CPDStore
 import Postgres
+import Synchronization
 
-/// Group commit for completions. Requests from every connection queue here; one batch at a time is
-/// recorded in one transaction (one commit, one fsync, for the lot), and while it commits the next
-/// batch gathers, so the busier the registry, the larger the batches. Each request is answered only
-/// after its batch has committed; one refused request fails alone.
-actor CompletionBatcher {
+/// Group commit for completions. Requests from every connection queue here, in the order they are
+/// enqueued; one batch at a time is recorded in one transaction (one commit, one fsync, for the lot),
+/// and while it commits the next batch gathers, so the busier the registry, the larger the batches.
+/// Each request's promise is kept only after its batch has committed; one refused request fails alone.
+final class CompletionBatcher: Sendable {
     typealias Outcome = Result<EntryReceipt, Error>
 
     let pool: PostgresPool
     let maxBatch: Int
-    private var pending: [(request: LedgerStore.CompletionRequest, reply: CheckedContinuation<Outcome, Never>)] = []
-    private var draining = false
-    /// Batches committed and requests in them, for tests and logs.
-    private(set) var batches = 0
+    private let state = Mutex((pending: [(LedgerStore.CompletionRequest, OutcomePromise)](), draining: false))
 
     init(pool: PostgresPool, maxBatch: Int = 256) {
         self.pool = pool
         self.maxBatch = maxBatch
     }
 
-    func record(_ request: LedgerStore.CompletionRequest) async -> Outcome {
-        await withCheckedContinuation { continuation in
-            pending.append((request, continuation))
-            if !draining {
-                draining = true
-                Task { await drain() }
-            }
+    /// Queues a request now (so requests keep the order they are enqueued in) and returns the promise
+    /// of its outcome.
+    func enqueue(_ request: LedgerStore.CompletionRequest) -> OutcomePromise {
+        let promise = OutcomePromise()
+        let startDrain = state.withLock { state -> Bool in
+            state.pending.append((request, promise))
+            guard !state.draining else { return false }
+            state.draining = true
+            return true
         }
+        if startDrain { Task { await drain() } }
+        return promise
     }
 
     private func drain() async {
-        while !pending.isEmpty {
-            let batch = Array(pending.prefix(maxBatch))
-            pending.removeFirst(batch.count)
-            let requests = batch.map(\.request)
+        while true {
+            let batch = state.withLock { state -> [(LedgerStore.CompletionRequest, OutcomePromise)] in
+                let batch = Array(state.pending.prefix(maxBatch))
+                state.pending.removeFirst(batch.count)
+                if batch.isEmpty { state.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            let requests = batch.map(\.0)
             let outcomes: [Outcome]
             do {
                 outcomes = try await pool.withConnection { c in try LedgerStore.recordCompletions(requests, c) }
             } catch {
                 outcomes = Array(repeating: .failure(error), count: batch.count)
             }
-            batches += 1
-            for (item, outcome) in zip(batch, outcomes) { item.reply.resume(returning: outcome) }
+            for (item, outcome) in zip(batch, outcomes) { item.1.keep(outcome) }
         }
-        draining = false
+    }
+}
+
+/// An outcome that will be known later; any number of tasks may wait for it.
+final class OutcomePromise: Sendable {
+    private let state = Mutex((outcome: CompletionBatcher.Outcome?.none, waiters: [CheckedContinuation<CompletionBatcher.Outcome, Never>]()))
+
+    func keep(_ outcome: CompletionBatcher.Outcome) {
+        let waiters = state.withLock { state -> [CheckedContinuation<CompletionBatcher.Outcome, Never>] in
+            state.outcome = outcome
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume(returning: outcome) }
+    }
+
+    var outcome: CompletionBatcher.Outcome {
+        get async {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> CompletionBatcher.Outcome? in
+                    if let outcome = state.outcome { return outcome }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
     }
 }

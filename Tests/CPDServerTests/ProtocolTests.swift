@@ -361,8 +361,7 @@ private func UnixAccountExists(_ name: String) -> Bool { getpwnam(name) != nil }
             #expect(lines.first == "recorded 3, replayed 0, rejected 4", "\(output)")
             #expect(lines.dropFirst().map { String($0.prefix(while: { $0 != ":" })) } == ["line 6", "line 7", "line 8", "line 9"], "\(output)")
             #expect(lines.contains("line 6: ERR not_found no practitioner P-404"))
-            // Batched together, the rows may take ids in any order; each is recorded once, with its key.
-            #expect(try db.query("SELECT idempotency_key FROM ledger_entry ORDER BY idempotency_key").map { try $0[0] as String } == ["row\n3", "row-1", "row-2, \"b\""])
+            #expect(try db.query("SELECT idempotency_key FROM ledger_entry ORDER BY id").map { try $0[0] as String } == ["row-1", "row-2, \"b\"", "row\n3"], "the roster's order")
             let (again, rerun) = try ChildProcess.run([cpdctl, "import", "completions", file, "--socket", socket])
             #expect(again == 1 && rerun.hasPrefix("recorded 0, replayed 3, rejected 4"), "\(rerun)")
             #expect(try db.query("SELECT count(*) FROM ledger_entry")[0][0] as Int == 3, "nothing twice")
@@ -415,12 +414,29 @@ private func UnixAccountExists(_ name: String) -> Bool { getpwnam(name) != nil }
                 map[try row[0] as Int64] = try row[1] as String
             }
             #expect(Set(entries).count == entries.count && keyOf == recorded, "answers in request order")
+            #expect(entries == entries.sorted(), "recorded in request order too")
             #expect(entries.count == 601 - 12)
             // Every acknowledged entry is committed and visible to another connection.
             #expect(try db.query("SELECT count(*) FROM ledger_entry")[0][0] as Int == entries.count)
             let transactions: Int = try db.query("SELECT count(DISTINCT recorded_at) FROM ledger_entry")[0][0]
             #expect(transactions < entries.count / 5, "grouped into \(transactions) transactions")
             print("group commit: \(entries.count) pipelined completions in \(transactions) transactions")
+        }
+    }
+
+    @Test func theFirstOfTwoRequestsWithOneKeyInAPipelineWins() async throws {
+        try await ProtocolTests().withRegistry { socket, _ in
+            let c = try AdminClient(socketPath: socket)
+            for line in Self.setup { #expect(try c.request(line).isOK) }
+            for round in 0..<20 {
+                try c.send("""
+                    completion.record practitioner=P-1 course=C1 completed=2026-08-01 key=dup-\(round)
+                    completion.record practitioner=P-1 course=C1 completed=2026-08-02 key=dup-\(round)
+                    completion.record practitioner=P-1 course=C1 completed=2026-08-01 key=dup-\(round)
+                    """)
+                let first = try c.readResponse(), second = try c.readResponse(), third = try c.readResponse()
+                #expect(first.isOK && second.errorCode == "conflict" && third.final == first.final, "round \(round)")
+            }
         }
     }
 
