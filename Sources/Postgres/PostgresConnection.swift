@@ -78,9 +78,6 @@ public final class PostgresConnection {
     /// False once libpq knows the connection is gone.
     public var isOpen: Bool { PQstatus(handle) == CONNECTION_OK }
 
-    /// The server's version as an integer (150018 for 15.18).
-    public var serverVersion: Int { Int(PQserverVersion(handle)) }
-
     /// The backend's process id, for logs and for tests that terminate it.
     public var backendPID: Int32 { PQbackendPID(handle) }
 

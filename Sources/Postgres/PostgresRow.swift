@@ -56,9 +56,6 @@ public struct PostgresRow: Sendable {
             throw PostgresDecodingError(column: columns.names[index], expected: "\(T.self)", found: values[index])
         }
     }
-
-    /// True when the column holds SQL NULL.
-    public func isNull(_ index: Int) -> Bool { values[index] == nil }
 }
 
 /// What a statement returned: its rows, and the command tag's row count (`INSERT 0 3` is 3).
@@ -73,12 +70,6 @@ public struct PostgresQueryResult: Sendable, RandomAccessCollection {
     public var startIndex: Int { rows.startIndex }
     public var endIndex: Int { rows.endIndex }
     public subscript(position: Int) -> PostgresRow { rows[position] }
-
-    /// The only row, or nil when there is none; a second row is a programmer error in the query.
-    public var singleRow: PostgresRow? {
-        precondition(rows.count <= 1, "expected at most one row, got \(rows.count) for \(commandTag)")
-        return rows.first
-    }
 
     /// Copies a tuples-ok or command-ok result out of libpq.
     init(copying result: OpaquePointer) {

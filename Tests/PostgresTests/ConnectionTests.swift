@@ -98,6 +98,13 @@ import TestSupport
         #expect(try row["b"] as Int == 2)
     }
 
+    @Test func anUnpreparedStatementBindsValuesAndTakesNoCachePlace() throws {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        let row = try connection.queryUnprepared("SELECT $1::text || $2::text AS s", ["it's ", "fine"])[0]
+        #expect(try row["s"] as String == "it's fine")
+        #expect(try connection.query("SELECT count(*) FROM pg_prepared_statements")[0][0] as Int == 1, "only this count query is prepared")
+    }
+
     @Test func affectedRowsComeFromTheCommandTag() throws {
         let connection = try PostgresConnection(conninfo: conninfo)
         try connection.execute(script: "CREATE TABLE n (x int)")

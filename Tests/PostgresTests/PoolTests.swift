@@ -91,6 +91,15 @@ import TestSupport
         await pool.close()
     }
 
+    @Test func theHealthCheckSaysWhetherTheServerAnswers() async throws {
+        let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: 1))
+        #expect(await pool.healthCheck())
+        await pool.close()
+        let nowhere = PostgresPool(configuration: .init(conninfo: "host=/nonexistent-cpd-dir dbname=x", maxConnections: 1))
+        #expect(await nowhere.healthCheck() == false)
+        await nowhere.close()
+    }
+
     @Test func aClosedPoolRefusesWork() async throws {
         let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: 1))
         try await pool.withConnection { _ in }
