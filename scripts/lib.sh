@@ -8,6 +8,12 @@ cpd_packages=(libpq-dev pkg-config postgresql socat util-linux bsdutils)
 
 cpd_missing_packages() {
     local missing=()
+    if [ "${1:-}" = test ]; then
+        # Only the tests need these: a browser to render the nightly report's page, and
+        # systemd-analyze to check deploy/'s units.
+        command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+        command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+    fi
     [ -f /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
@@ -17,13 +23,14 @@ cpd_missing_packages() {
     echo "${missing[@]}"
 }
 
+# ensure_dependencies [test]: with "test", also what only the tests need.
 ensure_dependencies() {
     if ! command -v swift >/dev/null 2>&1; then
         echo "cpd: the Swift toolchain (swift 6.x) is not on PATH; install it from swift.org first." >&2
         exit 1
     fi
     local missing
-    missing=$(cpd_missing_packages)
+    missing=$(cpd_missing_packages "${1:-}")
     [ -z "$missing" ] && return 0
     echo "cpd: installing missing Debian packages: $missing" >&2
     local sudo=()
@@ -44,7 +51,7 @@ ensure_dependencies() {
     "${sudo[@]}" apt-get update -qq
     # shellcheck disable=SC2086
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends $missing >/dev/null
-    missing=$(cpd_missing_packages)
+    missing=$(cpd_missing_packages "${1:-}")
     if [ -n "$missing" ]; then
         echo "cpd: still missing after apt-get: $missing" >&2
         exit 1

@@ -207,6 +207,9 @@ public final class AdminServer: Service, Sendable {
                 case .reply(let reply):
                     task = Task { reply.lines }
                     closeAfter = reply.closeAfterwards
+                    if let command = reply.refusedCommand, let final = reply.lines.last {
+                        runner?.noteRefusal(command: command, final: final, by: principal)
+                    }
                 case .execute(let request, let spec):
                     let json = session.json
                     guard let runner else {
@@ -230,7 +233,7 @@ public final class AdminServer: Service, Sendable {
                             }
                             lastEnqueued = enqueued
                             let explain = request["explain"] == "yes"
-                            task = Task { runner.answer(await enqueued.value.outcome, explain: explain, json: json) }
+                            task = Task { runner.answer(await enqueued.value.outcome, explain: explain, json: json, by: principal) }
                         }
                         batchedSinceBarrier.append(task)
                     } else {

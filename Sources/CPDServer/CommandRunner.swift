@@ -14,13 +14,23 @@ struct CommandFailure: Error {
 /// answered.
 public struct CommandRunner: Sendable {
     let pool: PostgresPool
+    /// Where the nightly report reads: a replica's pool, or nil for `pool`.
+    let reportPool: PostgresPool?
     let logger: Logger
     let completions: CompletionBatcher
+    let rejections: RejectionLog
 
-    public init(pool: PostgresPool, logger: Logger = Logger(label: "cpd.commands")) {
+    public init(pool: PostgresPool, reportPool: PostgresPool? = nil, logger: Logger = Logger(label: "cpd.commands")) {
         self.pool = pool
+        self.reportPool = reportPool
         self.logger = logger
         self.completions = CompletionBatcher(pool: pool)
+        self.rejections = RejectionLog(pool: pool, logger: logger)
+    }
+
+    /// Notes a refusal that never reached the runner (a role or argument error found by the session).
+    func noteRefusal(command: String, final: String, by principal: Principal) {
+        rejections.note(command: command, final: final, principal: principal.name)
     }
 
     /// `completion.record` goes through the group-commit batcher instead of a transaction of its own.
@@ -35,7 +45,7 @@ public struct CommandRunner: Sendable {
                 practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.day("completed")!,
                 key: try a.required("key"), principal: who.name, actingProvider: who.role == .provider ? who.provider : nil))
         } catch {
-            return .failure(CommandFailure(line: lines(for: error, command: "completion.record")))
+            return .failure(CommandFailure(line: refusal(error, command: "completion.record", by: who)))
         }
     }
 
@@ -43,7 +53,7 @@ public struct CommandRunner: Sendable {
     func enqueue(_ completion: LedgerStore.CompletionRequest) -> OutcomePromise { completions.enqueue(completion) }
 
     /// The answer to a recorded (or refused) completion.
-    func answer(_ outcome: CompletionBatcher.Outcome, explain: Bool, json: Bool) -> [String] {
+    func answer(_ outcome: CompletionBatcher.Outcome, explain: Bool, json: Bool, by who: Principal) -> [String] {
         switch outcome {
         case .success(let receipt):
             guard explain else { return [Self.receiptLine(receipt)] }
@@ -51,7 +61,7 @@ public struct CommandRunner: Sendable {
             record.add("replayed", receipt.replayed ? "yes" : "no")
             return [record.line(json: json), Self.receiptLine(receipt)]
         case .failure(let error):
-            return [lines(for: error, command: "completion.record")]
+            return [refusal(error, command: "completion.record", by: who)]
         }
     }
 
@@ -59,19 +69,77 @@ public struct CommandRunner: Sendable {
         switch completion(request, as: who) {
         case .failure(let failure): return [failure.line]
         case .success(let completion):
-            return answer(await enqueue(completion).outcome, explain: request["explain"] == "yes", json: json)
+            return answer(await enqueue(completion).outcome, explain: request["explain"] == "yes", json: json, by: who)
         }
     }
 
     public func run(_ request: Request, _ spec: CommandSpec, as principal: Principal, json: Bool) async -> [String] {
         if Self.isBatched(spec) { return await runCompletion(request, as: principal, json: json) }
+        if spec.name == "report.nightly" { return await runReport(request, as: principal, json: json) }
         do {
-            return try await pool.withConnection { c in
+            let answer = try await pool.withConnection { c in
                 try Self.execute(request, spec, principal, json, c)
             }
+            if let final = answer.last { rejections.note(command: spec.name, final: final, principal: principal.name) }
+            return answer
         } catch {
-            return [lines(for: error, command: spec.name)]
+            return [refusal(error, command: spec.name, by: principal)]
         }
+    }
+
+    /// The nightly report: made in one snapshot on the report pool (a replica, when configured),
+    /// recorded as a run on the primary. A ledger that does not verify, or totals that do not
+    /// reconcile, still give every data line, then `ERR conflict` (and a failed run, which the next
+    /// report does not count from).
+    func runReport(_ request: Request, as who: Principal, json: Bool) async -> [String] {
+        do {
+            let asked = try Arguments(request: request).day("date")
+            let (date, previous) = try await pool.withConnection { c in
+                let date = try asked ?? ReportStore.today(c)
+                return (date, try ReportStore.previousRun(before: date, c))
+            }
+            // This cpdd's refusals so far are in the table before the report reads it.
+            await rejections.flush()
+            let (made, rows) = try await (reportPool ?? pool).withConnection { c in
+                var rows: [ReportRow] = []
+                let made = try ReportStore.make(date: date, since: previous, c) { rows.append($0) }
+                return (made, rows)
+            }
+            var problem: String? = nil
+            if case .broken(let entry, let why) = made.integrity {
+                problem = "the ledger's hash chain breaks at entry \(entry): \(why)"
+            } else if !made.reconciles {
+                problem = "the totals do not reconcile: points recorded minus points reversed is not the sum of the balances"
+            }
+            let run = try await pool.withConnection { [problem] c in
+                try ReportStore.recordRun(made, since: previous, problem: problem, by: who.name, c)
+            }
+            var lines: [String] = []
+            lines.reserveCapacity(rows.count + 1)
+            for var row in rows {
+                if row.section == .run, let index = row.section.columns.firstIndex(of: "run") { row.values[index] = String(run) }
+                var record = Record()
+                record.add("section", row.section.rawValue)
+                for (column, value) in zip(row.section.columns, row.values) { record.add(column, value) }
+                lines.append(record.line(json: json))
+            }
+            if let problem {
+                logger.error("nightly report: \(problem)", metadata: ["run": "\(run)", "date": "\(date)"])
+                lines.append(ResponseLine.err(.conflict, problem))
+            } else {
+                lines.append(ResponseLine.ok("report date=\(date) run=\(run) rows=\(rows.count)"))
+            }
+            return lines
+        } catch {
+            return [lines(for: error, command: "report.nightly")]
+        }
+    }
+
+    /// The ERR line for `error`, noted as a rejected write when `command` writes.
+    func refusal(_ error: Error, command: String, by who: Principal) -> String {
+        let line = lines(for: error, command: command)
+        rejections.note(command: command, final: line, principal: who.name)
+        return line
     }
 
     func lines(for error: Error, command: String) -> String {

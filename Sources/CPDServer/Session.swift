@@ -26,11 +26,17 @@ public struct Session: Sendable {
     public struct Reply: Sendable, Equatable {
         public var lines: [String]
         public var closeAfterwards = false
-        public init(lines: [String], closeAfterwards: Bool = false) {
+        /// The command this reply refuses, when the session refused a known command itself (its role
+        /// or its arguments), so that a refused write can be noted for the nightly report.
+        public var refusedCommand: String?
+        public init(lines: [String], closeAfterwards: Bool = false, refusedCommand: String? = nil) {
             self.lines = lines
             self.closeAfterwards = closeAfterwards
+            self.refusedCommand = refusedCommand
         }
-        static func error(_ code: ErrorCode, _ message: String) -> Reply { Reply(lines: [ResponseLine.err(code, message)]) }
+        static func error(_ code: ErrorCode, _ message: String, refusing command: String? = nil) -> Reply {
+            Reply(lines: [ResponseLine.err(code, message)], refusedCommand: command)
+        }
     }
 
     public enum Step: Sendable {
@@ -63,17 +69,17 @@ public struct Session: Sendable {
             return .reply(.error(.unknownCommand, "no command '\(request.command.prefix(64))'; 'help' lists the commands"))
         }
         guard spec.roles.contains(principal.role) else {
-            return .reply(.error(.permissionDenied, "\(spec.name) is not for the \(principal.role.rawValue) role"))
+            return .reply(.error(.permissionDenied, "\(spec.name) is not for the \(principal.role.rawValue) role", refusing: spec.name))
         }
         let allowed = Set(spec.required + spec.optional)
         if let unknown = request.arguments.first(where: { !allowed.contains($0.key) }) {
-            return .reply(.error(.invalidArgument, "\(spec.name) takes no argument '\(unknown.key)'; usage: \(spec.usage)"))
+            return .reply(.error(.invalidArgument, "\(spec.name) takes no argument '\(unknown.key)'; usage: \(spec.usage)", refusing: spec.name))
         }
         if let missing = spec.required.first(where: { request[$0] == nil }) {
-            return .reply(.error(.invalidArgument, "\(spec.name) needs \(missing)=; usage: \(spec.usage)"))
+            return .reply(.error(.invalidArgument, "\(spec.name) needs \(missing)=; usage: \(spec.usage)", refusing: spec.name))
         }
         guard request.positional.count <= spec.positional else {
-            return .reply(.error(.invalidArgument, "\(spec.name) takes no bare words; usage: \(spec.usage)"))
+            return .reply(.error(.invalidArgument, "\(spec.name) takes no bare words; usage: \(spec.usage)", refusing: spec.name))
         }
         if let reply = sessionCommand(request, spec) { return .reply(reply) }
         return .execute(request, spec)

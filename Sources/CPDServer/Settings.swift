@@ -12,6 +12,8 @@ public struct SettingsError: Error, CustomStringConvertible, Sendable {
 public struct Settings: Sendable, Equatable {
     /// A libpq conninfo string or URI; nil means the built-in private cluster under `stateDirectory`.
     public var database: String?
+    /// Where the nightly report reads (a read replica, say); nil means `database`.
+    public var reportDatabase: String?
     public var socketPath: String
     /// The socket's group: its members may connect (each is then mapped to a principal).
     public var socketGroup: String?
@@ -28,13 +30,13 @@ public struct Settings: Sendable, Equatable {
     public var poolSize: Int = 8
 
     public static let fileKeys: Set<String> = [
-        "database", "socket", "socket_group", "state_dir", "log_level", "sql_dir", "max_connections",
+        "database", "report_database", "socket", "socket_group", "state_dir", "log_level", "sql_dir", "max_connections",
         "max_connections_per_account", "idle_timeout", "pool_size",
     ]
 
     /// - Parameters:
     ///   - flags: values given on the command line, by file key.
-    ///   - environment: the process environment (`CPD_DATABASE`, `CPD_SOCKET`, `CPD_STATE_DIR`,
+    ///   - environment: the process environment (`CPD_DATABASE`, `CPD_REPORT_DATABASE`, `CPD_SOCKET`, `CPD_STATE_DIR`,
     ///     `CPD_LOG_LEVEL`, `CPD_SQL_DIR`, `CPD_CONFIG`).
     public static func resolve(
         flags: [String: String], configFlag: String?, environment: [String: String], executablePath: String,
@@ -73,6 +75,7 @@ public struct Settings: Sendable, Equatable {
             stateDirectory: stateDirectory,
             logLevel: logLevel, sqlDirectory: value("sql_dir", "CPD_SQL_DIR").map { absolute($0, in: workingDirectory) },
             configFile: configFile)
+        settings.reportDatabase = value("report_database", "CPD_REPORT_DATABASE")
         settings.maxConnections = try number("max_connections", "CPD_MAX_CONNECTIONS", default: 1024, range: 1...100_000)
         settings.maxConnectionsPerAccount = try number(
             "max_connections_per_account", "CPD_MAX_CONNECTIONS_PER_ACCOUNT", default: 64, range: 1...100_000)
@@ -84,11 +87,13 @@ public struct Settings: Sendable, Equatable {
     /// `key = value` lines; `#` starts a comment; a value may be in double quotes. An unknown key is an
     /// error, so that a misspelt setting is not silently ignored.
     public static func parseConfigFile(at path: String) throws -> [String: String] {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw SettingsError("cannot read the configuration file \(path): \(error.localizedDescription)")
+        // Read as a stream, so that `--config /dev/null` (no settings from a file) works too.
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw SettingsError("cannot read the configuration file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { try? handle.close() }
+        guard let text = String(data: handle.readDataToEndOfFile(), encoding: .utf8) else {
+            throw SettingsError("the configuration file \(path) is not UTF-8")
         }
         var values: [String: String] = [:]
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

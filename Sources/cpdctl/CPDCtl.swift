@@ -16,7 +16,7 @@ struct CPDCtl: ParsableCommand {
             Any protocol command can be given directly, its arguments as options:             cpdctl points --practitioner P-1001 is the request 'points practitioner=P-1001',             cpdctl course search --q anxiety is 'course.search q=anxiety'. --json asks for JSON data lines.             Exit status: 0 OK, 1 ERR from the server, 2 usage, 3 cannot connect or unavailable.
             """,
         version: "0.1.0",
-        subcommands: [Send.self, Ping.self, Import.self],
+        subcommands: [Send.self, Ping.self, Import.self, Report.self],
         defaultSubcommand: Send.self)
 
     static func main() {
@@ -48,10 +48,10 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Data lines as JSON objects (sends 'format json' first).")
     var json = false
 
-    func connect() throws -> AdminClient {
+    func connect(timeoutSeconds: Int = 30) throws -> AdminClient {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let path = socket ?? DefaultLocations.socket(executablePath: executable, environment: ProcessInfo.processInfo.environment)
-        let client = try AdminClient(socketPath: path)
+        let client = try AdminClient(socketPath: path, timeoutSeconds: timeoutSeconds)
         if json { _ = try client.request("format json") }
         return client
     }
@@ -116,7 +116,7 @@ struct Ping: ParsableCommand {
 
 /// Turns `cpdctl points --practitioner P-1001` into `cpdctl send 'points practitioner=P-1001'`.
 enum OneShot {
-    static let subcommands: Set<String> = ["send", "ping", "import", "help", "-h", "--help", "--version"]
+    static let subcommands: Set<String> = ["send", "ping", "import", "report", "help", "-h", "--help", "--version"]
     /// Words that begin a dotted command: `course search` is `course.search`.
     static let families: Set<String> = [
         "provider", "course", "scheme", "practitioner", "certificate", "completion", "entry", "report", "ledger", "principal",

@@ -36,6 +36,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("libpq conninfo or URI (env CPD_DATABASE); none: the built-in private cluster.", valueName: "conninfo"))
     var database: String?
 
+    @Option(help: ArgumentHelp("libpq conninfo the nightly report reads from, e.g. a read replica (env CPD_REPORT_DATABASE); none: the database.", valueName: "conninfo"))
+    var reportDatabase: String?
+
     @Option(help: ArgumentHelp("State directory (env CPD_STATE_DIR; default ./.cpd, /var/lib/cpd when installed).", valueName: "path"))
     var stateDir: String?
 
@@ -60,6 +63,7 @@ struct CommonOptions: ParsableArguments {
         flags["socket"] = socket
         flags["socket_group"] = socketGroup
         flags["database"] = database
+        flags["report_database"] = reportDatabase
         flags["state_dir"] = stateDir
         flags["log_level"] = logLevel
         flags["sql_dir"] = sqlDir

@@ -26,6 +26,11 @@ struct Serve: AsyncParsableCommand {
         let sql = try options.sqlDirectory(settings)
         let database = try await Database.open(settings: settings, sqlDirectory: sql, logger: logger, poolSize: settings.poolSize)
 
+        // The nightly report reads through a pool of its own when it has a database of its own.
+        let reportPool = settings.reportDatabase.map {
+            PostgresPool(configuration: .init(conninfo: $0, maxConnections: 2, sessionSetup: ApplicationRole.sessionSetup))
+        }
+
         var serverConfiguration = AdminServer.Configuration(socketPath: settings.socketPath)
         serverConfiguration.socketGroup = settings.socketGroup
         serverConfiguration.maxConnections = settings.maxConnections
@@ -35,10 +40,10 @@ struct Serve: AsyncParsableCommand {
         let socketPath = settings.socketPath
         let server = AdminServer(
             configuration: serverConfiguration, resolver: .database(database.pool),
-            runner: CommandRunner(pool: database.pool), logger: Logger(label: "cpd.server"),
+            runner: CommandRunner(pool: database.pool, reportPool: reportPool), logger: Logger(label: "cpd.server"),
             ready: { SystemdNotify.send("READY=1\nSTATUS=serving on \(socketPath)", notifySocket: notifySocket) })
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: database.pool), .init(service: server)],
+            services: [.init(service: database.pool)] + (reportPool.map { [.init(service: $0)] } ?? []) + [.init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         // In-flight requests get this long to finish after SIGTERM; then they are cancelled.
@@ -48,10 +53,12 @@ struct Serve: AsyncParsableCommand {
             try await group.run()
         } catch {
             logger.error("cpdd stopped on an error", metadata: ["error": "\(error)"])
+            await reportPool?.close()
             await database.close()
             throw ExitCode.failure
         }
         SystemdNotify.send("STOPPING=1", notifySocket: notifySocket)
+        await reportPool?.close()
         await database.close()
         logger.notice("cpdd stopped")
     }

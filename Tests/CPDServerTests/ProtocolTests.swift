@@ -13,30 +13,8 @@ import TestSupport
 
 /// The protocol end to end: a server on a socket, backed by a fresh database, driven as a client would.
 @Suite(.serialized) struct ProtocolTests {
-    /// Runs a server with a database for `body` (which gets the socket path and a plain database connection).
     func withRegistry(socketGroup: String? = nil, _ body: @escaping @Sendable (String, PostgresConnection) throws -> Void) async throws {
-        let conninfo = try TestDatabase.fresh("proto")
-        try Migrator(set: try MigrationSet(directory: Checkout.root + "/sql/migrations")).migrate(PostgresConnection(conninfo: conninfo))
-        let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: 4, sessionSetup: ApplicationRole.sessionSetup))
-        let path = try TestDatabase.scratchDirectory("proto") + "/cpdd.sock"
-        let ready = Locked(false)
-        var configuration = AdminServer.Configuration(socketPath: path)
-        configuration.socketGroup = socketGroup
-        let server = AdminServer(
-            configuration: configuration, resolver: .database(pool), runner: CommandRunner(pool: pool),
-            ready: { ready.withLock { $0 = true } })
-        let group = ServiceGroup(configuration: .init(services: [pool, server], logger: Logger(label: "test")))
-        let running = Task { try await group.run() }
-        while !ready.value { try await Task.sleep(for: .milliseconds(10)) }
-        var failure: Error? = nil
-        do {
-            try await runBlocking { try body(path, PostgresConnection(conninfo: conninfo)) }
-        } catch {
-            failure = error
-        }
-        await group.triggerGracefulShutdown()
-        try? await running.value
-        if let failure { throw failure }
+        try await CPDServerTests.withRegistry(label: "proto", socketGroup: socketGroup, body)
     }
 
     @Test func everyUserJobWorksOverTheSocket() async throws {
@@ -197,6 +175,7 @@ struct RoleMatrixTests {
         }
         for c in ["points", "statement"] { who[c] = [.admin, .reporter, .practitioner] }
         who["ledger.verify"] = [.admin, .reporter]
+        who["report.nightly"] = [.admin, .reporter]
         return who
     }()
 
@@ -260,6 +239,7 @@ struct RoleMatrixTests {
                     "completion.record": "completion.record practitioner=P-1 course=C1 completed=2026-08-01 key=k-\(tag)",
                     "entry.reverse": "entry.reverse entry=999 reason=r key=r-\(tag)", "entry.adjust": "entry.adjust practitioner=P-1 points=1 reason=r key=a-\(tag)",
                     "points": "points practitioner=P-1", "statement": "statement practitioner=P-1", "ledger.verify": "ledger.verify",
+                    "report.nightly": "report.nightly date=2026-11-01",
                     "principal.add": "principal.add role=reporter user=zz_\(role.rawValue)", "principal.list": "principal.list",
                     "principal.remove": "principal.remove user=nobody_here",
                 ]

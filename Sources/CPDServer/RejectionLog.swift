@@ -1,0 +1,79 @@
+import AdminProtocol
+import CPDStore
+import Logging
+import Postgres
+import Synchronization
+
+/// Writes that cpdd refused, on their way to the `rejected_write` table for the nightly report.
+/// Noting one never delays the answer: refusals queue here and are written in the background, many
+/// per statement. It is a log, not the ledger: refusals noted while the database is down, or in the
+/// instant before cpdd is killed, are lost (and say so in cpdd's log).
+final class RejectionLog: Sendable {
+    let pool: PostgresPool
+    let logger: Logger
+    private let state = Mutex((pending: [ReportStore.Rejection](), draining: false, waiters: [CheckedContinuation<Void, Never>]()))
+
+    init(pool: PostgresPool, logger: Logger) {
+        self.pool = pool
+        self.logger = logger
+    }
+
+    /// The commands that change something: an ERR answer to one of them is a rejected write.
+    static let writeCommands: Set<String> = [
+        "provider.add", "course.add", "course.update", "course.publish", "course.retire", "scheme.add", "scheme.rule",
+        "scheme.certificate", "practitioner.add", "certificate.add", "completion.record", "entry.reverse", "entry.adjust",
+        "principal.add", "principal.remove",
+    ]
+
+    /// Notes `final` when it refuses a write. Overload and outages are not refusals of the write
+    /// itself (the sender is told to try again), so `busy` and `unavailable` are not noted.
+    func note(command: String, final: String, principal: String) {
+        guard Self.writeCommands.contains(command), final.hasPrefix("ERR ") else { return }
+        let rest = final.dropFirst(4)
+        let code = rest.prefix { $0 != " " }
+        guard code != ErrorCode.busy.rawValue, code != ErrorCode.unavailable.rawValue else { return }
+        let reason = rest.dropFirst(code.count).drop { $0 == " " }
+        let rejection = ReportStore.Rejection(command: command, code: String(code), reason: String(reason), principal: principal)
+        let startDrain = state.withLock { state -> Bool in
+            state.pending.append(rejection)
+            guard !state.draining else { return false }
+            state.draining = true
+            return true
+        }
+        if startDrain { Task { await drain() } }
+    }
+
+    /// Returns once every refusal noted before the call has been written (or given up on).
+    func flush() async {
+        await withCheckedContinuation { continuation in
+            let idle = state.withLock { state -> Bool in
+                guard state.draining else { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let (batch, waiters) = state.withLock { state -> ([ReportStore.Rejection], [CheckedContinuation<Void, Never>]) in
+                let batch = Array(state.pending.prefix(1000))
+                state.pending.removeFirst(batch.count)
+                guard batch.isEmpty else { return (batch, []) }
+                state.draining = false
+                defer { state.waiters = [] }
+                return (batch, state.waiters)
+            }
+            if batch.isEmpty {
+                waiters.forEach { $0.resume() }
+                return
+            }
+            do {
+                try await pool.withConnection { c in try ReportStore.logRejections(batch, c) }
+            } catch {
+                logger.warning("could not log rejected writes", metadata: ["count": "\(batch.count)", "error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+import CPDCore
+import Postgres
+
+/// The nightly report's SQL: every section from set-based queries in one snapshot (never a query
+/// per member), and the record of runs that makes "since the previous run" exact.
+///
+/// The report may be read from a replica (`make` only reads); runs are recorded on the primary.
+/// Since ledger entries are numbered in commit order, entries new to a run are those above the
+/// previous run's head; course events and rejected writes are new when their transaction was not
+/// visible in the previous run's snapshot (sql/migrations/0007_report.sql).
+public enum ReportStore {
+    /// The run a report follows: the newest successful run for an earlier date.
+    public struct PreviousRun: Sendable, Equatable {
+        public var id: Int64
+        public var date: Day
+        public var ledgerHead: Int64
+        public var snapshot: String
+    }
+
+    /// What a report saw, for its run record.
+    public struct Made: Sendable {
+        public var date: Day
+        public var ledgerHead: Int64
+        public var snapshot: String
+        public var startedAt: String
+        public var integrity: LedgerStore.Verification
+        public var reconciles: Bool
+    }
+
+    /// Today in the registry's time zone: the default date of a report.
+    public static func today(_ c: PostgresConnection) throws -> Day { try Registry.today(c) }
+
+    public static func previousRun(before date: Day, _ c: PostgresConnection) throws -> PreviousRun? {
+        guard let row = try c.query(
+            """
+            SELECT id, report_date, ledger_head, snapshot::text AS snapshot FROM report_run
+            WHERE status = 'ok' AND report_date < $1 ORDER BY report_date DESC, id DESC LIMIT 1
+            """, [date]
+        ).first else { return nil }
+        return PreviousRun(id: try row["id"], date: try row["report_date"], ledgerHead: try row["ledger_head"], snapshot: try row["snapshot"])
+    }
+
+    /// Records a run; a failed one (with its problem) does not move the next report's starting point.
+    @discardableResult
+    public static func recordRun(_ made: Made, since previous: PreviousRun?, problem: String?, by principal: String, _ c: PostgresConnection) throws -> Int64 {
+        try c.query(
+            """
+            INSERT INTO report_run (report_date, status, since_run, ledger_head, snapshot, problem, requested_by, started_at)
+            VALUES ($1, $2, $3, $4, $5::text::pg_snapshot, $6, $7, $8::text::timestamptz) RETURNING id
+            """,
+            [made.date, problem == nil ? "ok" : "failed", previous?.id, made.ledgerHead, made.snapshot, problem, principal, made.startedAt]
+        )[0][0]
+    }
+
+    /// Makes the report for `date` in one REPEATABLE READ, READ ONLY transaction on `c` (the primary
+    /// or a replica), handing each row to `emit` as it is ready. `run` is the id the run will have,
+    /// if known, for the run row.
+    public static func make(
+        date: Day, since previous: PreviousRun?, _ c: PostgresConnection, emit: (ReportRow) throws -> Void
+    ) throws -> Made {
+        try c.withTransaction(isolation: .repeatableRead, readOnly: true) { c in
+            let head = try c.query(
+                """
+                SELECT pg_current_snapshot()::text AS snapshot, now()::text AS started_at,
+                       to_char(now() AT TIME ZONE r.time_zone, 'YYYY-MM-DD"T"HH24:MI:SS') AS generated_at, r.name, r.time_zone,
+                       coalesce((SELECT max(id) FROM ledger_entry), 0) AS head
+                FROM registry r
+                """)[0]
+            let ledgerHead: Int64 = try head["head"]
+            let since = previous?.ledgerHead ?? 0
+            try emit(ReportRow(.run, [
+                date.description, try head["generated_at"], try head["name"], try head["time_zone"], "",
+                previous.map { String($0.id) } ?? "", previous?.date.description ?? "", String(since), String(max(0, ledgerHead - since)),
+            ]))
+            try standings(on: date, c, emit: emit)
+            try completions(after: since, upTo: ledgerHead, c, emit: emit)
+            try courseEvents(since: previous?.snapshot, c, emit: emit)
+            try rejectedWrites(since: previous?.snapshot, c, emit: emit)
+            try pointsPerDay(endingOn: date, c, emit: emit)
+            let integrity = try integrity(head: ledgerHead, c, emit: emit)
+            let reconciles = try totals(c, emit: emit)
+            return Made(
+                date: date, ledgerHead: ledgerHead, snapshot: try head["snapshot"], startedAt: try head["started_at"],
+                integrity: integrity, reconciles: reconciles)
+        }
+    }
+
+    // MARK: - Sections
+
+    /// Every member's standing, scheme by scheme, from `LedgerStore.standings` (one streamed query
+    /// per scheme): the at-risk list, the certificates to chase, and the counts per status.
+    static func standings(on date: Day, _ c: PostgresConnection, emit: (ReportRow) throws -> Void) throws {
+        let schemes = try c.query("SELECT code, title FROM scheme ORDER BY code").map { (try $0["code"] as String, try $0["title"] as String) }
+        for (code, title) in schemes {
+            var counts: [ComplianceStatus: Int] = [:]
+            let members = try LedgerStore.standings(scheme: code, on: date, c) { member in
+                let s = member.standing
+                counts[s.status, default: 0] += 1
+                if s.status == .atRisk || s.status == .nonCompliant {
+                    try emit(ReportRow(.atRisk, [
+                        code, member.practitioner.id, member.practitioner.name, s.status.rawValue, s.required.description,
+                        s.counted.description, s.shortfall.description, s.cycle.end.description, String(s.daysLeft),
+                        DeadlineFlag.flag(daysLeft: s.daysLeft).map(String.init) ?? "",
+                    ]))
+                }
+                for certificate in s.certificates where certificate.state != .current {
+                    try emit(ReportRow(.certificates, [
+                        code, member.practitioner.id, member.practitioner.name, certificate.kind, certificate.state.rawValue,
+                        certificate.expires?.description ?? "", certificate.expires.map { String(date.distance(to: $0)) } ?? "",
+                    ]))
+                }
+            }
+            try emit(ReportRow(.schemeStatus, [code, title, String(members)] + ComplianceStatus.allCases.map { String(counts[$0, default: 0]) }))
+        }
+    }
+
+    /// Completions and reversals of entries numbered after `since`, per course, then per provider.
+    static func completions(after since: Int64, upTo head: Int64, _ c: PostgresConnection, emit: (ReportRow) throws -> Void) throws {
+        var byProvider: [String: (completions: Int64, points: Points, reversals: Int64, reversed: Points)] = [:]
+        for row in try c.query(
+            """
+            SELECT e.course, c.provider,
+                   count(*) FILTER (WHERE e.kind = 'completion') AS completions,
+                   coalesce(sum(e.points) FILTER (WHERE e.kind = 'completion'), 0) AS points,
+                   count(*) FILTER (WHERE e.kind = 'reversal') AS reversals,
+                   coalesce(-sum(e.points) FILTER (WHERE e.kind = 'reversal'), 0) AS reversed
+            FROM ledger_entry e JOIN course c ON c.code = e.course
+            WHERE e.id > $1 AND e.id <= $2 AND e.course IS NOT NULL
+            GROUP BY e.course, c.provider ORDER BY e.course
+            """, [since, head])
+        {
+            let provider: String = try row["provider"]
+            let completions: Int64 = try row["completions"], reversals: Int64 = try row["reversals"]
+            let points: Points = try row["points"], reversed: Points = try row["reversed"]
+            try emit(ReportRow(.completionsByCourse, [
+                try row["course"], provider, String(completions), points.description, String(reversals), reversed.description,
+            ]))
+            var total = byProvider[provider, default: (0, .zero, 0, .zero)]
+            total.completions += completions
+            total.points = total.points + points
+            total.reversals += reversals
+            total.reversed = total.reversed + reversed
+            byProvider[provider] = total
+        }
+        for (provider, total) in byProvider.sorted(by: { $0.key < $1.key }) {
+            try emit(ReportRow(.completionsByProvider, [
+                provider, String(total.completions), total.points.description, String(total.reversals), total.reversed.description,
+            ]))
+        }
+    }
+
+    /// The condition "written by a transaction the previous run's snapshot did not see" ($1 is that
+    /// snapshot as text, or NULL for the first run); the index on `tx` finds the candidates.
+    static func newSince(_ table: String) -> String {
+        "($1::text IS NULL OR (\(table).tx >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(\(table).tx, $1::text::pg_snapshot)))"
+    }
+
+    static func courseEvents(since snapshot: String?, _ c: PostgresConnection, emit: (ReportRow) throws -> Void) throws {
+        for row in try c.query(
+            """
+            SELECT e.course, c.provider, e.event, e.version, e.recorded_by,
+                   to_char(e.recorded_at AT TIME ZONE (SELECT time_zone FROM registry), 'YYYY-MM-DD"T"HH24:MI:SS') AS recorded_at
+            FROM course_event e JOIN course c ON c.code = e.course
+            WHERE \(newSince("e"))
+            ORDER BY e.recorded_at, e.id
+            """, [snapshot])
+        {
+            try emit(ReportRow(.courseEvents, [
+                try row["course"], try row["provider"], try row["event"], String(try row["version"] as Int), try row["recorded_by"],
+                try row["recorded_at"],
+            ]))
+        }
+    }
+
+    static func rejectedWrites(since snapshot: String?, _ c: PostgresConnection, emit: (ReportRow) throws -> Void) throws {
+        for row in try c.query(
+            """
+            SELECT r.command, r.code, r.reason, count(*) AS n FROM rejected_write r
+            WHERE \(newSince("r"))
+            GROUP BY r.command, r.code, r.reason ORDER BY n DESC, r.command, r.code, r.reason
+            """, [snapshot])
+        {
+            try emit(ReportRow(.rejectedWrites, [try row["command"], try row["code"], try row["reason"], String(try row["n"] as Int64)]))
+        }
+    }
+
+    /// Points recorded on each of the 30 days up to `date`, days reckoned in the registry's time zone.
+    static func pointsPerDay(endingOn date: Day, _ c: PostgresConnection, emit: (ReportRow) throws -> Void) throws {
+        for row in try c.query(
+            """
+            WITH zone AS (SELECT time_zone FROM registry),
+            days AS (SELECT d::date AS day FROM generate_series($1::date - 29, $1::date, interval '1 day') d)
+            SELECT d.day,
+                   count(e.id) FILTER (WHERE e.kind = 'completion') AS completions,
+                   coalesce(sum(e.points) FILTER (WHERE e.kind = 'completion'), 0) AS points,
+                   coalesce(-sum(e.points) FILTER (WHERE e.kind = 'reversal'), 0) AS reversed
+            FROM days d CROSS JOIN zone z
+            LEFT JOIN ledger_entry e ON e.recorded_at >= (d.day::timestamp AT TIME ZONE z.time_zone)
+                                    AND e.recorded_at < ((d.day + 1)::timestamp AT TIME ZONE z.time_zone)
+            GROUP BY d.day ORDER BY d.day
+            """, [date])
+        {
+            let day: Day = try row["day"]
+            let points: Points = try row["points"], reversed: Points = try row["reversed"]
+            try emit(ReportRow(.pointsPerDay, [day.description, String(try row["completions"] as Int64), points.description, reversed.description]))
+        }
+    }
+
+    /// The hash chain recomputed over every entry up to `head`. When it holds, ids run 1...head
+    /// without a gap (the check includes that), so the count is the head's id.
+    static func integrity(head: Int64, _ c: PostgresConnection, emit: (ReportRow) throws -> Void) throws -> LedgerStore.Verification {
+        if let broken = try c.query("SELECT id, problem FROM ledger_first_break()").first {
+            let entries: Int64 = try c.query("SELECT count(*) FROM ledger_entry")[0][0]
+            let id: Int64 = try broken["id"], problem: String = try broken["problem"]
+            try emit(ReportRow(.integrity, ["broken", String(entries), "", String(id), problem]))
+            return .broken(entry: id, problem: problem)
+        }
+        let hash = try c.query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = $1", [head]).first.map { try $0[0] as String }
+            ?? String(repeating: "0", count: 64)
+        try emit(ReportRow(.integrity, ["verified", String(head), hash, "", ""]))
+        return .intact(entries: head, head: hash)
+    }
+
+    /// Points recorded (every entry but reversals) minus points reversed, against the sum of every
+    /// member's balance; two different groupings of the same snapshot that must agree.
+    static func totals(_ c: PostgresConnection, emit: (ReportRow) throws -> Void) throws -> Bool {
+        let row = try c.query(
+            """
+            WITH by_kind AS (
+                SELECT coalesce(sum(points) FILTER (WHERE kind <> 'reversal'), 0) AS recorded,
+                       coalesce(-sum(points) FILTER (WHERE kind = 'reversal'), 0) AS reversed
+                FROM ledger_entry
+            ), balances AS (
+                SELECT count(*) AS members, coalesce(sum(balance), 0) AS total
+                FROM (SELECT practitioner, sum(points) AS balance FROM ledger_entry GROUP BY practitioner) b
+            )
+            SELECT k.recorded, k.reversed, b.total, b.members FROM by_kind k, balances b
+            """)[0]
+        let recorded: Points = try row["recorded"], reversed: Points = try row["reversed"], balances: Points = try row["total"]
+        let reconciles = recorded - reversed == balances
+        try emit(ReportRow(.totals, [
+            recorded.description, reversed.description, (recorded - reversed).description, balances.description,
+            String(try row["members"] as Int64), reconciles ? "yes" : "no",
+        ]))
+        return reconciles
+    }
+
+    // MARK: - Rejected writes
+
+    public struct Rejection: Sendable, Equatable {
+        public var command: String
+        public var code: String
+        public var reason: String
+        public var principal: String
+        public init(command: String, code: String, reason: String, principal: String) {
+            self.command = command
+            self.code = code
+            self.reason = reason
+            self.principal = principal
+        }
+    }
+
+    /// Appends refused writes, many in one statement. The commit need not wait for the disk: this is
+    /// a log for the report, not the ledger.
+    public static func logRejections(_ rejections: [Rejection], _ c: PostgresConnection) throws {
+        guard !rejections.isEmpty else { return }
+        try c.withTransaction { c in
+            try c.execute(script: "SET LOCAL synchronous_commit = off")
+            try c.query(
+                """
+                INSERT INTO rejected_write (command, code, reason, principal)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                """,
+                [TextArray(rejections.map(\.command)), TextArray(rejections.map(\.code)), TextArray(rejections.map { String($0.reason.prefix(500)) }),
+                 TextArray(rejections.map(\.principal))])
+        }
+    }
+}
