@@ -134,6 +134,17 @@ import TestSupport
         #expect(fromFlag.database == "host=/flag")
     }
 
+    @Test func devNullAsTheConfigurationFileMeansNoSettingsFromAFile() throws {
+        let settings = try resolve(config: "/dev/null", executable: "/usr/bin/cpdd")
+        #expect(settings.database == nil && settings.socketPath == "/run/cpd/cpdd.sock")
+    }
+
+    @Test func theReportDatabaseHasItsOwnSetting() throws {
+        #expect(try resolve().reportDatabase == nil)
+        #expect(try resolve(environment: ["CPD_REPORT_DATABASE": "host=replica"]).reportDatabase == "host=replica")
+        #expect(try resolve(flags: ["report_database": "host=flag"], environment: ["CPD_REPORT_DATABASE": "host=replica"]).reportDatabase == "host=flag")
+    }
+
     @Test func aMisspeltSettingIsAnError() throws {
         let file = try TestDatabase.scratchDirectory("conf") + "/cpdd.conf"
         try "databse = x\n".write(toFile: file, atomically: true, encoding: .utf8)
