@@ -34,8 +34,13 @@ import TestSupport
 
     @Test func aCallerWaitsNoLongerThanTheAcquireTimeout() async throws {
         let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: 1, acquireTimeout: .milliseconds(200)))
-        async let holder: Void = pool.withConnection { try $0.query("SELECT pg_sleep(1.5)") }
-        try await Task.sleep(for: .milliseconds(100))
+        let holding = Locked(false)
+        async let holder: Void = pool.withConnection { connection in
+            holding.withLock { $0 = true }
+            try connection.query("SELECT pg_sleep(1.5)")
+        }
+        // The holder has the only connection (opening it can take a while on a busy machine).
+        while !holding.value { try await Task.sleep(for: .milliseconds(5)) }
         let start = ContinuousClock.now
         await #expect(throws: PostgresPoolError.self) { try await pool.withConnection { _ in } }
         #expect(ContinuousClock.now - start < .seconds(1))
