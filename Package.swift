@@ -7,6 +7,7 @@
 //   CPDStore      the SQL that maps the domain onto tables, and the migrations runner
 //   AdminProtocol lines in, lines out: parsing and formatting, pure
 //   CPDServer     the daemon's runtime: socket, connections, lifecycle
+//   CPDReport     the nightly report's files (CSV, JSON, HTML with SVG charts), published atomically
 import PackageDescription
 
 let package = Package(
@@ -15,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "cpdd", targets: ["cpdd"]),
         .executable(name: "cpdctl", targets: ["cpdctl"]),
+        .executable(name: "cpd-bench", targets: ["cpd-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -71,10 +73,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(name: "CPDReport", dependencies: ["AdminProtocol", "CPDCore"]),
         .executableTarget(
             name: "cpdctl",
             dependencies: [
-                "AdminClient", "AdminProtocol",
+                "AdminClient", "AdminProtocol", "CPDCore", "CPDReport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Measuring: registries of a chosen size, and figures (docs/performance.md).
+        .executableTarget(
+            name: "cpd-bench",
+            dependencies: [
+                "AdminClient", "CPDCore", "CPDStore", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,6 +96,7 @@ let package = Package(
         .executableTarget(name: "cpd-fuzz", dependencies: ["AdminProtocol"]),
         .testTarget(name: "CPDCoreTests", dependencies: ["CPDCore"]),
         .testTarget(name: "AdminProtocolTests", dependencies: ["AdminProtocol"]),
+        .testTarget(name: "CPDReportTests", dependencies: ["CPDReport", "CPDCore", "TestSupport"]),
         .testTarget(name: "CPDStoreTests", dependencies: ["CPDStore", "Postgres", "TestSupport"]),
         .testTarget(name: "CPDServerTests", dependencies: ["CPDServer", "AdminClient", "AdminProtocol", "CPDStore", "LocalPostgres", "Postgres", "TestSupport"]),
     ],

@@ -123,6 +123,10 @@ public struct CommandRunner: Sendable {
                 for (column, value) in zip(row.section.columns, row.values) { record.add(column, value) }
                 lines.append(record.line(json: json))
             }
+            logger.info("nightly report made", metadata: [
+                "run": "\(run)", "date": "\(date)", "rows": "\(rows.count)",
+                "took": "\(made.timings.map { "\($0.part)=\($0.took.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 2))))" }.joined(separator: " "))",
+            ])
             if let problem {
                 logger.error("nightly report: \(problem)", metadata: ["run": "\(run)", "date": "\(date)"])
                 lines.append(ResponseLine.err(.conflict, problem))

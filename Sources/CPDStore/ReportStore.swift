@@ -25,6 +25,8 @@ public enum ReportStore {
         public var startedAt: String
         public var integrity: LedgerStore.Verification
         public var reconciles: Bool
+        /// How long each part took, for the log.
+        public var timings: [(part: String, took: Duration)]
     }
 
     /// Today in the registry's time zone: the default date of a report.
@@ -72,16 +74,23 @@ public enum ReportStore {
                 date.description, try head["generated_at"], try head["name"], try head["time_zone"], "",
                 previous.map { String($0.id) } ?? "", previous?.date.description ?? "", String(since), String(max(0, ledgerHead - since)),
             ]))
-            try standings(on: date, c, emit: emit)
-            try completions(after: since, upTo: ledgerHead, c, emit: emit)
-            try courseEvents(since: previous?.snapshot, c, emit: emit)
-            try rejectedWrites(since: previous?.snapshot, c, emit: emit)
-            try pointsPerDay(endingOn: date, c, emit: emit)
-            let integrity = try integrity(head: ledgerHead, c, emit: emit)
-            let reconciles = try totals(c, emit: emit)
+            var timings: [(part: String, took: Duration)] = []
+            let clock = ContinuousClock()
+            func timed<T>(_ part: String, _ body: () throws -> T) rethrows -> T {
+                let start = clock.now
+                defer { timings.append((part, clock.now - start)) }
+                return try body()
+            }
+            try timed("standings") { try standings(on: date, c, emit: emit) }
+            try timed("completions") { try completions(after: since, upTo: ledgerHead, c, emit: emit) }
+            try timed("course_events") { try courseEvents(since: previous?.snapshot, c, emit: emit) }
+            try timed("rejected_writes") { try rejectedWrites(since: previous?.snapshot, c, emit: emit) }
+            try timed("points_per_day") { try pointsPerDay(endingOn: date, c, emit: emit) }
+            let integrity = try timed("integrity") { try self.integrity(head: ledgerHead, c, emit: emit) }
+            let reconciles = try timed("totals") { try totals(c, emit: emit) }
             return Made(
                 date: date, ledgerHead: ledgerHead, snapshot: try head["snapshot"], startedAt: try head["started_at"],
-                integrity: integrity, reconciles: reconciles)
+                integrity: integrity, reconciles: reconciles, timings: timings)
         }
     }
 
