@@ -85,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "cpd-bench",
             dependencies: [
-                "AdminClient", "CPDCore", "CPDStore", "Postgres",
+                "AdminClient", "CPDCore", "CPDStore", "LocalPostgres", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -23,7 +23,14 @@ struct Drive: ParsableCommand {
     @Option(help: "cpdd's process id, for its peak resident memory (VmHWM).") var cpddPid: Int32?
     @Option(help: "Seed of the random choices.") var seed: UInt64 = 7
 
-    func run() throws {
+    struct Measurement {
+        var throughput: Double
+        var line: String
+    }
+
+    func run() throws { print(try measure().line) }
+
+    func measure() throws -> Measurement {
         let deadline = ContinuousClock.now + .seconds(seconds)
         let results = Mutex<[(count: Int, latencies: [Duration], errors: Int)]>([])
         let failures = Mutex<[String]>([])
@@ -76,10 +83,11 @@ struct Drive: ParsableCommand {
             return String(format: "%.3f ms", Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000)
         }
         let rate = Double(total) / seconds(elapsed)
-        print("workload=\(workload.rawValue) connections=\(connections) pipeline=\(pipeline) requests=\(total) errors=\(errors) "
+        var line = ("workload=\(workload.rawValue) connections=\(connections) pipeline=\(pipeline) requests=\(total) errors=\(errors) "
             + "throughput=\(Int(rate))/s p50=\(percentile(0.5)) p99=\(percentile(0.99)) p99.9=\(percentile(0.999))"
             + (cpddPid.map { " cpdd_peak_rss=\(Self.peakResidentMiB(pid: $0).map { String(format: "%.1f MiB", $0) } ?? "?")" } ?? ""))
-        for failure in failures.withLock({ $0 }).prefix(5) { print("  failed: \(failure)") }
+        for failure in failures.withLock({ $0 }).prefix(5) { line += "\n  failed: \(failure)" }
+        return Measurement(throughput: rate, line: line)
     }
 
     func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }

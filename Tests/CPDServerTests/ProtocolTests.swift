@@ -139,6 +139,7 @@ import TestSupport
                 ("principal.add role=provider user=nobody", "invalid_argument"), ("principal.add role=provider provider=NOPE user=nobody", "not_found"),
                 ("principal.add role=reporter uid=abc", "invalid_argument"), ("principal.add role=reporter user=Bad!", "invalid_argument"),
                 ("format yaml", "invalid_argument"), ("help nosuch", "not_found"), ("ping extra", "invalid_argument"),
+                ("report.nightly date=2026-02-30", "invalid_argument"), ("report.nightly day=2026-01-01", "invalid_argument"),
             ]
             for (line, code) in catalogue {
                 let response = try c.request(line)

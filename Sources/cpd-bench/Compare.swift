@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import LocalPostgres
+
+/// Each workload twice, with the same number of connections: through cpdd (`drive`) and straight
+/// against PostgreSQL with pgbench running the statements cpdd runs for it, so that every cpdd
+/// figure is printed beside the database's own limit, as a ratio.
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run every workload through cpdd and as pgbench scripts of the same SQL; print the ratios.")
+
+    @Option(help: "cpdd's admin socket.") var socket: String
+    @Option(help: ArgumentHelp("libpq conninfo pgbench connects with (the registry's database).", valueName: "conninfo")) var database: String
+    @Option(help: "cpdd's process id (for its peak resident memory).") var cpddPid: Int32?
+    @Option(help: "Concurrent connections, for both.") var connections = 32
+    @Option(help: "Seconds per workload, for both.") var seconds = 10
+    @Option(help: "Members in the registry (ids M-1 ... M-n).") var practitioners = 100_000
+    @Option(help: "pgbench (default: the newest under /usr/lib/postgresql).") var pgbench: String?
+
+    func run() throws {
+        let pgbench = try self.pgbench ?? Self.findPgbench()
+        let scripts = try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: URL(fileURLWithPath: "/tmp"), create: true)
+        print("connections=\(connections) seconds=\(seconds) practitioners=\(practitioners)")
+        for workload in [Drive.Workload.ping, .points, .search, .record] {
+            var drive = Drive()
+            drive.socket = socket
+            drive.workload = workload
+            drive.connections = connections
+            drive.seconds = seconds
+            drive.practitioners = practitioners
+            drive.cpddPid = cpddPid
+            drive.pipeline = 1
+            drive.seed = 7
+            let cpdd = try drive.measure()
+            print("cpdd    " + cpdd.line)
+            guard let sql = Self.script(workload, practitioners: practitioners) else { continue }
+            let file = scripts.appendingPathComponent("\(workload.rawValue).sql").path
+            try sql.write(toFile: file, atomically: true, encoding: .utf8)
+            let tps = try runPgbench(pgbench, script: file)
+            let ours = cpdd.throughput
+            print("pgbench workload=\(workload.rawValue) tps=\(Int(tps))  ratio cpdd/pgbench=\(String(format: "%.2f", tps > 0 ? ours / tps : 0))")
+        }
+    }
+
+    /// What cpdd runs for one request of the workload, statement for statement (see CPDStore).
+    static func script(_ workload: Drive.Workload, practitioners: Int) -> String? {
+        let member = "\\set m random(1, \(practitioners))\n"
+        switch workload {
+        case .ping, .mix:
+            return nil
+        case .points:
+            return member + """
+                SELECT id, name, scheme, joined, modalities FROM practitioner WHERE id = 'M-' || :m;
+                SELECT code, title, period, length_months, anchor, required, carry_over_max, opening_balance, pro_rata FROM scheme WHERE code = (SELECT scheme FROM practitioner WHERE id = 'M-' || :m);
+                SELECT target_kind, target, bound, amount FROM scheme_rule WHERE scheme = (SELECT scheme FROM practitioner WHERE id = 'M-' || :m) ORDER BY id;
+                SELECT kind FROM scheme_certificate WHERE scheme = (SELECT scheme FROM practitioner WHERE id = 'M-' || :m) ORDER BY kind;
+                SELECT (now() AT TIME ZONE time_zone)::date FROM registry;
+                SELECT effective, kind, category, delivery, sum(points) AS points FROM ledger_entry WHERE practitioner = 'M-' || :m AND effective BETWEEN current_date - 365 AND current_date GROUP BY effective, kind, category, delivery;
+                SELECT kind, issued, expires, ref FROM certificate WHERE practitioner = 'M-' || :m ORDER BY expires;
+
+                """
+        case .search:
+            return """
+                \\set w random(1, 5)
+                SELECT c.code, c.provider, c.status, c.current_version, v.title, v.summary, v.points, v.hours, v.category, v.delivery, v.modalities
+                FROM course c JOIN course_version v ON v.course = c.code AND v.version = c.current_version,
+                     websearch_to_tsquery('english', (ARRAY['anxiety', 'neck', 'sleep', 'ethics', 'injury'])[:w]) AS q
+                WHERE c.status = 'published' AND v.search @@ q ORDER BY ts_rank_cd(v.search, q) DESC, c.code LIMIT 10 OFFSET 0;
+
+                """
+        case .record:
+            // One completion per transaction, as a client without group commit would commit it.
+            return member + """
+                \\set k random(1, 1000000000000)
+                BEGIN;
+                SELECT id, points, request FROM ledger_entry WHERE recorded_by = 'pgbench' AND idempotency_key = 'pgb-' || :k;
+                SELECT id, name, scheme, joined, modalities FROM practitioner WHERE id = 'M-' || :m;
+                SELECT c.code, c.provider, c.status, c.current_version, v.points, v.category, v.delivery FROM course c JOIN course_version v ON v.course = c.code AND v.version = c.current_version WHERE c.code = 'C-2';
+                SELECT (now() AT TIME ZONE time_zone)::date FROM registry;
+                INSERT INTO ledger_entry (practitioner, kind, points, effective, course, course_version, category, delivery, reverses, reason, recorded_by, idempotency_key, request)
+                VALUES ('M-' || :m, 'completion', 3, '2026-11-01', 'C-2', 1, 'ethics', 'webinar', NULL, NULL, 'pgbench', 'pgb-' || :k, 'completion.record ' || :k);
+                COMMIT;
+
+                """
+        }
+    }
+
+    func runPgbench(_ pgbench: String, script: String) throws -> Double {
+        let (status, output) = try ChildProcess.run(
+            [pgbench, "-n", "-M", "prepared", "-c", String(connections), "-j", "2", "-T", String(seconds), "-f", script, database],
+            timeout: .seconds(seconds + 120))
+        guard status == 0, let tps = output.firstMatch(of: /tps = ([0-9.]+)/).flatMap({ Double($0.1) }) else {
+            throw ValidationError("pgbench failed:\n\(output)")
+        }
+        return tps
+    }
+
+    static func findPgbench() throws -> String {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        for version in versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) {
+            let path = "/usr/lib/postgresql/\(version)/bin/pgbench"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw ValidationError("no pgbench under /usr/lib/postgresql; give --pgbench")
+    }
+}

@@ -1,0 +1,238 @@
+import AdminClient
+import CPDStore
+import Foundation
+import LocalPostgres
+import Postgres
+import Testing
+import TestSupport
+
+@testable import CPDServer
+
+/// Faults, with cpdd as a separate process: the suite runs at a reduced size in CI; with
+/// `CPD_FAULT_LONG=1` in the environment it runs at full size (docs/performance.md).
+@Suite(.serialized) struct FaultTests {
+    static let long = ProcessInfo.processInfo.environment["CPD_FAULT_LONG"] == "1"
+    let cpdd = Checkout.product("cpdd")
+
+    func startCpdd(database: String, socket: String, _ extra: [String] = []) throws -> ChildProcess {
+        let child = try ChildProcess([cpdd, "serve", "--database", database, "--socket", socket, "--log-level", "warning"] + extra)
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(60) {
+            if (try? AdminClient(socketPath: socket)) != nil { return child }
+            if let status = child.wait(timeout: .zero) { throw TestSetupError(description: "cpdd exited with \(status): \(child.output)") }
+            usleep(20_000)
+        }
+        throw TestSetupError(description: "cpdd did not start: \(child.output)")
+    }
+
+    /// A pipelined import is cut by kill -9 of cpdd; the client retries what was not acknowledged,
+    /// with the same keys, against a restarted cpdd. Every row is then in the ledger exactly once,
+    /// every acknowledged row with the entry it was acknowledged with, the balances are the sums of
+    /// their entries, and the hash chain verifies.
+    @Test func killNineDuringAPipelinedImportLosesAndDoublesNothing() async throws {
+        let rows = Self.long ? 20_000 : 4_000
+        let database = try TestDatabase.fresh("kill9")
+        let socket = try TestDatabase.scratchDirectory("kill9") + "/cpdd.sock"
+        let cpdd = self.cpdd
+        try await runBlocking {
+            #expect(try ChildProcess.run([cpdd, "migrate", "--database", database]).0 == 0)
+            var server = try startCpdd(database: database, socket: socket)
+            defer { server.terminate() }
+            let admin = try AdminClient(socketPath: socket)
+            var setup = ["provider.add code=P name=P", "course.add provider=P code=C title=T points=1.5 hours=1 category=clinical delivery=online",
+                         "course.publish code=C", "scheme.add code=S title=S period=rolling length=36 required=20"]
+            setup += (1...50).map { "practitioner.add id=M-\($0) name=M scheme=S joined=2020-01-01" }
+            for line in setup { #expect(try admin.request(line).isOK, "\(line)") }
+            let lines = (0..<rows).map { "completion.record practitioner=M-\(1 + $0 % 50) course=C completed=2026-0\(1 + $0 % 9)-01 key=kill-\($0)" }
+
+            // Send everything pipelined; kill cpdd once a third has been acknowledged.
+            var acknowledged: [Int: String] = [:]
+            let client = try AdminClient(socketPath: socket, timeoutSeconds: 30)
+            // Writing and reading one socket from two threads: the writer only writes.
+            nonisolated(unsafe) let writer = client
+            let sender = Thread { try? writer.send(lines.joined(separator: "\n")) }
+            sender.start()
+            do {
+                for index in 0..<rows {
+                    let response = try client.readResponse()
+                    guard response.isOK else { break }
+                    acknowledged[index] = response.final
+                    if acknowledged.count == rows / 3 { server.signal(SIGKILL) }
+                }
+            } catch {
+                // The connection died with cpdd: what was read before is what was acknowledged.
+            }
+            #expect(server.wait(timeout: .seconds(10)) != nil, "cpdd was killed")
+            #expect(acknowledged.count >= rows / 3 && acknowledged.count < rows, "the kill came in the middle: \(acknowledged.count) of \(rows)")
+
+            // Restart; retry every row not acknowledged, with its key.
+            server = try startCpdd(database: database, socket: socket)
+            let retry = try AdminClient(socketPath: socket, timeoutSeconds: 60)
+            let missing = (0..<rows).filter { acknowledged[$0] == nil }
+            try retry.send(missing.map { lines[$0] }.joined(separator: "\n"))
+            var retriedOK = 0
+            for _ in missing {
+                if try retry.readResponse().isOK { retriedOK += 1 }
+            }
+            #expect(retriedOK == missing.count)
+            // A replay of an acknowledged row is answered with the entry it was acknowledged with.
+            for index in acknowledged.keys.sorted().prefix(20) {
+                #expect(try retry.request(lines[index]).final == acknowledged[index])
+            }
+
+            let owner = try PostgresConnection(conninfo: database)
+            let counts = try owner.query("SELECT count(*) AS n, count(DISTINCT idempotency_key) AS keys FROM ledger_entry WHERE idempotency_key LIKE 'kill-%'")[0]
+            #expect(try counts["n"] as Int64 == Int64(rows) && counts["keys"] as Int64 == Int64(rows), "every row exactly once")
+            for (index, final) in acknowledged {
+                let entry = final.split(separator: " ").first { $0.hasPrefix("entry=") }.map { Int64($0.dropFirst(6))! }
+                let stored: Int64? = try owner.query("SELECT id FROM ledger_entry WHERE idempotency_key = $1", ["kill-\(index)"]).first?[0]
+                if stored != entry { Issue.record("row \(index) was acknowledged as entry \(entry ?? -1) but is \(stored ?? -1)"); break }
+            }
+            let balances = try owner.query(
+                "SELECT practitioner, sum(points)::text AS total, count(*) AS n FROM ledger_entry GROUP BY practitioner ORDER BY practitioner")
+            #expect(balances.count == 50)
+            for row in balances {
+                let n: Int64 = try row["n"]
+                #expect(try row["total"] as String == String(format: "%.2f", Double(n) * 1.5), "a balance is the sum of its entries")
+            }
+            let verified = try retry.request("ledger.verify").final
+            #expect(verified.hasPrefix("OK entries=\(rows) "), "\(verified)")
+            server.signal(SIGTERM)
+            #expect(server.wait(timeout: .seconds(30)) == 0)
+        }
+    }
+
+    /// PostgreSQL restarted (fast) under load: cpdd stays up, answers `ERR unavailable` while the
+    /// database is down (never a hang, never another error), serves again within 5 seconds of its
+    /// return by itself, and once the clients have retried what was not acknowledged, every row is
+    /// in the ledger once and the chain verifies.
+    @Test func aFastRestartOfPostgreSQLUnderLoadIsSurvived() async throws {
+        let cluster = try LocalPostgresCluster(directory: TestDatabase.scratchDirectory("restart") + "/postgres", settings: ["fsync": "off"])
+        _ = try cluster.initializeIfNeeded()
+        try cluster.start()
+        defer { try? cluster.destroy() }
+        let database = cluster.conninfo()
+        let socket = (cluster.directory as NSString).deletingLastPathComponent + "/cpdd.sock"
+        let cpdd = self.cpdd
+        let perClient = Self.long ? 3_000 : 600
+        let clients = 8
+        try await runBlocking {
+            #expect(try ChildProcess.run([cpdd, "migrate", "--database", database]).0 == 0)
+            let server = try startCpdd(database: database, socket: socket)
+            defer { server.terminate() }
+            let admin = try AdminClient(socketPath: socket)
+            for line in ["provider.add code=P name=P", "course.add provider=P code=C title=T points=2 hours=1 category=clinical delivery=online",
+                         "course.publish code=C", "scheme.add code=S title=S period=rolling length=36 required=20"]
+                + (1...20).map({ "practitioner.add id=M-\($0) name=M scheme=S joined=2020-01-01" }) {
+                #expect(try admin.request(line).isOK, "\(line)")
+            }
+            let outcomes = Locked<[String: String]>([:])
+            let unexpected = Locked<[String]>([])
+            let slowest = Locked(Duration.zero)
+            let done = Locked(0)
+            for client in 0..<clients {
+                Thread {
+                    defer { done.withLock { $0 += 1 } }
+                    guard let c = try? AdminClient(socketPath: socket, timeoutSeconds: 30) else { return }
+                    for i in 0..<perClient {
+                        let key = "load-\(client)-\(i)"
+                        let start = ContinuousClock.now
+                        guard let response = try? c.request(
+                            "completion.record practitioner=M-\(1 + i % 20) course=C completed=2026-03-01 key=\(key)") else {
+                            unexpected.withLock { $0.append("\(key): connection lost") }
+                            return
+                        }
+                        let took = ContinuousClock.now - start
+                        slowest.withLock { $0 = max($0, took) }
+                        outcomes.withLock { $0[key] = response.final }
+                        if !response.isOK && response.errorCode != "unavailable" { unexpected.withLock { $0.append("\(key): \(response.final)") } }
+                        if !response.isOK { usleep(20_000) }
+                    }
+                }.start()
+            }
+            // Let the load run, restart PostgreSQL under it, and see service come back.
+            while outcomes.value.count < clients * perClient / 4 { usleep(10_000) }
+            try cluster.stop()
+            let downAt = ContinuousClock.now
+            while outcomes.value.values.filter({ $0.hasPrefix("ERR unavailable") }).isEmpty, ContinuousClock.now - downAt < .seconds(10) {
+                usleep(10_000)
+            }
+            try cluster.start()
+            let back = ContinuousClock.now
+            var recoveredAfter: Duration? = nil
+            let probe = try AdminClient(socketPath: socket)
+            while ContinuousClock.now - back < .seconds(10) {
+                if try probe.request("course.show code=C").isOK { recoveredAfter = ContinuousClock.now - back; break }
+                usleep(50_000)
+            }
+            while done.value < clients { usleep(10_000) }
+
+            #expect(unexpected.value.isEmpty, "\(unexpected.value.prefix(5))")
+            let answers = outcomes.value
+            let unavailable = answers.filter { $0.value.hasPrefix("ERR unavailable") }
+            #expect(!unavailable.isEmpty, "some requests met the database down")
+            #expect(slowest.value < .seconds(6), "no request hung: the slowest took \(slowest.value)")
+            #expect(recoveredAfter != nil && recoveredAfter! < .seconds(5), "recovered \(String(describing: recoveredAfter)) after PostgreSQL returned")
+            print("restart: \(unavailable.count) of \(answers.count) requests answered unavailable; served again \(recoveredAfter.map { "\($0)" } ?? "never") after PostgreSQL returned")
+            #expect(server.wait(timeout: .zero) == nil, "cpdd stayed up")
+
+            // The clients retry what was not acknowledged; then every row is there once.
+            let retry = try AdminClient(socketPath: socket)
+            for (key, _) in unavailable {
+                let parts = key.split(separator: "-")
+                let i = Int(parts[2])!
+                #expect(try retry.request("completion.record practitioner=M-\(1 + i % 20) course=C completed=2026-03-01 key=\(key)").isOK)
+            }
+            let owner = try PostgresConnection(conninfo: database)
+            let counts = try owner.query("SELECT count(*) AS n, count(DISTINCT idempotency_key) AS keys, sum(points)::text AS total FROM ledger_entry")[0]
+            #expect(try counts["n"] as Int64 == Int64(clients * perClient) && counts["keys"] as Int64 == Int64(clients * perClient))
+            #expect(try counts["total"] as String == "\(clients * perClient * 2).00", "the balances sum to the entries")
+            #expect(try retry.request("ledger.verify").final.hasPrefix("OK entries=\(clients * perClient) "))
+        }
+    }
+
+    /// 500 connections that each send one byte a second (a request trickling in) do not hold up a
+    /// normal client: its pings stay under 10 ms at p99.
+    @Test func fiveHundredTricklingConnectionsDoNotSlowAPing() async throws {
+        let database = try TestDatabase.fresh("trickle")
+        let socket = try TestDatabase.scratchDirectory("trickle") + "/cpdd.sock"
+        let cpdd = self.cpdd
+        let seconds = Self.long ? 60 : 8
+        try await runBlocking {
+            #expect(try ChildProcess.run([cpdd, "migrate", "--database", database]).0 == 0)
+            let server = try startCpdd(database: database, socket: socket, ["--max-connections-per-account", "2000"])
+            defer { server.terminate() }
+            let tricklers = try (0..<500).map { _ in try AdminClient(socketPath: socket) }
+            nonisolated(unsafe) let all = tricklers
+            let stop = Locked(false)
+            let trickle = Thread {
+                let request = Array("ping\n".utf8)
+                var position = 0
+                while !stop.value {
+                    for client in all { try? client.sendBytes([request[position % request.count]]) }
+                    position += 1
+                    sleep(1)
+                }
+            }
+            trickle.start()
+            defer { stop.withLock { $0 = true } }
+            sleep(2)
+            let client = try AdminClient(socketPath: socket)
+            var latencies: [Duration] = []
+            let end = ContinuousClock.now + .seconds(seconds)
+            while ContinuousClock.now < end {
+                let start = ContinuousClock.now
+                #expect(try client.request("ping").final == "OK pong")
+                latencies.append(ContinuousClock.now - start)
+                usleep(2_000)
+            }
+            latencies.sort()
+            let p99 = latencies[latencies.count * 99 / 100]
+            print("trickle: \(latencies.count) pings beside 500 trickling connections, p50 \(latencies[latencies.count / 2]), p99 \(p99)")
+            #expect(p99 < .milliseconds(10))
+            // The tricklers were served too: each has had at least one whole ping answered.
+            stop.withLock { $0 = true }
+            for trickler in tricklers.prefix(20) { #expect(try trickler.readResponse().final == "OK pong") }
+        }
+    }
+}
