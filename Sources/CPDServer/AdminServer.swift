@@ -188,11 +188,16 @@ public final class AdminServer: Service, Sendable {
         _ inbound: NIOAsyncChannelInboundStream<FramedLine>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         _ session: inout Session, _ principal: Principal
     ) async throws {
-        let (answers, queue) = AsyncStream<Task<[String], Never>>.makeStream()
+        let (answers, queue) = AsyncStream<Answer>.makeStream()
         let runner = self.runner
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await answer in answers { try await outbound.write(Self.buffer(await answer.value)) }
+                for await answer in answers {
+                    switch answer {
+                    case .ready(let lines): try await outbound.write(Self.buffer(lines))
+                    case .pending(let task): try await outbound.write(Self.buffer(await task.value))
+                    }
+                }
             }
             var barrier: Task<[String], Never>? = nil
             var batchedSinceBarrier: [Task<[String], Never>] = []
@@ -200,16 +205,17 @@ public final class AdminServer: Service, Sendable {
             var inFlight: [Task<[String], Never>] = []
             reading: for try await frame in inbound {
                 let task: Task<[String], Never>
-                var closeAfter = false
                 switch session.step(for: frame) {
                 case nil:
                     continue
                 case .reply(let reply):
-                    task = Task { reply.lines }
-                    closeAfter = reply.closeAfterwards
+                    // Answered by the session alone (ping, help, a refusal): no task to wait for.
                     if let command = reply.refusedCommand, let final = reply.lines.last {
                         runner?.noteRefusal(command: command, final: final, by: principal)
                     }
+                    queue.yield(.ready(reply.lines))
+                    if reply.closeAfterwards { break reading }
+                    continue
                 case .execute(let request, let spec):
                     let json = session.json
                     guard let runner else {
@@ -246,9 +252,8 @@ public final class AdminServer: Service, Sendable {
                         batchedSinceBarrier = []
                     }
                 }
-                queue.yield(task)
+                queue.yield(.pending(task))
                 inFlight.append(task)
-                if closeAfter { break reading }
                 if inFlight.count >= Self.readAhead {
                     // Bounded read-ahead: wait for the oldest half before reading more, and forget them
                     // (a connection that only records completions would otherwise keep every task).
@@ -261,6 +266,12 @@ public final class AdminServer: Service, Sendable {
             queue.finish()
             try await group.waitForAll()
         }
+    }
+
+    /// An answer in the writer's queue: lines already known, or a task that will give them.
+    enum Answer: Sendable {
+        case ready([String])
+        case pending(Task<[String], Never>)
     }
 
     static func buffer(_ lines: [String]) -> ByteBuffer {

@@ -1,4 +1,5 @@
 import AdminProtocol
+import Dispatch
 import CPDCore
 import CPDStore
 import Logging
@@ -100,18 +101,44 @@ public struct CommandRunner: Sendable {
             }
             // This cpdd's refusals so far are in the table before the report reads it.
             await rejections.flush()
-            let (made, rows) = try await (reportPool ?? pool).withConnection { c in
+            // Two connections in one snapshot: the sections on one, the checks over the whole
+            // ledger (hash chain, totals) on the other, at the same time.
+            let readers = reportPool ?? pool
+            let (exported, exporter) = AsyncStream<ReportStore.SharedSnapshot>.makeStream()
+            let imported = DispatchSemaphore(value: 0)
+            async let sections = readers.withConnection { c in
+                defer { exporter.finish() }
                 var rows: [ReportRow] = []
-                let made = try ReportStore.make(date: date, since: previous, c) { rows.append($0) }
+                let made = try ReportStore.make(
+                    date: date, since: previous, c, shared: { exporter.yield($0) },
+                    beforeCommit: { _ = imported.wait(timeout: .now() + 60) }
+                ) { rows.append($0) }
                 return (made, rows)
             }
+            var snapshots = exported.makeAsyncIterator()
+            let checked: (ReportStore.Checks, [ReportRow])?
+            if let snapshot = await snapshots.next() {
+                checked = try await readers.withConnection { c in
+                    var rows: [ReportRow] = []
+                    let checks = try ReportStore.check(in: snapshot, c, imported: { imported.signal() }) { rows.append($0) }
+                    return (checks, rows)
+                }
+            } else {
+                checked = nil
+            }
+            var (made, rows) = try await sections
+            guard let (checks, checkRows) = checked else { throw StoreError.conflict("the report's snapshot was not shared") }
+            rows += checkRows
+            made.integrity = checks.integrity
+            made.reconciles = checks.reconciles
+            made.timings += checks.timings
             var problem: String? = nil
             if case .broken(let entry, let why) = made.integrity {
                 problem = "the ledger's hash chain breaks at entry \(entry): \(why)"
             } else if !made.reconciles {
                 problem = "the totals do not reconcile: points recorded minus points reversed is not the sum of the balances"
             }
-            let run = try await pool.withConnection { [problem] c in
+            let run = try await pool.withConnection { [problem, made] c in
                 try ReportStore.recordRun(made, since: previous, problem: problem, by: who.name, c)
             }
             var lines: [String] = []

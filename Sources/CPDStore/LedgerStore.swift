@@ -254,6 +254,64 @@ public enum LedgerStore {
         return members
     }
 
+    /// The standings of every member of every scheme on `day`, handed to `body` one member at a time
+    /// in id order, from one streamed query over the whole ledger (a query per scheme would read the
+    /// ledger once per scheme): each member's entries over the longest window any scheme needs, and
+    /// their certificates of the kinds their scheme requires, on the member's rows. Memory stays flat.
+    @discardableResult
+    public static func allStandings(on day: Day, _ c: PostgresConnection, _ body: (MemberStanding) throws -> Void) throws -> Int {
+        let codes = try c.query("SELECT code FROM scheme ORDER BY code").map { try $0[0] as String }
+        var schemes: [String: Scheme] = [:]
+        for code in codes { schemes[code] = try SchemeStore.scheme(code, c) }
+        let months = schemes.values.map(\.period.months).max() ?? 12
+        var current: (id: String, name: String, scheme: String, joined: Day, modalities: [String], certificates: String?)? = nil
+        var records: [PointsRecord] = []
+        var members = 0
+        func finish() throws {
+            guard let member = current, let scheme = schemes[member.scheme] else { return }
+            let certificates = try (member.certificates ?? "").split(separator: ",").map { item -> Certificate in
+                let parts = item.split(separator: " ")
+                guard parts.count == 3, let issued = Day(parsing: String(parts[1])), let expires = Day(parsing: String(parts[2])) else {
+                    throw StoreError.invalid(ValidationError("certificate", "cannot read '\(item)'"))
+                }
+                return try Certificate(practitioner: member.id, kind: String(parts[0]), issued: issued, expires: expires)
+            }
+            let practitioner = try Practitioner(id: member.id, name: member.name, scheme: member.scheme, joined: member.joined, modalities: member.modalities)
+            let standing = Compliance.standing(scheme: scheme, joined: member.joined, on: day, records: records, certificates: certificates)
+            try body(MemberStanding(practitioner: practitioner, scheme: scheme, standing: standing))
+            members += 1
+        }
+        try c.forEachRow(
+            """
+            SELECT p.id, p.name, p.scheme, p.joined, p.modalities, r.certificates,
+                   e.effective, e.kind, e.category, e.delivery, e.points
+            FROM practitioner p
+            LEFT JOIN LATERAL (
+                SELECT string_agg(c.kind || ' ' || c.issued || ' ' || c.expires, ',') AS certificates
+                FROM certificate c
+                WHERE c.practitioner = p.id AND c.kind IN (SELECT s.kind FROM scheme_certificate s WHERE s.scheme = p.scheme)
+            ) r ON true
+            LEFT JOIN ledger_entry e
+                   ON e.practitioner = p.id AND e.effective BETWEEN ($1::date - make_interval(months => $2::int))::date AND $1
+            ORDER BY p.id
+            """, [day, Int32(months)]
+        ) { row in
+            let id: String = try row[0]
+            if id != current?.id {
+                try finish()
+                current = (id, try row[1], try row[2], try row[3], (try row[4] as TextArray).values, try row[5])
+                records.removeAll(keepingCapacity: true)
+            }
+            if let effective: Day = try row[6] {
+                records.append(PointsRecord(
+                    effective: effective, kind: EntryKind(rawValue: try row[7]) ?? .adjustment, category: try row[8],
+                    delivery: try row[9], points: try row[10]))
+            }
+        }
+        try finish()
+        return members
+    }
+
     public struct StatementLine: Sendable, Equatable {
         public var entry: Int64
         public var kind: EntryKind

@@ -1,4 +1,5 @@
 import CPDCore
+import Foundation
 import Postgres
 
 /// The nightly report's SQL: every section from set-based queries in one snapshot (never a query
@@ -54,72 +55,118 @@ public enum ReportStore {
         )[0][0]
     }
 
+    /// The snapshot a report reads in, exported so that a second connection can read in it too.
+    public struct SharedSnapshot: Sendable {
+        public var id: String
+        public var ledgerHead: Int64
+    }
+
+    /// The checks over the whole ledger: the hash chain and the totals.
+    public struct Checks: Sendable {
+        public var integrity: LedgerStore.Verification
+        public var reconciles: Bool
+        public var timings: [(part: String, took: Duration)]
+    }
+
     /// Makes the report for `date` in one REPEATABLE READ, READ ONLY transaction on `c` (the primary
-    /// or a replica), handing each row to `emit` as it is ready. `run` is the id the run will have,
-    /// if known, for the run row.
+    /// or a replica), handing each row to `emit` as it is ready. Its snapshot is exported and handed
+    /// to `shared` first, so that `check(in:)` can verify the ledger on another connection, in the
+    /// same snapshot, at the same time: the two longest parts of the report then overlap.
+    /// `beforeCommit` is called last, inside the transaction: the exported snapshot can be imported
+    /// only while its transaction is open, so the caller waits there until the other connection has.
     public static func make(
-        date: Day, since previous: PreviousRun?, _ c: PostgresConnection, emit: (ReportRow) throws -> Void
+        date: Day, since previous: PreviousRun?, _ c: PostgresConnection, shared: (SharedSnapshot) -> Void,
+        beforeCommit: () -> Void = {}, emit: (ReportRow) throws -> Void
     ) throws -> Made {
         try c.withTransaction(isolation: .repeatableRead, readOnly: true) { c in
             let head = try c.query(
                 """
-                SELECT pg_current_snapshot()::text AS snapshot, now()::text AS started_at,
+                SELECT pg_current_snapshot()::text AS snapshot, now()::text AS started_at, pg_export_snapshot() AS exported,
                        to_char(now() AT TIME ZONE r.time_zone, 'YYYY-MM-DD"T"HH24:MI:SS') AS generated_at, r.name, r.time_zone,
                        coalesce((SELECT max(id) FROM ledger_entry), 0) AS head
                 FROM registry r
                 """)[0]
             let ledgerHead: Int64 = try head["head"]
+            shared(SharedSnapshot(id: try head["exported"], ledgerHead: ledgerHead))
             let since = previous?.ledgerHead ?? 0
             try emit(ReportRow(.run, [
                 date.description, try head["generated_at"], try head["name"], try head["time_zone"], "",
                 previous.map { String($0.id) } ?? "", previous?.date.description ?? "", String(since), String(max(0, ledgerHead - since)),
             ]))
             var timings: [(part: String, took: Duration)] = []
-            let clock = ContinuousClock()
-            func timed<T>(_ part: String, _ body: () throws -> T) rethrows -> T {
-                let start = clock.now
-                defer { timings.append((part, clock.now - start)) }
-                return try body()
-            }
-            try timed("standings") { try standings(on: date, c, emit: emit) }
-            try timed("completions") { try completions(after: since, upTo: ledgerHead, c, emit: emit) }
-            try timed("course_events") { try courseEvents(since: previous?.snapshot, c, emit: emit) }
-            try timed("rejected_writes") { try rejectedWrites(since: previous?.snapshot, c, emit: emit) }
-            try timed("points_per_day") { try pointsPerDay(endingOn: date, c, emit: emit) }
-            let integrity = try timed("integrity") { try self.integrity(head: ledgerHead, c, emit: emit) }
-            let reconciles = try timed("totals") { try totals(c, emit: emit) }
+            try timed("standings", &timings) { try standings(on: date, c, emit: emit) }
+            try timed("completions", &timings) { try completions(after: since, upTo: ledgerHead, c, emit: emit) }
+            try timed("course_events", &timings) { try courseEvents(since: previous?.snapshot, c, emit: emit) }
+            try timed("rejected_writes", &timings) { try rejectedWrites(since: previous?.snapshot, c, emit: emit) }
+            try timed("points_per_day", &timings) { try pointsPerDay(endingOn: date, c, emit: emit) }
+            beforeCommit()
             return Made(
                 date: date, ledgerHead: ledgerHead, snapshot: try head["snapshot"], startedAt: try head["started_at"],
-                integrity: integrity, reconciles: reconciles, timings: timings)
+                integrity: .intact(entries: 0, head: ""), reconciles: true, timings: timings)
         }
+    }
+
+    /// Verifies the hash chain and the totals in a snapshot `make` exported (on another connection,
+    /// while `make` runs: the exporting transaction must still be open).
+    public static func check(
+        in snapshot: SharedSnapshot, _ c: PostgresConnection, imported: () -> Void = {}, emit: (ReportRow) throws -> Void
+    ) throws -> Checks {
+        // SET TRANSACTION SNAPSHOT takes no parameter. The id is the server's own, and is checked to
+        // be nothing but the hex digits and dashes such ids are made of before it is written here.
+        guard snapshot.id.range(of: "^[0-9A-F]+(-[0-9A-F]+)+$", options: .regularExpression) != nil else {
+            throw StoreError.invalid(ValidationError("snapshot", "'\(snapshot.id)' is not an exported snapshot's id"))
+        }
+        return try c.withTransaction(isolation: .repeatableRead, readOnly: true) { c in
+            try c.execute(script: "SET TRANSACTION SNAPSHOT '\(snapshot.id)'")
+            imported()
+            var timings: [(part: String, took: Duration)] = []
+            let integrity = try timed("integrity", &timings) { try self.integrity(head: snapshot.ledgerHead, c, emit: emit) }
+            let reconciles = try timed("totals", &timings) { try totals(c, emit: emit) }
+            return Checks(integrity: integrity, reconciles: reconciles, timings: timings)
+        }
+    }
+
+    static func timed<T>(_ part: String, _ timings: inout [(part: String, took: Duration)], _ body: () throws -> T) rethrows -> T {
+        let start = ContinuousClock.now
+        defer { timings.append((part, ContinuousClock.now - start)) }
+        return try body()
     }
 
     // MARK: - Sections
 
-    /// Every member's standing, scheme by scheme, from `LedgerStore.standings` (one streamed query
-    /// per scheme): the at-risk list, the certificates to chase, and the counts per status.
+    /// Every member's standing, from `LedgerStore.allStandings` (one streamed pass over the members
+    /// and the ledger): the at-risk list, the certificates to chase, and the counts per status.
     static func standings(on date: Day, _ c: PostgresConnection, emit: (ReportRow) throws -> Void) throws {
-        let schemes = try c.query("SELECT code, title FROM scheme ORDER BY code").map { (try $0["code"] as String, try $0["title"] as String) }
-        for (code, title) in schemes {
-            var counts: [ComplianceStatus: Int] = [:]
-            let members = try LedgerStore.standings(scheme: code, on: date, c) { member in
-                let s = member.standing
-                counts[s.status, default: 0] += 1
-                if s.status == .atRisk || s.status == .nonCompliant {
-                    try emit(ReportRow(.atRisk, [
-                        code, member.practitioner.id, member.practitioner.name, s.status.rawValue, s.required.description,
-                        s.counted.description, s.shortfall.description, s.cycle.end.description, String(s.daysLeft),
-                        DeadlineFlag.flag(daysLeft: s.daysLeft).map(String.init) ?? "",
-                    ]))
-                }
-                for certificate in s.certificates where certificate.state != .current {
-                    try emit(ReportRow(.certificates, [
-                        code, member.practitioner.id, member.practitioner.name, certificate.kind, certificate.state.rawValue,
-                        certificate.expires?.description ?? "", certificate.expires.map { String(date.distance(to: $0)) } ?? "",
-                    ]))
-                }
+        let titles = try c.query("SELECT code, title FROM scheme ORDER BY code").map { (try $0["code"] as String, try $0["title"] as String) }
+        var counts: [String: [ComplianceStatus: Int]] = [:]
+        var members: [String: Int] = [:]
+        var atRisk: [ReportRow] = [], certificates: [ReportRow] = []
+        try LedgerStore.allStandings(on: date, c) { member in
+            let s = member.standing
+            let code = member.scheme.code
+            counts[code, default: [:]][s.status, default: 0] += 1
+            members[code, default: 0] += 1
+            if s.status == .atRisk || s.status == .nonCompliant {
+                atRisk.append(ReportRow(.atRisk, [
+                    code, member.practitioner.id, member.practitioner.name, s.status.rawValue, s.required.description,
+                    s.counted.description, s.shortfall.description, s.cycle.end.description, String(s.daysLeft),
+                    DeadlineFlag.flag(daysLeft: s.daysLeft).map(String.init) ?? "",
+                ]))
             }
-            try emit(ReportRow(.schemeStatus, [code, title, String(members)] + ComplianceStatus.allCases.map { String(counts[$0, default: 0]) }))
+            for certificate in s.certificates where certificate.state != .current {
+                certificates.append(ReportRow(.certificates, [
+                    code, member.practitioner.id, member.practitioner.name, certificate.kind, certificate.state.rawValue,
+                    certificate.expires?.description ?? "", certificate.expires.map { String(date.distance(to: $0)) } ?? "",
+                ]))
+            }
+        }
+        // Per scheme, then per member (the pass above is in member order).
+        func byScheme(_ a: ReportRow, _ b: ReportRow) -> Bool { a.values[0] != b.values[0] ? a.values[0] < b.values[0] : a.values[1] < b.values[1] }
+        for row in atRisk.sorted(by: byScheme) { try emit(row) }
+        for row in certificates.sorted(by: byScheme) { try emit(row) }
+        for (code, title) in titles {
+            let count = counts[code] ?? [:]
+            try emit(ReportRow(.schemeStatus, [code, title, String(members[code] ?? 0)] + ComplianceStatus.allCases.map { String(count[$0, default: 0]) }))
         }
     }
 

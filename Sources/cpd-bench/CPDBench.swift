@@ -7,5 +7,5 @@ struct CPDBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cpd-bench",
         abstract: "Make registries of a chosen size and measure cpd on them.",
-        subcommands: [Generate.self, Drive.self, Compare.self])
+        subcommands: [Generate.self, Drive.self, Compare.self, Idle.self])
 }

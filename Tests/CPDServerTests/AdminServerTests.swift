@@ -136,7 +136,7 @@ import TestSupport
         // Another Unix account connects; the server must read its uid from the kernel, not assume root.
         try await withServer(socketMode: 0o666) { path in
             let (_, output) = try ChildProcess.run(
-                ["/usr/sbin/runuser", "-u", "nobody", "--", "/usr/bin/socat", "-T", "5", "-", "UNIX-CONNECT:" + path])
+                ["/usr/sbin/runuser", "-u", "nobody", "--", "/usr/bin/socat", "-t", "10", "-T", "10", "-", "UNIX-CONNECT:" + path])
             #expect(output.hasPrefix("ERR permission_denied no principal for account nobody"), "\(output)")
         }
     }

@@ -32,6 +32,19 @@ import TestSupport
         #expect(try LedgerStore.verify(app) == .intact(entries: 60, head: try app.query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = 60")[0][0]))
     }
 
+    @Test func theOnePassOverAllMembersGivesEachMembersOwnStanding() throws {
+        for date in ["2026-11-21", "2026-06-30", "2027-07-01"].map(day) {
+            var seen: [String] = []
+            try LedgerStore.allStandings(on: date, app) { member in
+                seen.append(member.practitioner.id)
+                let alone = try LedgerStore.standing(practitioner: member.practitioner.id, on: date, other)
+                #expect(member.standing == alone.standing, "\(member.practitioner.id) on \(date)")
+                #expect(member.practitioner == alone.practitioner)
+            }
+            #expect(seen == (1001...1012).map { "P-\($0)" }, "every member once, in id order")
+        }
+    }
+
     @Test func theProtocolExamplePractitionerIsOnTrack() throws {
         let s = try standing("P-1001")
         #expect(s.cycle == Cycle(start: day("2026-07-01"), end: day("2027-06-30")))
