@@ -260,6 +260,10 @@ public enum LedgerStore {
     /// their certificates of the kinds their scheme requires, on the member's rows. Memory stays flat.
     @discardableResult
     public static func allStandings(on day: Day, _ c: PostgresConnection, _ body: (MemberStanding) throws -> Void) throws -> Int {
+        // The rows come through a cursor, which needs a transaction: one snapshot for the lot.
+        guard c.transactionStatus == .inTransaction else {
+            return try c.withTransaction(isolation: .repeatableRead, readOnly: true) { c in try allStandings(on: day, c, body) }
+        }
         let codes = try c.query("SELECT code FROM scheme ORDER BY code").map { try $0[0] as String }
         var schemes: [String: Scheme] = [:]
         for code in codes { schemes[code] = try SchemeStore.scheme(code, c) }
@@ -282,6 +286,7 @@ public enum LedgerStore {
             members += 1
         }
         try c.forEachRow(
+            inBatchesOf: 10_000,
             """
             SELECT p.id, p.name, p.scheme, p.joined, p.modalities, r.certificates,
                    e.effective, e.kind, e.category, e.delivery, e.points

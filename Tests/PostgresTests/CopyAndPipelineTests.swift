@@ -152,4 +152,32 @@ import TestSupport
         }
         #expect(error?.code == SQLState("22012"))
     }
+
+    @Test func rowsComeInBatchesThroughACursorWithTheirParameters() throws {
+        let connection = try PostgresConnection(conninfo: try TestDatabase.fresh("stream"))
+        var seen: [Int] = []
+        let count = try connection.withTransaction(isolation: .repeatableRead, readOnly: true) { c in
+            try c.forEachRow(inBatchesOf: 10_000, "SELECT g FROM generate_series(1, $1::int) g ORDER BY g", [Int32(25_001)]) { row in
+                seen.append(try row[0] as Int)
+            }
+        }
+        #expect(count == 25_001 && seen == Array(1...25_001), "every row once, in order, across three batches")
+        #expect(try connection.query("SELECT 9")[0][0] as Int == 9)
+    }
+
+    @Test func aBodyThatThrowsClosesTheCursorAndTheTransactionGoesOn() throws {
+        struct Enough: Error {}
+        let connection = try PostgresConnection(conninfo: try TestDatabase.fresh("stream"))
+        try connection.withTransaction { c in
+            #expect(throws: Enough.self) {
+                try c.forEachRow(inBatchesOf: 100, "SELECT g FROM generate_series(1, 1000) g") { row in
+                    if try row[0] as Int == 150 { throw Enough() }
+                }
+            }
+            // The cursor is closed: the same name can be declared again.
+            let again = try c.forEachRow(inBatchesOf: 100, "SELECT 1") { _ in }
+            #expect(again == 1)
+        }
+    }
 }
+
