@@ -43,10 +43,114 @@ public enum LedgerStore {
         return try idempotentAppend(key: key, by: principal, request: request.fingerprint, c) { c in try appendCompletion(request, c) }
     }
 
-    /// Records many completions in one transaction (group commit: one commit, one fsync, for the lot).
-    /// Each runs under a savepoint of its own, so one that is refused fails alone and the others stand.
-    /// The results are in the order of `requests`; nothing is acknowledged before the commit.
+    /// Records many completions in one transaction (group commit: one commit, one fsync, for the lot),
+    /// set-based: the keys already used, the members and the courses are each looked up once for the
+    /// whole batch, every request is decided in Swift in order, and the accepted ones are appended by
+    /// one INSERT, in request order. One that is refused fails alone and the others stand. Should
+    /// another writer take one of the batch's keys meanwhile, the batch is done again one request at a
+    /// time (`recordCompletionsOneByOne`). The results are in the order of `requests`; nothing is
+    /// acknowledged before the commit.
     public static func recordCompletions(_ requests: [CompletionRequest], _ c: PostgresConnection) throws -> [Result<EntryReceipt, Error>] {
+        do {
+            return try c.withTransaction(isolation: .readCommitted, retry: .never) { c in try recordSetBased(requests, c) }
+        } catch let error as PostgresError where error.violates(keyConstraint) {
+            return try recordCompletionsOneByOne(requests, c)
+        }
+    }
+
+    static func recordSetBased(_ requests: [CompletionRequest], _ c: PostgresConnection) throws -> [Result<EntryReceipt, Error>] {
+        let existing = try c.query(
+            """
+            SELECT e.recorded_by, e.idempotency_key, e.id, e.points, e.request FROM ledger_entry e
+            JOIN unnest($1::text[], $2::text[]) AS k (recorded_by, idempotency_key)
+              ON e.recorded_by = k.recorded_by AND e.idempotency_key = k.idempotency_key
+            """, [TextArray(requests.map(\.principal)), TextArray(requests.map(\.key))])
+        struct Used { var entry: Int64?; var points: Points; var request: String; var index: Int? }
+        var used: [String: Used] = [:]
+        func slot(_ principal: String, _ key: String) -> String { principal + "\u{0}" + key }
+        for row in existing {
+            used[slot(try row["recorded_by"], try row["idempotency_key"])] = Used(
+                entry: try row["id"], points: try row["points"], request: try row["request"], index: nil)
+        }
+        var joined: [String: Day] = [:]
+        for row in try c.query("SELECT id, joined FROM practitioner WHERE id = ANY($1::text[])", [TextArray(Array(Set(requests.map(\.practitioner))))]) {
+            joined[try row["id"]] = try row["joined"]
+        }
+        var courses: [String: Course] = [:]
+        for row in try c.query(CatalogueStore.courseSelect + " WHERE c.code = ANY($1::text[])", [TextArray(Array(Set(requests.map(\.course))))]) {
+            let course = try CatalogueStore.decodeCourse(row)
+            courses[course.code] = course
+        }
+        let today = try Registry.today(c)
+
+        // Decide each request in order; a key's first accepted request is appended, a later one
+        // with the same key is a replay of it or a conflict.
+        var results: [Result<EntryReceipt, Error>?] = Array(repeating: nil, count: requests.count)
+        var accepted: [(index: Int, course: Course)] = []
+        for (index, request) in requests.enumerated() {
+            results[index] = Result { () throws -> EntryReceipt? in
+                _ = try validated { () throws(ValidationError) in try Prose.validate(request.key, field: "key", maxLength: 200) }
+                if let first = used[slot(request.principal, request.key)] {
+                    guard first.request == request.fingerprint else {
+                        throw StoreError.conflict("key \(request.key) was already used for another request (\(first.request))")
+                    }
+                    if let entry = first.entry { return EntryReceipt(entry: entry, points: first.points, replayed: true) }
+                    return nil  // a replay of a request earlier in this batch: answered once that one has its entry
+                }
+                guard let memberJoined = joined[request.practitioner] else { throw StoreError.notFound("no practitioner \(request.practitioner)") }
+                guard let course = courses[request.course] else { throw StoreError.notFound("no course \(request.course)") }
+                if let actingProvider = request.actingProvider, course.provider != actingProvider {
+                    throw StoreError.permissionDenied("course \(request.course) belongs to \(course.provider)")
+                }
+                do {
+                    try CompletionRules.check(
+                        completed: request.completed, today: today, joined: memberJoined, courseStatus: course.status, course: request.course)
+                } catch let error as ValidationError {
+                    throw StoreError.invalid(error)
+                }
+                used[slot(request.principal, request.key)] = Used(entry: nil, points: course.content.points, request: request.fingerprint, index: index)
+                accepted.append((index, course))
+                return nil
+            }.flatMap { receipt in receipt.map { .success($0) } ?? .failure(Pending()) }
+        }
+        guard !accepted.isEmpty else { return results.map { $0! } }
+
+        let rows = accepted.map { (requests[$0.index], $0.course) }
+        let inserted = try c.query(
+            """
+            INSERT INTO ledger_entry (practitioner, kind, points, effective, course, course_version, category, delivery,
+                                      recorded_by, idempotency_key, request)
+            SELECT r.practitioner, 'completion', r.points::numeric, r.effective::date, r.course, r.version::int, r.category, r.delivery,
+                   r.recorded_by, r.idempotency_key, r.request
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+                 WITH ORDINALITY AS r (practitioner, points, effective, course, version, category, delivery, recorded_by, idempotency_key, request, n)
+            ORDER BY r.n
+            RETURNING id, recorded_by, idempotency_key
+            """,
+            [TextArray(rows.map(\.0.practitioner)), TextArray(rows.map(\.1.content.points.description)),
+             TextArray(rows.map(\.0.completed.description)), TextArray(rows.map(\.0.course)), TextArray(rows.map { String($0.1.version) }),
+             TextArray(rows.map(\.1.content.category)), TextArray(rows.map(\.1.content.delivery.rawValue)), TextArray(rows.map(\.0.principal)),
+             TextArray(rows.map(\.0.key)), TextArray(rows.map(\.0.fingerprint))])
+        for row in inserted {
+            let key = slot(try row["recorded_by"], try row["idempotency_key"])
+            used[key]?.entry = try row["id"]
+        }
+        for (index, request) in requests.enumerated() {
+            guard case .failure(let error) = results[index]!, error is Pending else { continue }
+            guard let first = used[slot(request.principal, request.key)], let entry = first.entry else {
+                throw StoreError.conflict("key \(request.key) was not appended")  // cannot happen: every accepted row returns
+            }
+            results[index] = .success(EntryReceipt(entry: entry, points: first.points, replayed: first.index != index))
+        }
+        return results.map { $0! }
+    }
+
+    /// A decided request whose entry is known only after the INSERT.
+    struct Pending: Error {}
+
+    /// The batch one request at a time, each under a savepoint of its own: the way back when another
+    /// writer raced the set-based path for a key.
+    static func recordCompletionsOneByOne(_ requests: [CompletionRequest], _ c: PostgresConnection) throws -> [Result<EntryReceipt, Error>] {
         try c.withTransaction(isolation: .readCommitted, retry: .never) { c in
             var results: [Result<EntryReceipt, Error>] = []
             results.reserveCapacity(requests.count)

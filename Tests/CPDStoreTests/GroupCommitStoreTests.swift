@@ -1,0 +1,89 @@
+import CPDCore
+import Foundation
+import Testing
+import TestSupport
+
+@testable import CPDStore
+@testable import Postgres
+
+/// `recordCompletions`, the batcher's store call: one transaction, set-based, each request decided
+/// on its own and in order.
+@Suite struct GroupCommitStoreTests {
+    let fixture: StoreFixture
+    init() throws { fixture = try StoreFixture("batch") }
+
+    func request(_ key: String, practitioner: String = "P-1001", course: String = "MH-EVID", completed: String = "2026-08-01",
+                 by principal: String = "root", provider: String? = nil) -> LedgerStore.CompletionRequest {
+        LedgerStore.CompletionRequest(practitioner: practitioner, course: course, completed: day(completed), key: key, principal: principal, actingProvider: provider)
+    }
+
+    func describe(_ result: Result<EntryReceipt, Error>) -> String {
+        switch result {
+        case .success(let r): "entry=\(r.entry) points=\(r.points)\(r.replayed ? " replayed" : "")"
+        case .failure(let e): "\(e)"
+        }
+    }
+
+    @Test func everyRequestIsDecidedOnItsOwnAndTheAcceptedAreNumberedInOrder() throws {
+        let app = try fixture.app()
+        _ = try LedgerStore.recordCompletions([request("old")], app)
+        let results = try LedgerStore.recordCompletions([
+            request("a"),                                            // new
+            request("old"),                                          // replay of a committed entry
+            request("old", completed: "2026-08-02"),                 // the committed key, another request
+            request("b", practitioner: "P-404"),                     // unknown member
+            request("c", course: "NOPE"),                            // unknown course
+            request("d", course: "DRAFT-1"),                         // not published
+            request("e", completed: "2099-01-01"),                   // in the future
+            request("f", provider: "BOWEN"),                         // another provider's course
+            request("a"),                                            // replay of the first in this batch
+            request("a", course: "NMT-ANX"),                         // that key, another request
+            request("b"),                                            // a key refused above, now good
+            request("g", course: "NMT-ANX", by: "calm"),             // another sender
+            request("", course: "NMT-ANX"),                          // an empty key
+        ], app).map(describe)
+        #expect(results == [
+            "entry=2 points=3.00",
+            "entry=1 points=3.00 replayed",
+            "key old was already used for another request (completion.record practitioner=P-1001 course=MH-EVID completed=2026-08-01)",
+            "no practitioner P-404",
+            "no course NOPE",
+            "course: DRAFT-1 is draft, not published",
+            "completed: 2099-01-01 is in the future (today is \(try Registry.today(app)))",
+            "course MH-EVID belongs to CALM",
+            "entry=2 points=3.00 replayed",
+            "key a was already used for another request (completion.record practitioner=P-1001 course=MH-EVID completed=2026-08-01)",
+            "entry=3 points=3.00",
+            "entry=4 points=8.00",
+            "key: must not be empty",
+        ])
+        #expect(try fixture.entryCount(app) == 4)
+        #expect(try LedgerStore.verify(app) == .intact(entries: 4, head: try app.query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = 4")[0][0]))
+    }
+
+    @Test func batchesRacingForTheSameKeysMakeOneEntryPerKey() async throws {
+        let conninfo = fixture.conninfo
+        let keys = (0..<200).map { "race-\($0)" }
+        let requests = keys.map { request($0) }
+        let outcomes = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    try await runOnOwnThread {
+                        let c = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
+                        return try LedgerStore.recordCompletions(requests.shuffled(), c).map { result in
+                            guard case .success(let receipt) = result else { return "failed: \(result)" }
+                            return "\(receipt.entry)"
+                        }
+                    }
+                }
+            }
+            var all: [[String]] = []
+            for try await outcome in group { all.append(outcome) }
+            return all
+        }
+        #expect(outcomes.allSatisfy { $0.allSatisfy { !$0.hasPrefix("failed") } }, "\(outcomes.flatMap { $0 }.filter { $0.hasPrefix("failed") }.prefix(3))")
+        let app = try fixture.app()
+        let counts = try app.query("SELECT count(*) AS n, count(DISTINCT idempotency_key) AS k FROM ledger_entry WHERE idempotency_key LIKE 'race-%'")[0]
+        #expect(try counts["n"] as Int64 == 200 && counts["k"] as Int64 == 200)
+    }
+}
