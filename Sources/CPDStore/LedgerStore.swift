@@ -290,13 +290,32 @@ public enum LedgerStore {
     /// A practitioner's standing in the cycle that holds `day` (today in the registry's time zone by
     /// default). Sums come from SQL, grouped; the rules are applied in Swift.
     public static func standing(practitioner id: String, on day: Day? = nil, _ c: PostgresConnection) throws -> MemberStanding {
-        let member = try SchemeStore.practitioner(id, c)
-        let scheme = try SchemeStore.scheme(member.scheme, c)
-        let date = try day ?? Registry.today(c)
+        // Two round trips: the member with their scheme, certificates and today; then their sums.
+        guard let row = try c.query(
+            SchemeStore.schemeSelect.replacingOccurrences(of: "FROM scheme s", with: """
+                , p.id AS member, p.name AS member_name, p.joined, p.modalities,
+                  (SELECT (now() AT TIME ZONE g.time_zone)::date FROM registry g) AS today,
+                  coalesce((SELECT string_agg(x.kind || ' ' || x.issued || ' ' || x.expires, ',' ORDER BY x.expires)
+                            FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates
+                FROM practitioner p JOIN scheme s ON s.code = p.scheme
+                """) + " WHERE p.id = $1", [id]
+        ).first else { throw StoreError.notFound("no practitioner \(id)") }
+        let scheme = try SchemeStore.decodeScheme(row)
+        let member = try Practitioner(
+            id: try row["member"], name: try row["member_name"], scheme: scheme.code, joined: try row["joined"],
+            modalities: (try row["modalities"] as TextArray).values)
+        let certificates = try (try row["member_certificates"] as String).split(separator: ",").map { text -> Certificate in
+            let parts = text.split(separator: " ")
+            guard parts.count == 3, let issued = Day(parsing: String(parts[1])), let expires = Day(parsing: String(parts[2])) else {
+                throw StoreError.invalid(ValidationError("certificate", "cannot read '\(text)'"))
+            }
+            return try Certificate(practitioner: id, kind: String(parts[0]), issued: issued, expires: expires)
+        }
+        let date = try day ?? row["today"]
         let cycle = scheme.period.cycle(containing: date, joined: member.joined)
         let standing = Compliance.standing(
             scheme: scheme, joined: member.joined, on: date, records: try records(id, from: cycle.start, to: date, c),
-            certificates: try SchemeStore.certificates(of: id, c))
+            certificates: certificates)
         return MemberStanding(practitioner: member, scheme: scheme, standing: standing)
     }
 

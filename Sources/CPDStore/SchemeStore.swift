@@ -51,12 +51,23 @@ public enum SchemeStore {
         guard inserted.affectedRows == 1 else { throw StoreError.conflict("scheme \(code) already requires \(kind)") }
     }
 
-    /// A scheme with its rules (in the order they were added) and required certificates.
+    /// A scheme with its rules (in the order they were added) and required certificates, in one query.
     public static func scheme(_ code: String, _ c: PostgresConnection) throws -> Scheme {
-        guard let row = try c.query(
-            "SELECT code, title, period, length_months, anchor, required, carry_over_max, opening_balance, pro_rata FROM scheme WHERE code = $1",
-            [code]
-        ).first else { throw StoreError.notFound("no scheme \(code)") }
+        guard let row = try c.query(schemeSelect + " WHERE s.code = $1", [code]).first else { throw StoreError.notFound("no scheme \(code)") }
+        return try decodeScheme(row)
+    }
+
+    /// A scheme's columns with its rules and certificate kinds folded into text, so that a scheme is
+    /// one row (and can be joined to a member's row).
+    static let schemeSelect = """
+        SELECT s.code, s.title, s.period, s.length_months, s.anchor, s.required, s.carry_over_max, s.opening_balance, s.pro_rata,
+               coalesce((SELECT string_agg(r.target_kind || ' ' || r.target || ' ' || r.bound || ' ' || r.amount, ',' ORDER BY r.id)
+                         FROM scheme_rule r WHERE r.scheme = s.code), '') AS rules,
+               coalesce((SELECT string_agg(k.kind, ',' ORDER BY k.kind) FROM scheme_certificate k WHERE k.scheme = s.code), '') AS certificate_kinds
+        FROM scheme s
+        """
+
+    static func decodeScheme(_ row: PostgresRow) throws -> Scheme {
         let months: Int = try row["length_months"]
         let period: SchemePeriod
         switch try row["period"] as String {
@@ -64,21 +75,23 @@ public enum SchemeStore {
         case "anniversary": period = .anniversary(months: months)
         default: period = .rolling(months: months)
         }
-        var rules: [SchemeRule] = []
-        for rule in try c.query("SELECT target_kind, target, bound, amount FROM scheme_rule WHERE scheme = $1 ORDER BY id", [code]) {
-            let target: String = try rule["target"]
-            let amount: Points = try rule["amount"]
-            let ruleTarget: RuleTarget = try rule["target_kind"] as String == "category" ? .category(target) : .delivery(Delivery(rawValue: target) ?? .online)
+        // Targets are words and codes, bounds are words, amounts are numbers: no spaces or commas.
+        let rules = try (try row["rules"] as String).split(separator: ",").map { text -> SchemeRule in
+            let parts = text.split(separator: " ").map(String.init)
+            guard parts.count == 4, let amount = Points(parsing: parts[3]) else {
+                throw StoreError.invalid(ValidationError("rule", "cannot read '\(text)'"))
+            }
+            let target: RuleTarget = parts[0] == "category" ? .category(parts[1]) : .delivery(Delivery(rawValue: parts[1]) ?? .online)
             let bound: RuleBound
-            switch try rule["bound"] as String {
+            switch parts[2] {
             case "min": bound = .min(amount)
             case "max": bound = .max(amount)
             case "min_share": bound = .minShare(percent: amount)
             default: bound = .maxShare(percent: amount)
             }
-            rules.append(SchemeRule(target: ruleTarget, bound: bound))
+            return SchemeRule(target: target, bound: bound)
         }
-        let certificates = try c.query("SELECT kind FROM scheme_certificate WHERE scheme = $1 ORDER BY kind", [code]).map { try $0[0] as String }
+        let certificates = (try row["certificate_kinds"] as String).split(separator: ",").map(String.init)
         return try Scheme(
             code: try row["code"], title: try row["title"], period: period, required: try row["required"], rules: rules,
             carryOverMax: try row["carry_over_max"], openingBalance: try row["opening_balance"],
