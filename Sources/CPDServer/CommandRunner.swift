@@ -129,13 +129,11 @@ public struct CommandRunner: Sendable {
             var (made, rows) = try await sections
             guard let (checks, checkRows) = checked else { throw StoreError.conflict("the report's snapshot was not shared") }
             rows += checkRows
-            made.integrity = checks.integrity
-            made.reconciles = checks.reconciles
             made.timings += checks.timings
             var problem: String? = nil
-            if case .broken(let entry, let why) = made.integrity {
+            if case .broken(let entry, let why) = checks.integrity {
                 problem = "the ledger's hash chain breaks at entry \(entry): \(why)"
-            } else if !made.reconciles {
+            } else if !checks.reconciles {
                 problem = "the totals do not reconcile: points recorded minus points reversed is not the sum of the balances"
             }
             let run = try await pool.withConnection { [problem, made] c in

@@ -304,77 +304,13 @@ public enum LedgerStore {
         let member = try Practitioner(
             id: try row["member"], name: try row["member_name"], scheme: scheme.code, joined: try row["joined"],
             modalities: (try row["modalities"] as TextArray).values)
-        let certificates = try (try row["member_certificates"] as String).split(separator: ",").map { text -> Certificate in
-            let parts = text.split(separator: " ")
-            guard parts.count == 3, let issued = Day(parsing: String(parts[1])), let expires = Day(parsing: String(parts[2])) else {
-                throw StoreError.invalid(ValidationError("certificate", "cannot read '\(text)'"))
-            }
-            return try Certificate(practitioner: id, kind: String(parts[0]), issued: issued, expires: expires)
-        }
+        let certificates = try foldedCertificates(try row["member_certificates"], of: id)
         let date = try day ?? row["today"]
         let cycle = scheme.period.cycle(containing: date, joined: member.joined)
         let standing = Compliance.standing(
             scheme: scheme, joined: member.joined, on: date, records: try records(id, from: cycle.start, to: date, c),
             certificates: certificates)
         return MemberStanding(practitioner: member, scheme: scheme, standing: standing)
-    }
-
-    /// The standings of every member of a scheme on `day`, handed to `body` one member at a time in id
-    /// order, from one set-based query streamed row by row: entries are summed in SQL (per member, day,
-    /// kind, category and delivery) over the longest window any member's cycle can need, and the rules
-    /// run in Swift. Memory stays flat whatever the number of members. Returns the number of members.
-    @discardableResult
-    public static func standings(
-        scheme code: String, on day: Day, _ c: PostgresConnection, _ body: (MemberStanding) throws -> Void
-    ) throws -> Int {
-        let scheme = try SchemeStore.scheme(code, c)
-        var current: (id: String, name: String, joined: Day, modalities: [String])? = nil
-        var records: [PointsRecord] = []
-        var certificates: [Certificate] = []
-        var members = 0
-        func finish() throws {
-            guard let member = current else { return }
-            let practitioner = try Practitioner(id: member.id, name: member.name, scheme: code, joined: member.joined, modalities: member.modalities)
-            let standing = Compliance.standing(scheme: scheme, joined: member.joined, on: day, records: records, certificates: certificates)
-            try body(MemberStanding(practitioner: practitioner, scheme: scheme, standing: standing))
-            members += 1
-        }
-        try c.forEachRow(
-            """
-            WITH members AS (SELECT id, name, joined, modalities FROM practitioner WHERE scheme = $1),
-            sums AS (
-                SELECT e.practitioner, e.effective, e.kind, e.category, e.delivery, sum(e.points) AS points
-                FROM ledger_entry e JOIN members m ON m.id = e.practitioner
-                WHERE e.effective BETWEEN ($2::date - make_interval(months => $3::int))::date AND $2
-                GROUP BY 1, 2, 3, 4, 5
-            )
-            SELECT m.id, m.name, m.joined, m.modalities, false AS certificate, s.effective, s.kind, s.category, s.delivery,
-                   s.points, NULL::date AS issued, NULL::date AS expires
-            FROM members m LEFT JOIN sums s ON s.practitioner = m.id
-            UNION ALL
-            SELECT c.practitioner, NULL, NULL, NULL, true, NULL, c.kind, NULL, NULL, NULL, c.issued, c.expires
-            FROM certificate c JOIN members m ON m.id = c.practitioner
-            WHERE c.kind IN (SELECT kind FROM scheme_certificate WHERE scheme = $1)
-            ORDER BY 1, 5
-            """, [code, day, Int32(scheme.period.months)]
-        ) { row in
-            let id: String = try row[0]
-            if id != current?.id {
-                try finish()
-                current = (id, try row["name"], try row["joined"], (try row["modalities"] as TextArray).values)
-                records.removeAll(keepingCapacity: true)
-                certificates.removeAll(keepingCapacity: true)
-            }
-            if try row["certificate"] as Bool {
-                certificates.append(try Certificate(practitioner: id, kind: try row["kind"], issued: try row["issued"], expires: try row["expires"]))
-            } else if let effective: Day = try row["effective"] {
-                records.append(PointsRecord(
-                    effective: effective, kind: EntryKind(rawValue: try row["kind"]) ?? .adjustment, category: try row["category"],
-                    delivery: try row["delivery"], points: try row["points"]))
-            }
-        }
-        try finish()
-        return members
     }
 
     /// The standings of every member of every scheme on `day`, handed to `body` one member at a time
@@ -396,13 +332,7 @@ public enum LedgerStore {
         var members = 0
         func finish() throws {
             guard let member = current, let scheme = schemes[member.scheme] else { return }
-            let certificates = try (member.certificates ?? "").split(separator: ",").map { item -> Certificate in
-                let parts = item.split(separator: " ")
-                guard parts.count == 3, let issued = Day(parsing: String(parts[1])), let expires = Day(parsing: String(parts[2])) else {
-                    throw StoreError.invalid(ValidationError("certificate", "cannot read '\(item)'"))
-                }
-                return try Certificate(practitioner: member.id, kind: String(parts[0]), issued: issued, expires: expires)
-            }
+            let certificates = try foldedCertificates(member.certificates ?? "", of: member.id)
             let practitioner = try Practitioner(id: member.id, name: member.name, scheme: member.scheme, joined: member.joined, modalities: member.modalities)
             let standing = Compliance.standing(scheme: scheme, joined: member.joined, on: day, records: records, certificates: certificates)
             try body(MemberStanding(practitioner: practitioner, scheme: scheme, standing: standing))
@@ -477,16 +407,31 @@ public enum LedgerStore {
     /// Recomputes the hash chain over every entry in id order and names the first broken entry.
     public static func verify(_ c: PostgresConnection) throws -> Verification {
         // One snapshot: the count and head reported are those of the entries checked.
-        try c.withTransaction(isolation: .repeatableRead, readOnly: true) { c in
-            if let broken = try c.query("SELECT id, problem FROM ledger_first_break()").first {
-                return .broken(entry: try broken["id"], problem: try broken["problem"])
-            }
-            let row = try c.query("SELECT count(*) AS n, (SELECT encode(hash, 'hex') FROM ledger_entry ORDER BY id DESC LIMIT 1) AS head FROM ledger_entry")[0]
-            return .intact(entries: try row["n"], head: try row["head"] as String? ?? String(repeating: "0", count: 64))
+        try c.withTransaction(isolation: .repeatableRead, readOnly: true) { c in try verification(c) }
+    }
+
+    /// `verify` in the caller's transaction (the nightly report checks the chain in its own snapshot).
+    static func verification(_ c: PostgresConnection) throws -> Verification {
+        if let broken = try c.query("SELECT id, problem FROM ledger_first_break()").first {
+            return .broken(entry: try broken["id"], problem: try broken["problem"])
         }
+        let row = try c.query("SELECT count(*) AS n, (SELECT encode(hash, 'hex') FROM ledger_entry ORDER BY id DESC LIMIT 1) AS head FROM ledger_entry")[0]
+        return .intact(entries: try row["n"], head: try row["head"] as String? ?? String(repeating: "0", count: 64))
     }
 
     // MARK: - Internals
+
+    /// Certificates folded into text by a query (`kind issued expires`, comma-separated; kinds are
+    /// words, so neither separator occurs in one).
+    static func foldedCertificates(_ text: String, of practitioner: String) throws -> [Certificate] {
+        try text.split(separator: ",").map { item -> Certificate in
+            let parts = item.split(separator: " ")
+            guard parts.count == 3, let issued = Day(parsing: String(parts[1])), let expires = Day(parsing: String(parts[2])) else {
+                throw StoreError.invalid(ValidationError("certificate", "cannot read '\(item)'"))
+            }
+            return try Certificate(practitioner: practitioner, kind: String(parts[0]), issued: issued, expires: expires)
+        }
+    }
 
     /// The member's points between two days, summed per day, kind, category and delivery.
     static func records(_ id: String, from: Day, to: Day, _ c: PostgresConnection) throws -> [PointsRecord] {

@@ -24,8 +24,6 @@ public enum ReportStore {
         public var ledgerHead: Int64
         public var snapshot: String
         public var startedAt: String
-        public var integrity: LedgerStore.Verification
-        public var reconciles: Bool
         /// How long each part took, for the log.
         public var timings: [(part: String, took: Duration)]
     }
@@ -101,8 +99,7 @@ public enum ReportStore {
             try timed("points_per_day", &timings) { try pointsPerDay(endingOn: date, c, emit: emit) }
             beforeCommit()
             return Made(
-                date: date, ledgerHead: ledgerHead, snapshot: try head["snapshot"], startedAt: try head["started_at"],
-                integrity: .intact(entries: 0, head: ""), reconciles: true, timings: timings)
+                date: date, ledgerHead: ledgerHead, snapshot: try head["snapshot"], startedAt: try head["started_at"], timings: timings)
         }
     }
 
@@ -120,7 +117,7 @@ public enum ReportStore {
             try c.execute(script: "SET TRANSACTION SNAPSHOT '\(snapshot.id)'")
             imported()
             var timings: [(part: String, took: Duration)] = []
-            let integrity = try timed("integrity", &timings) { try self.integrity(head: snapshot.ledgerHead, c, emit: emit) }
+            let integrity = try timed("integrity", &timings) { try self.integrity(c, emit: emit) }
             let reconciles = try timed("totals", &timings) { try totals(c, emit: emit) }
             return Checks(integrity: integrity, reconciles: reconciles, timings: timings)
         }
@@ -262,19 +259,17 @@ public enum ReportStore {
         }
     }
 
-    /// The hash chain recomputed over every entry up to `head`. When it holds, ids run 1...head
-    /// without a gap (the check includes that), so the count is the head's id.
-    static func integrity(head: Int64, _ c: PostgresConnection, emit: (ReportRow) throws -> Void) throws -> LedgerStore.Verification {
-        if let broken = try c.query("SELECT id, problem FROM ledger_first_break()").first {
+    /// The hash chain recomputed over every entry (`LedgerStore.verify`, in the report's snapshot).
+    static func integrity(_ c: PostgresConnection, emit: (ReportRow) throws -> Void) throws -> LedgerStore.Verification {
+        let verification = try LedgerStore.verification(c)
+        switch verification {
+        case .broken(let id, let problem):
             let entries: Int64 = try c.query("SELECT count(*) FROM ledger_entry")[0][0]
-            let id: Int64 = try broken["id"], problem: String = try broken["problem"]
             try emit(ReportRow(.integrity, ["broken", String(entries), "", String(id), problem]))
-            return .broken(entry: id, problem: problem)
+        case .intact(let entries, let head):
+            try emit(ReportRow(.integrity, ["verified", String(entries), head, "", ""]))
         }
-        let hash = try c.query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = $1", [head]).first.map { try $0[0] as String }
-            ?? String(repeating: "0", count: 64)
-        try emit(ReportRow(.integrity, ["verified", String(head), hash, "", ""]))
-        return .intact(entries: head, head: hash)
+        return verification
     }
 
     /// Points recorded (every entry but reversals) minus points reversed, against the sum of every

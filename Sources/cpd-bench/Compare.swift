@@ -20,6 +20,7 @@ struct Compare: ParsableCommand {
     func run() throws {
         let pgbench = try self.pgbench ?? Self.findPgbench()
         let scripts = try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: URL(fileURLWithPath: "/tmp"), create: true)
+        defer { try? FileManager.default.removeItem(at: scripts) }
         print("connections=\(connections) seconds=\(seconds) practitioners=\(practitioners)")
         for workload in [Drive.Workload.ping, .points, .search, .record] {
             var drive = Drive()
