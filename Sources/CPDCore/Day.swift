@@ -16,12 +16,25 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible, Stri
     }
 
     /// Exactly `YYYY-MM-DD`.
-    public init?(parsing text: String) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2])
-        else { return nil }
+    public init?(parsing text: some StringProtocol) {
+        var text = String(text)
+        guard let day = text.withUTF8({ Day(parsingUTF8: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = day
+    }
+
+    /// The same, from the text's bytes: ten ASCII bytes, digits and two hyphens.
+    public init?(parsingUTF8 bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                let digit = bytes[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                value = value * 10 + Int(digit)
+            }
+            return value
+        }
+        guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10) else { return nil }
         self.init(year: y, month: m, day: d)
     }
 

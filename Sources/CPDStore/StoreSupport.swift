@@ -31,7 +31,11 @@ extension Day: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresType { .date }
     public var postgresValue: PostgresValue { .text(description, as: .date) }
     public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
-        guard let day = Day(parsing: String(text)) else { throw PostgresDecodingFailure() }
+        guard let day = Day(parsing: text) else { throw PostgresDecodingFailure() }
+        self = day
+    }
+    public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let day = Day(parsingUTF8: bytes) else { throw PostgresDecodingFailure() }
         self = day
     }
 }
@@ -41,6 +45,10 @@ extension Points: PostgresEncodable, PostgresDecodable {
     public var postgresValue: PostgresValue { .text(description, as: .numeric) }
     public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
         guard let value = Hundredths(parsing: text) else { throw PostgresDecodingFailure() }
+        self = Points(hundredths: value.rawValue)
+    }
+    public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let value = Hundredths(parsing: bytes) else { throw PostgresDecodingFailure() }
         self = Points(hundredths: value.rawValue)
     }
 }

@@ -211,15 +211,15 @@ public final class PostgresConnection {
 
     // MARK: - Results and errors
 
-    /// Turns a result into rows or an error, and frees it.
+    /// Turns a result into rows (which own it) or an error (and frees it).
     func consume(_ result: OpaquePointer?, statement: String) throws(PostgresError) -> PostgresQueryResult {
         guard let result else { throw connectionError(statement: statement) }
-        defer { PQclear(result) }
         lastUsed = .now
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
-            return PostgresQueryResult(copying: result)
+            return PostgresQueryResult(taking: result)
         default:
+            defer { PQclear(result) }
             throw error(from: result, statement: statement)
         }
     }

@@ -17,21 +17,37 @@ public final class PostgresColumns: Sendable {
     public func index(of name: String) -> Int? { indexByName[name] }
 }
 
-/// One row, copied out of libpq's result so that it outlives it. Values are kept in PostgreSQL's text
-/// format and decoded on access:
+/// A libpq result, kept as libpq made it and freed with the last row that reads it. libpq documents
+/// a `PGresult` as read-only once made, so rows on several threads may read it at once.
+final class PostgresResultStorage: @unchecked Sendable {
+    let result: OpaquePointer
+    init(taking result: OpaquePointer) { self.result = result }
+    deinit { PQclear(result) }
+
+    /// The bytes of one value, in PostgreSQL's text format, or nil for NULL. Valid while `self` lives.
+    @inline(__always)
+    func bytes(row: Int32, field: Int32) -> UnsafeRawBufferPointer? {
+        if PQgetisnull(result, row, field) == 1 { return nil }
+        return UnsafeRawBufferPointer(start: PQgetvalue(result, row, field), count: Int(PQgetlength(result, row, field)))
+    }
+}
+
+/// One row of a result. Values stay in libpq's result, in PostgreSQL's text format, and are decoded
+/// on access, straight from libpq's bytes (no copy of the row is made):
 ///
 ///     let count: Int = try row[0]
 ///     let title: String? = try row["title"]
 public struct PostgresRow: Sendable {
     public let columns: PostgresColumns
-    let values: [String?]
+    let storage: PostgresResultStorage
+    let row: Int32
 
-    public var count: Int { values.count }
+    public var count: Int { columns.names.count }
 
     public subscript<T: PostgresDecodable>(_ index: Int) -> T {
         get throws(PostgresDecodingError) {
-            guard values.indices.contains(index) else {
-                preconditionFailure("column index \(index) out of range 0..<\(values.count)")
+            guard index >= 0, index < count else {
+                preconditionFailure("column index \(index) out of range 0..<\(count)")
             }
             return try decode(T.self, at: index)
         }
@@ -46,14 +62,22 @@ public struct PostgresRow: Sendable {
         }
     }
 
+    /// The value's text, or nil for NULL.
+    public func text(at index: Int) -> String? {
+        storage.bytes(row: row, field: Int32(index)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     public func decode<T: PostgresDecodable>(_ type: T.Type, at index: Int) throws(PostgresDecodingError) -> T {
         do {
-            if let text = values[index] {
-                return try T(postgresText: text[...], type: columns.types[index])
+            // withExtendedLifetime: the bytes belong to the result, which must outlive the decoding.
+            return try withExtendedLifetime(storage) { () throws(PostgresDecodingFailure) -> T in
+                if let bytes = storage.bytes(row: row, field: Int32(index)) {
+                    return try T(postgresBytes: bytes, type: columns.types[index])
+                }
+                return try T.decodeNull()
             }
-            return try T.decodeNull()
         } catch {
-            throw PostgresDecodingError(column: columns.names[index], expected: "\(T.self)", found: values[index])
+            throw PostgresDecodingError(column: columns.names[index], expected: "\(T.self)", found: text(at: index))
         }
     }
 }
@@ -61,18 +85,23 @@ public struct PostgresRow: Sendable {
 /// What a statement returned: its rows, and the command tag's row count (`INSERT 0 3` is 3).
 public struct PostgresQueryResult: Sendable, RandomAccessCollection {
     public let columns: PostgresColumns
-    public let rows: [PostgresRow]
+    let storage: PostgresResultStorage
+    public let count: Int
     public let commandTag: String
     public var affectedRows: Int {
         Int(commandTag.split(separator: " ").last ?? "") ?? 0
     }
 
-    public var startIndex: Int { rows.startIndex }
-    public var endIndex: Int { rows.endIndex }
-    public subscript(position: Int) -> PostgresRow { rows[position] }
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+    public subscript(position: Int) -> PostgresRow {
+        precondition(position >= 0 && position < count, "row \(position) out of range 0..<\(count)")
+        return PostgresRow(columns: columns, storage: storage, row: Int32(position))
+    }
+    public var rows: [PostgresRow] { Array(self) }
 
-    /// Copies a tuples-ok or command-ok result out of libpq.
-    init(copying result: OpaquePointer) {
+    /// Takes a tuples-ok or command-ok result from libpq: it is freed when nothing reads it any more.
+    init(taking result: OpaquePointer) {
         let fieldCount = Int(PQnfields(result))
         var names: [String] = []
         var types: [PostgresType] = []
@@ -81,26 +110,9 @@ public struct PostgresQueryResult: Sendable, RandomAccessCollection {
             names.append(String(cString: PQfname(result, Int32(field))))
             types.append(PostgresType(rawValue: PQftype(result, Int32(field))))
         }
-        let columns = PostgresColumns(names: names, types: types)
-        let rowCount = Int(PQntuples(result))
-        var rows: [PostgresRow] = []
-        rows.reserveCapacity(rowCount)
-        for row in 0..<rowCount {
-            var values: [String?] = []
-            values.reserveCapacity(fieldCount)
-            for field in 0..<fieldCount {
-                if PQgetisnull(result, Int32(row), Int32(field)) == 1 {
-                    values.append(nil)
-                } else {
-                    let length = Int(PQgetlength(result, Int32(row), Int32(field)))
-                    let bytes = UnsafeRawBufferPointer(start: PQgetvalue(result, Int32(row), Int32(field)), count: length)
-                    values.append(String(decoding: bytes, as: UTF8.self))
-                }
-            }
-            rows.append(PostgresRow(columns: columns, values: values))
-        }
-        self.columns = columns
-        self.rows = rows
+        self.columns = PostgresColumns(names: names, types: types)
+        self.storage = PostgresResultStorage(taking: result)
+        self.count = Int(PQntuples(result))
         self.commandTag = String(cString: PQcmdStatus(result))
     }
 }

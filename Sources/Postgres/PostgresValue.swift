@@ -74,12 +74,41 @@ public protocol PostgresEncodable: Sendable {
 /// A Swift value that can be read from a column, given the column's text-format value.
 public protocol PostgresDecodable {
     init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure)
+    /// Decodes straight from libpq's bytes (the same text format). The default makes a string and
+    /// calls `init(postgresText:type:)`; types read in bulk parse the bytes and skip the string.
+    init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresType) throws(PostgresDecodingFailure)
     /// What a NULL column decodes to; only `Optional` accepts it.
     static func decodeNull() throws(PostgresDecodingFailure) -> Self
 }
 
 extension PostgresDecodable {
     public static func decodeNull() throws(PostgresDecodingFailure) -> Self { throw PostgresDecodingFailure() }
+    public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresType) throws(PostgresDecodingFailure) {
+        try self.init(postgresText: String(decoding: bytes, as: UTF8.self)[...], type: type)
+    }
+}
+
+/// A decimal integer in ASCII, optionally signed, that fits in Int64; nil otherwise.
+@inlinable
+func parseASCIIInteger(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+    var index = 0
+    var negative = false
+    if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+        negative = first == UInt8(ascii: "-")
+        index = 1
+    }
+    guard index < bytes.count else { return nil }
+    var value: Int64 = 0
+    while index < bytes.count {
+        let digit = bytes[index] &- UInt8(ascii: "0")
+        guard digit < 10 else { return nil }
+        let (times, o1) = value.multipliedReportingOverflow(by: 10)
+        let (next, o2) = negative ? times.subtractingReportingOverflow(Int64(digit)) : times.addingReportingOverflow(Int64(digit))
+        guard !o1, !o2 else { return nil }
+        value = next
+        index += 1
+    }
+    return value
 }
 
 /// Thrown by a decoder that cannot read its text; the row adds the column name and the value.
@@ -102,6 +131,9 @@ extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
 extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
     public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
         self = .some(try Wrapped(postgresText: text, type: type))
+    }
+    public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresType) throws(PostgresDecodingFailure) {
+        self = .some(try Wrapped(postgresBytes: bytes, type: type))
     }
     public static func decodeNull() throws(PostgresDecodingFailure) -> Self { .none }
 }
@@ -127,6 +159,10 @@ extension Int64: PostgresEncodable, PostgresDecodable {
         guard let value = Int64(text) else { throw PostgresDecodingFailure() }
         self = value
     }
+    public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let wide = parseASCIIInteger(bytes), let value = Int64(exactly: wide) else { throw PostgresDecodingFailure() }
+        self = value
+    }
 }
 
 extension Int: PostgresEncodable, PostgresDecodable {
@@ -136,6 +172,10 @@ extension Int: PostgresEncodable, PostgresDecodable {
         guard let value = Int(text) else { throw PostgresDecodingFailure() }
         self = value
     }
+    public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let wide = parseASCIIInteger(bytes), let value = Int(exactly: wide) else { throw PostgresDecodingFailure() }
+        self = value
+    }
 }
 
 extension Int32: PostgresEncodable, PostgresDecodable {
@@ -143,6 +183,10 @@ extension Int32: PostgresEncodable, PostgresDecodable {
     public var postgresValue: PostgresValue { .text(String(self), as: .int4) }
     public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
         guard let value = Int32(text) else { throw PostgresDecodingFailure() }
+        self = value
+    }
+    public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let wide = parseASCIIInteger(bytes), let value = Int32(exactly: wide) else { throw PostgresDecodingFailure() }
         self = value
     }
 }
@@ -200,8 +244,13 @@ public struct Hundredths: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     /// Parses `3`, `2.5`, `-0.07`, `+1.50`; nil for anything else, for more than two significant
     /// decimal places, or for a value out of range.
-    public init?(parsing text: Substring) {
-        var digits = text.utf8[...]
+    public init?(parsing text: Substring) { self.init(parsingUTF8: text.utf8) }
+
+    /// The same, from the text's bytes.
+    public init?(parsing bytes: UnsafeRawBufferPointer) { self.init(parsingUTF8: bytes) }
+
+    init?<Bytes: Collection<UInt8>>(parsingUTF8 bytes: Bytes) {
+        var digits = bytes[...]
         var negative = false
         if let first = digits.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
             negative = first == UInt8(ascii: "-")
@@ -257,6 +306,10 @@ extension Hundredths: PostgresEncodable, PostgresDecodable {
     public var postgresValue: PostgresValue { .text(description, as: .numeric) }
     public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
         guard let value = Hundredths(parsing: text) else { throw PostgresDecodingFailure() }
+        self = value
+    }
+    public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresType) throws(PostgresDecodingFailure) {
+        guard let value = Hundredths(parsing: bytes) else { throw PostgresDecodingFailure() }
         self = value
     }
 }

@@ -23,11 +23,10 @@ extension PostgresConnection {
         isStreaming = true
         defer { isStreaming = false }
         while let result = PQgetResult(handle) {
-            defer { PQclear(result) }
             switch PQresultStatus(result) {
             case PGRES_SINGLE_TUPLE:
+                let rows = PostgresQueryResult(taking: result)  // frees the result when done with
                 guard failure == nil else { continue }
-                let rows = PostgresQueryResult(copying: result)
                 do {
                     try body(rows[0])
                     count += 1
@@ -35,9 +34,10 @@ extension PostgresConnection {
                     failure = error
                 }
             case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
-                continue  // the end of the rows
+                PQclear(result)  // the end of the rows
             default:
                 failure = failure ?? self.error(from: result, statement: sql)
+                PQclear(result)
             }
         }
         lastUsed = .now

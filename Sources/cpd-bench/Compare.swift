@@ -16,13 +16,15 @@ struct Compare: ParsableCommand {
     @Option(help: "Seconds per workload, for both.") var seconds = 10
     @Option(help: "Members in the registry (ids M-1 ... M-n).") var practitioners = 100_000
     @Option(help: "pgbench (default: the newest under /usr/lib/postgresql).") var pgbench: String?
+    @Option(parsing: .upToNextOption, help: "Which workloads (default: ping points search record).")
+    var workloads: [Drive.Workload] = [.ping, .points, .search, .record]
 
     func run() throws {
         let pgbench = try self.pgbench ?? Self.findPgbench()
         let scripts = try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: URL(fileURLWithPath: "/tmp"), create: true)
         defer { try? FileManager.default.removeItem(at: scripts) }
         print("connections=\(connections) seconds=\(seconds) practitioners=\(practitioners)")
-        for workload in [Drive.Workload.ping, .points, .search, .record] {
+        for workload in workloads {
             var drive = Drive()
             drive.socket = socket
             drive.workload = workload

@@ -39,6 +39,18 @@ import Testing
         #expect(Day(parsing: "2026-13-01") == nil)
         #expect(Day(parsing: "26-01-01") == nil)
     }
+
+    @Test func daysParseExactlyTenASCIIBytes() {
+        #expect(Day(parsing: "2026-11-22")?.description == "2026-11-22")
+        #expect(Day(parsing: "0001-01-01")?.description == "0001-01-01")
+        #expect(Day(parsing: "9999-12-31")?.description == "9999-12-31")
+        #expect(Day(parsing: "1970-01-01")?.ordinal == 0)
+        #expect(Day(parsing: "2026-11-22"[...]) == Day(year: 2026, month: 11, day: 22))
+        for bad in ["", "2026-1-22", "2026-011-2", "2026/11/22", " 2026-11-22", "2026-11-22 ", "+026-11-22", "2026-11-2x",
+                    "２０２６-11-22", "2026-١١-22", "0000-01-01", "2026-00-10", "2026-11-00", "20261122", "2026-11-22T00"] {
+            #expect(Day(parsing: bad) == nil, "\(bad)")
+        }
+    }
 }
 
 @Suite struct ValidationTests {

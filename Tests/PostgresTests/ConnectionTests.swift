@@ -37,6 +37,42 @@ import TestSupport
         #expect(try connection.query("SELECT count(*) FROM v WHERE s = $1", ["'; DROP TABLE v; --"])[0][0] as Int == 1)
     }
 
+    @Test func integersDecodeFromTheirBytesWithEveryEdgeAndRefuseWhatDoesNotFit() throws {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        let row = try connection.query(
+            "SELECT $1::bigint AS min, $2::bigint AS max, 0::bigint AS zero, 3000000000::bigint AS big, (-2147483648)::int AS low, 'x12'::text AS junk, ''::text AS empty, '-'::text AS sign",
+            [Int64.min, Int64.max])[0]
+        #expect(try row["min"] as Int64 == .min)
+        #expect(try row["max"] as Int == .max)
+        #expect(try row["zero"] as Int32 == 0)
+        #expect(try row["low"] as Int32 == .min)
+        #expect(try row["big"] as Int == 3_000_000_000)
+        #expect(throws: PostgresDecodingError.self) { try row["big"] as Int32 }
+        for column in ["junk", "empty", "sign"] {
+            #expect(throws: PostgresDecodingError.self) { try row[column] as Int }
+        }
+        // One past the ends of Int64, as text, is refused, not wrapped.
+        let text = try connection.query("SELECT '9223372036854775808'::text, '-9223372036854775809'::text")[0]
+        #expect(throws: PostgresDecodingError.self) { try text[0] as Int64 }
+        #expect(throws: PostgresDecodingError.self) { try text[1] as Int64 }
+    }
+
+    @Test func rowsOutliveTheirResultAndTheStatementsAfterIt() throws {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        // The rows read libpq's result in place: it must stay alive as long as one row does, however
+        // many statements run in between, and be freed afterwards.
+        var kept: [PostgresRow] = []
+        for n in 1...50 {
+            kept.append(try connection.query("SELECT $1::bigint AS n, repeat('x', $1::int) AS s", [Int64(n)])[0])
+        }
+        try connection.forEachRow("SELECT g AS n, repeat('y', g) AS s FROM generate_series(51, 60) g") { kept.append($0) }
+        for (i, row) in kept.enumerated() {
+            #expect(try row["n"] as Int == i + 1)
+            #expect(try row["s"] as String == String(repeating: i < 50 ? "x" : "y", count: i + 1))
+            #expect(row.text(at: 0) == String(i + 1))
+        }
+    }
+
     @Test func nullsDecodeAsOptionalsAndRefuseNonOptionals() throws {
         let connection = try PostgresConnection(conninfo: conninfo)
         let row = try connection.query("SELECT $1::text AS a, $2::bigint AS b", [String?.none, Int?.some(7)])[0]
