@@ -155,11 +155,19 @@ public enum Compliance {
             while scheme.period.cycle(containing: date, joined: joined).start <= effective { date = date.adding(days: 1) }
             return date
         }
-        let leaving = Set(records.map { leaves($0.effective) }).filter { $0 > day }.sorted()
-        for date in leaving {
-            let window = scheme.period.cycle(containing: date, joined: joined)
-            let still = records.filter { $0.effective >= window.start }
-            if Tally(records: still, scheme: scheme, required: required).shortfall.isPositive {
+        // Walk the days on which entries leave, oldest first, taking the leavers out of running sums
+        // (not tallying the whole window again each time).
+        let byLeaving = records.map { (leaves: leaves($0.effective), record: $0) }.sorted { $0.leaves < $1.leaves }
+        var sums = Tally.Sums()
+        for item in byLeaving where item.leaves > day { sums.add(item.record) }
+        var next = byLeaving.firstIndex { $0.leaves > day } ?? byLeaving.endIndex
+        while next < byLeaving.endIndex {
+            let date = byLeaving[next].leaves
+            while next < byLeaving.endIndex, byLeaving[next].leaves == date {
+                sums.remove(byLeaving[next].record)
+                next += 1
+            }
+            if Tally(sums: sums, scheme: scheme, required: required).shortfall.isPositive {
                 return day.distance(to: date) - 1
             }
         }
@@ -174,16 +182,33 @@ struct Tally {
     var shortfall = Points.zero
     var rules: [RuleStanding] = []
 
-    init(records: [PointsRecord], scheme: Scheme, required: Points) {
+    /// The points of some records per cell, category and delivery mode; records can be taken out again.
+    struct Sums {
+        var earned = Points.zero
         var cells: [PointsAllocation.Cell: Points] = [:]
         var byCategory: [String: Points] = [:]
         var byDelivery: [Delivery: Points] = [:]
-        for record in records {
-            earned = earned + record.points
-            cells[PointsAllocation.Cell(category: record.category, delivery: record.delivery), default: .zero] += record.points
-            if let category = record.category { byCategory[category, default: .zero] += record.points }
-            if let delivery = record.delivery { byDelivery[delivery, default: .zero] += record.points }
+
+        mutating func add(_ record: PointsRecord) { add(record.points, record) }
+        mutating func remove(_ record: PointsRecord) { add(.zero - record.points, record) }
+
+        private mutating func add(_ points: Points, _ record: PointsRecord) {
+            earned = earned + points
+            cells[PointsAllocation.Cell(category: record.category, delivery: record.delivery), default: .zero] += points
+            if let category = record.category { byCategory[category, default: .zero] += points }
+            if let delivery = record.delivery { byDelivery[delivery, default: .zero] += points }
         }
+    }
+
+    init(records: [PointsRecord], scheme: Scheme, required: Points) {
+        var sums = Sums()
+        for record in records { sums.add(record) }
+        self.init(sums: sums, scheme: scheme, required: required)
+    }
+
+    init(sums: Sums, scheme: Scheme, required: Points) {
+        earned = sums.earned
+        let cells = sums.cells, byCategory = sums.byCategory, byDelivery = sums.byDelivery
         var categoryCaps: [String: Points] = [:]
         var deliveryCaps: [Delivery: Points] = [:]
         var categoryDeficits = Points.zero

@@ -32,6 +32,19 @@ public enum PointsAllocation {
     public static func counted(
         cells: [Cell: Points], categoryCaps: [String: Points], deliveryCaps: [Delivery: Points]
     ) -> Points {
+        // With no cap on any cell's category or delivery mode, every point counts: the flow below is
+        // then the positive points left after the negative ones, less what the negative ones still owe,
+        // which is the plain sum.
+        if !cells.keys.contains(where: { cell in
+            cell.category.map { categoryCaps[$0] != nil } ?? false || cell.delivery.map { deliveryCaps[$0] != nil } ?? false
+        }) {
+            return cells.values.reduce(Points.zero, +)
+        }
+        return byFlow(cells: cells, categoryCaps: categoryCaps, deliveryCaps: deliveryCaps)
+    }
+
+    /// `counted` by the flow network alone, with no shortcut (the tests check the shortcut against it).
+    static func byFlow(cells: [Cell: Points], categoryCaps: [String: Points], deliveryCaps: [Delivery: Points]) -> Points {
         // A negative cell (a reversal or adjustment with no counterpart in its own cell) first reduces
         // positive cells of its category, then of its delivery mode, so that caps apply to what is
         // left; only what remains comes off the total.
