@@ -289,17 +289,19 @@ public enum LedgerStore {
 
     /// A practitioner's standing in the cycle that holds `day` (today in the registry's time zone by
     /// default). Sums come from SQL, grouped; the rules are applied in Swift.
+    /// A member with their scheme, their certificates and the registry's today, in one row. Made
+    /// once: building it per request showed up in profiles.
+    static let memberWithScheme = SchemeStore.schemeSelect.replacingOccurrences(of: "FROM scheme s", with: """
+        , p.id AS member, p.name AS member_name, p.joined, p.modalities,
+          (SELECT (now() AT TIME ZONE g.time_zone)::date FROM registry g) AS today,
+          coalesce((SELECT string_agg(x.kind || ' ' || x.issued || ' ' || x.expires, ',' ORDER BY x.expires)
+                    FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates
+        FROM practitioner p JOIN scheme s ON s.code = p.scheme
+        """) + " WHERE p.id = $1"
+
     public static func standing(practitioner id: String, on day: Day? = nil, _ c: PostgresConnection) throws -> MemberStanding {
         // Two round trips: the member with their scheme, certificates and today; then their sums.
-        guard let row = try c.query(
-            SchemeStore.schemeSelect.replacingOccurrences(of: "FROM scheme s", with: """
-                , p.id AS member, p.name AS member_name, p.joined, p.modalities,
-                  (SELECT (now() AT TIME ZONE g.time_zone)::date FROM registry g) AS today,
-                  coalesce((SELECT string_agg(x.kind || ' ' || x.issued || ' ' || x.expires, ',' ORDER BY x.expires)
-                            FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates
-                FROM practitioner p JOIN scheme s ON s.code = p.scheme
-                """) + " WHERE p.id = $1", [id]
-        ).first else { throw StoreError.notFound("no practitioner \(id)") }
+        guard let row = try c.query(memberWithScheme, [id]).first else { throw StoreError.notFound("no practitioner \(id)") }
         let scheme = try SchemeStore.decodeScheme(row)
         let member = try Practitioner(
             id: try row["member"], name: try row["member_name"], scheme: scheme.code, joined: try row["joined"],
