@@ -203,6 +203,7 @@ public final class AdminServer: Service, Sendable {
             var batchedSinceBarrier: [Task<[String], Never>] = []
             var lastEnqueued: Task<OutcomePromise, Never>? = nil
             var inFlight: [Task<[String], Never>] = []
+            let unfinished = Counter()
             reading: for try await frame in inbound {
                 let task: Task<[String], Never>
                 switch session.step(for: frame) {
@@ -239,12 +240,26 @@ public final class AdminServer: Service, Sendable {
                             }
                             lastEnqueued = enqueued
                             let explain = request["explain"] == "yes"
-                            task = Task { runner.answer(await enqueued.value.outcome, explain: explain, json: json, by: principal) }
+                            unfinished.add(1)
+                            task = Task {
+                                defer { unfinished.add(-1) }
+                                return runner.answer(await enqueued.value.outcome, explain: explain, json: json, by: principal)
+                            }
                         }
                         batchedSinceBarrier.append(task)
+                    } else if unfinished.value == 0 {
+                        // Nothing before it is still running (the usual case for a client that waits
+                        // for each answer): run it here rather than in a task of its own, which saves
+                        // a thread hand-off per request. It would wait for everything before it anyway.
+                        queue.yield(.ready(await runner.run(request, spec, as: principal, json: json)))
+                        barrier = nil
+                        batchedSinceBarrier = []
+                        continue
                     } else {
                         let before = [barrier].compactMap { $0 } + batchedSinceBarrier
+                        unfinished.add(1)
                         task = Task {
+                            defer { unfinished.add(-1) }
                             for earlier in before { _ = await earlier.value }
                             return await runner.run(request, spec, as: principal, json: json)
                         }
@@ -266,6 +281,13 @@ public final class AdminServer: Service, Sendable {
             queue.finish()
             try await group.waitForAll()
         }
+    }
+
+    /// How many of a connection's request tasks have not finished.
+    final class Counter: Sendable {
+        private let count = Atomic<Int>(0)
+        func add(_ n: Int) { count.add(n, ordering: .sequentiallyConsistent) }
+        var value: Int { count.load(ordering: .sequentiallyConsistent) }
     }
 
     /// An answer in the writer's queue: lines already known, or a task that will give them.
