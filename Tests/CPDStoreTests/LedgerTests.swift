@@ -213,6 +213,57 @@ import TestSupport
         #expect(try LedgerStore.verify(owner) == .broken(entry: 5, problem: "entry 4 is missing"))
     }
 
+    /// The chain is checked in Swift (LedgerChain) and can be checked in SQL (ledger_first_break()):
+    /// both must give the same answer for the same ledger, sound or broken.
+    func sqlVerdict(_ c: PostgresConnection) throws -> LedgerStore.Verification? {
+        try c.query("SELECT id, problem FROM ledger_first_break()").first.map { .broken(entry: try $0["id"], problem: try $0["problem"]) }
+    }
+
+    @Test func theChainCheckInSwiftAgreesWithSQLOnAwkwardTextAndEveryKindOfBreak() throws {
+        let app = try fixture.app()
+        // Text json_build_array has to escape: quotes, backslashes, every control character, and
+        // UTF-8 it must leave alone; numbers with signs; NULLs in every nullable column.
+        let control = String(decoding: (1..<32).map { UInt8($0) }, as: UTF8.self)
+        let awkward = ["say \"hi\"", "back\\slash \\u0041", control, "tab\there\nnew line\r", "Ünïcödé 日本語 🧘‍♀️", "\u{7F} del", "/ solidus"]
+        for (i, text) in awkward.enumerated() {
+            _ = try app.withTransaction { c in
+                try LedgerStore.insert(
+                    c, practitioner: "P-1001", kind: .adjustment, points: Points(hundredths: i % 2 == 0 ? -125 : 99_999),
+                    effective: day("2024-02-29"), reason: text, by: "root", key: "awk-\(i)", request: text + " request")
+            }
+        }
+        _ = try record("plain", app)
+        let owner = try fixture.owner()
+        guard case .intact(let entries, let head) = try LedgerStore.verify(owner) else {
+            Issue.record("the Swift check finds a break the trigger did not make")
+            return
+        }
+        #expect(entries == Int64(awkward.count + 1))
+        #expect(try sqlVerdict(owner) == nil)
+        #expect(head == (try owner.query("SELECT encode(hash, 'hex') FROM ledger_entry ORDER BY id DESC LIMIT 1")[0][0] as String))
+
+        // Each kind of break, made behind the application's back; both checks name the same entry and
+        // the same problem.
+        let breaks: [(String, String)] = [
+            ("UPDATE ledger_entry SET reason = reason || 'x' WHERE id = 3", "UPDATE ledger_entry SET reason = left(reason, -1) WHERE id = 3"),
+            ("UPDATE ledger_entry SET prev_hash = sha256('x') WHERE id = 4", "UPDATE ledger_entry SET prev_hash = (SELECT hash FROM ledger_entry WHERE id = 3) WHERE id = 4"),
+            ("UPDATE ledger_entry SET hash = '\\x00' WHERE id = 2", "UPDATE ledger_entry SET hash = ledger_entry_digest(l) FROM ledger_entry l WHERE l.id = 2 AND ledger_entry.id = 2"),
+            ("UPDATE ledger_entry SET category = 'ethics' WHERE id = 6", "UPDATE ledger_entry SET category = NULL WHERE id = 6"),
+            ("UPDATE ledger_entry SET id = 100 WHERE id = 1", "UPDATE ledger_entry SET id = 1 WHERE id = 100"),
+        ]
+        for (damage, repair) in breaks {
+            try owner.execute(script: "ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_no_update_or_delete; \(damage); ALTER TABLE ledger_entry ENABLE TRIGGER ledger_entry_no_update_or_delete;")
+            let swift = try LedgerStore.verify(owner)
+            guard case .broken = swift else {
+                Issue.record("not found by the Swift check: \(damage)")
+                continue
+            }
+            #expect(swift == (try sqlVerdict(owner)), "\(damage)")
+            try owner.execute(script: "ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_no_update_or_delete; \(repair); ALTER TABLE ledger_entry ENABLE TRIGGER ledger_entry_no_update_or_delete;")
+            #expect(try LedgerStore.verify(owner) == .intact(entries: entries, head: head), "repaired: \(repair)")
+        }
+    }
+
     @Test func anAppendUnderAStricterIsolationIsRefused() throws {
         let app = try fixture.app()
         let error = #expect(throws: PostgresError.self) {
