@@ -1,4 +1,5 @@
 import Crypto
+import Glibc
 import Postgres
 
 /// The ledger's hash chain, checked in cpdd rather than by `ledger_first_break()` in the database.
@@ -34,9 +35,12 @@ enum LedgerChain {
     /// missing, does not link to the entry before it, or does not match its hash.
     static func check(_ c: PostgresConnection) throws -> LedgerStore.Verification {
         var expected: Int64 = 1
+        // The previous entry's hash, as bytes (the next digest starts with them) and as the bytea
+        // text libpq hands over (`\x` and lower-case hex), so links and hashes are compared as text
+        // without decoding each one.
         var previous = [UInt8](repeating: 0, count: 32)
-        var link = [UInt8](repeating: 0, count: 32)
-        var hash = [UInt8](repeating: 0, count: 32)
+        var previousText: [UInt8] = []
+        writeByteaText(previous, into: &previousText)
         var json: [UInt8] = []
         json.reserveCapacity(1024)
         var broken: (entry: Int64, problem: String)? = nil
@@ -47,25 +51,44 @@ enum LedgerChain {
                     broken = (id, "entry \(expected) is missing")
                     throw Stop()
                 }
-                guard readBytea(row, 1, into: &link), link == previous else {
+                guard row.withUnsafeBytes(at: 1, { same($0, previousText) }) else {
                     broken = (id, "its link to the previous entry does not match")
                     throw Stop()
                 }
                 json.removeAll(keepingCapacity: true)
                 canonicalJSON(row, into: &json)
                 var hasher = SHA256()
-                hasher.update(data: link)
+                hasher.update(data: previous)
                 hasher.update(data: json)
-                guard readBytea(row, 2, into: &hash), hasher.finalize().elementsEqual(hash) else {
+                let digest = hasher.finalize()
+                previous.withUnsafeMutableBytes { out in digest.withUnsafeBytes { out.copyMemory(from: $0) } }
+                writeByteaText(previous, into: &previousText)
+                guard row.withUnsafeBytes(at: 2, { same($0, previousText) }) else {
                     broken = (id, "its content does not match its hash")
                     throw Stop()
                 }
-                swap(&previous, &hash)
                 expected += 1
             }
         } catch is Stop {}
         if let broken { return .broken(entry: broken.entry, problem: broken.problem) }
-        return .intact(entries: expected - 1, head: hex(previous))
+        return .intact(entries: expected - 1, head: String(decoding: previousText.dropFirst(2), as: UTF8.self))
+    }
+
+    /// `bytes` in bytea's hex output format: `\x` and two lower-case hex digits a byte.
+    static func writeByteaText(_ bytes: [UInt8], into text: inout [UInt8]) {
+        text.removeAll(keepingCapacity: true)
+        text.append(UInt8(ascii: "\\"))
+        text.append(UInt8(ascii: "x"))
+        for byte in bytes {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0F)])
+        }
+    }
+
+    /// Whether a value's bytes (nil for NULL) are exactly `text`.
+    static func same(_ bytes: UnsafeRawBufferPointer?, _ text: [UInt8]) -> Bool {
+        guard let bytes, bytes.count == text.count else { return false }
+        return text.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
     }
 
     /// `json_build_array(...)::text` for the row: `[` elements separated by `, ` `]`, NULL as `null`,
@@ -106,29 +129,4 @@ enum LedgerChain {
     }
 
     static let hexDigits = Array("0123456789abcdef".utf8)
-
-    /// A 32-byte bytea in the hex output format (`\x` and 64 hex digits) into `out`; false otherwise.
-    static func readBytea(_ row: PostgresRow, _ column: Int, into out: inout [UInt8]) -> Bool {
-        row.withUnsafeBytes(at: column) { bytes in
-            guard let bytes, bytes.count == 2 + 2 * out.count, bytes[0] == UInt8(ascii: "\\"), bytes[1] == UInt8(ascii: "x") else {
-                return false
-            }
-            func nibble(_ c: UInt8) -> UInt8? {
-                switch c {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-                default: return nil
-                }
-            }
-            for i in 0..<out.count {
-                guard let high = nibble(bytes[2 + 2 * i]), let low = nibble(bytes[3 + 2 * i]) else { return false }
-                out[i] = high << 4 | low
-            }
-            return true
-        }
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        String(decoding: bytes.flatMap { [hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 0x0F)]] }, as: UTF8.self)
-    }
 }

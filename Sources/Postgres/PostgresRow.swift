@@ -19,13 +19,14 @@ public final class PostgresColumns: Sendable {
 
 /// A libpq result, kept as libpq made it and freed with the last row that reads it. libpq documents
 /// a `PGresult` as read-only once made, so rows on several threads may read it at once.
+@usableFromInline
 final class PostgresResultStorage: @unchecked Sendable {
-    let result: OpaquePointer
+    @usableFromInline let result: OpaquePointer
     init(taking result: OpaquePointer) { self.result = result }
     deinit { PQclear(result) }
 
     /// The bytes of one value, in PostgreSQL's text format, or nil for NULL. Valid while `self` lives.
-    @inline(__always)
+    @inlinable @inline(__always)
     func bytes(row: Int32, field: Int32) -> UnsafeRawBufferPointer? {
         if PQgetisnull(result, row, field) == 1 { return nil }
         return UnsafeRawBufferPointer(start: PQgetvalue(result, row, field), count: Int(PQgetlength(result, row, field)))
@@ -39,11 +40,14 @@ final class PostgresResultStorage: @unchecked Sendable {
 ///     let title: String? = try row["title"]
 public struct PostgresRow: Sendable {
     public let columns: PostgresColumns
-    let storage: PostgresResultStorage
-    let row: Int32
+    @usableFromInline let storage: PostgresResultStorage
+    @usableFromInline let row: Int32
 
     public var count: Int { columns.names.count }
 
+    // Inlinable, so that decoding is specialised for each type where rows are read: the report
+    // reads hundreds of millions of values.
+    @inlinable
     public subscript<T: PostgresDecodable>(_ index: Int) -> T {
         get throws(PostgresDecodingError) {
             guard index >= 0, index < count else {
@@ -53,6 +57,7 @@ public struct PostgresRow: Sendable {
         }
     }
 
+    @inlinable
     public subscript<T: PostgresDecodable>(_ name: String) -> T {
         get throws(PostgresDecodingError) {
             guard let index = columns.index(of: name) else {
@@ -65,6 +70,7 @@ public struct PostgresRow: Sendable {
     /// Calls `body` with the value's bytes as libpq holds them (PostgreSQL's text format), or nil for
     /// NULL. The bytes are valid only during the call. For reading millions of values without making
     /// a string of each.
+    @inlinable
     public func withUnsafeBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
         precondition(index >= 0 && index < count, "column index \(index) out of range 0..<\(count)")
         return try withExtendedLifetime(storage) { try body(storage.bytes(row: row, field: Int32(index))) }
@@ -75,6 +81,7 @@ public struct PostgresRow: Sendable {
         storage.bytes(row: row, field: Int32(index)).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    @inlinable
     public func decode<T: PostgresDecodable>(_ type: T.Type, at index: Int) throws(PostgresDecodingError) -> T {
         do {
             // withExtendedLifetime: the bytes belong to the result, which must outlive the decoding.
