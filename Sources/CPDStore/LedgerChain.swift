@@ -12,15 +12,29 @@ import Postgres
 /// SQL function's, entry for entry and word for word: the tests check both on sound and on broken
 /// chains, and on text with quotes, backslashes, control characters and non-ASCII.
 enum LedgerChain {
-    /// The columns in the order `json_build_array` takes them, after id, prev_hash and hash. Dates and
-    /// times are formatted by the database exactly as the digest formats them.
+    /// The columns in the order `json_build_array` takes them, after id, prev_hash and hash. The day
+    /// and the time come in the session's ISO style and are put in the digest's form here
+    /// (`isoDay`, `isoInstant`): the database's to_char for them cost as much as the rest of the
+    /// reading. A value that does not fit the usual form is formatted by the database, as the digest
+    /// does (`formatted(_:_:)`).
     static let select = """
         SELECT id, prev_hash, hash,
-               practitioner, kind, points::text, to_char(effective, 'YYYY-MM-DD'), course, course_version,
+               practitioner, kind, points::text, effective, course, course_version,
                category, delivery, reverses, reason, recorded_by,
-               to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), idempotency_key, request
+               recorded_at AT TIME ZONE 'UTC', idempotency_key, request
         FROM ledger_entry ORDER BY id
         """
+    static let effectiveColumn = 6, recordedAtColumn = 14
+
+    /// The day and the time of one entry exactly as `ledger_entry_digest` formats them.
+    static func formatted(_ id: Int64, _ c: PostgresConnection) throws -> (effective: String, recordedAt: String) {
+        let row = try c.query(
+            """
+            SELECT to_char(effective, 'YYYY-MM-DD'), to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+            FROM ledger_entry WHERE id = $1
+            """, [id])[0]
+        return (try row[0], try row[1])
+    }
 
     /// For each element of the JSON array: its column in `select`, and whether json_build_array writes
     /// it as a number (integer columns) or as a string.
@@ -56,7 +70,10 @@ enum LedgerChain {
                     throw Stop()
                 }
                 json.removeAll(keepingCapacity: true)
-                canonicalJSON(row, into: &json)
+                if !canonicalJSON(row, into: &json) {
+                    json.removeAll(keepingCapacity: true)
+                    _ = canonicalJSON(row, into: &json, formatted: try formatted(id, c))
+                }
                 var hasher = SHA256()
                 hasher.update(data: previous)
                 hasher.update(data: json)
@@ -93,16 +110,72 @@ enum LedgerChain {
 
     /// `json_build_array(...)::text` for the row: `[` elements separated by `, ` `]`, NULL as `null`,
     /// integers as they are, text through PostgreSQL's `escape_json`.
-    static func canonicalJSON(_ row: PostgresRow, into out: inout [UInt8]) {
+    /// False when the day or the time is not in the usual form: call again with `formatted`.
+    static func canonicalJSON(
+        _ row: PostgresRow, into out: inout [UInt8], formatted: (effective: String, recordedAt: String)? = nil
+    ) -> Bool {
         out.append(UInt8(ascii: "["))
         for (index, element) in elements.enumerated() {
             if index > 0 { out.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: " ")]) }
-            row.withUnsafeBytes(at: element.column) { bytes in
-                guard let bytes else { return out.append(contentsOf: "null".utf8) }
-                if element.number { out.append(contentsOf: bytes) } else { escapeJSON(bytes, into: &out) }
+            let written = row.withUnsafeBytes(at: element.column) { bytes -> Bool in
+                guard let bytes else {
+                    out.append(contentsOf: "null".utf8)
+                    return true
+                }
+                switch element.column {
+                case effectiveColumn:
+                    if var text = formatted?.effective { text.withUTF8 { escapeJSON(UnsafeRawBufferPointer($0), into: &out) }; return true }
+                    return isoDay(bytes, into: &out)
+                case recordedAtColumn:
+                    if var text = formatted?.recordedAt { text.withUTF8 { escapeJSON(UnsafeRawBufferPointer($0), into: &out) }; return true }
+                    return isoInstant(bytes, into: &out)
+                default:
+                    if element.number { out.append(contentsOf: bytes) } else { escapeJSON(bytes, into: &out) }
+                    return true
+                }
             }
+            guard written else { return false }
         }
         out.append(UInt8(ascii: "]"))
+        return true
+    }
+
+    static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
+    static let dayDigits = [0, 1, 2, 3, 5, 6, 8, 9]
+    static let instantDigits = dayDigits + [11, 12, 14, 15, 17, 18]
+
+    /// A date in ISO style, `YYYY-MM-DD`, is already what to_char(effective, 'YYYY-MM-DD') gives:
+    /// written quoted. Anything else (a fifth year digit, BC) is left to the database.
+    static func isoDay(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) -> Bool {
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            dayDigits.allSatisfy({ isDigit(bytes[$0]) })
+        else { return false }
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: bytes)
+        out.append(UInt8(ascii: "\""))
+        return true
+    }
+
+    /// A timestamp in ISO style, `YYYY-MM-DD HH:MM:SS` with up to six fraction digits (PostgreSQL
+    /// drops trailing zeros), written as to_char's `YYYY-MM-DD"T"HH24:MI:SS.US"Z"`: a T, six fraction
+    /// digits, a Z, quoted. Anything else is left to the database.
+    static func isoInstant(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) -> Bool {
+        guard bytes.count >= 19, bytes.count <= 26, bytes.count != 20,
+            bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: " "),
+            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), instantDigits.allSatisfy({ isDigit(bytes[$0]) })
+        else { return false }
+        let fraction = bytes.count > 19 ? bytes[20...] : bytes[19...]
+        guard bytes.count == 19 || bytes[19] == UInt8(ascii: "."), fraction.allSatisfy(isDigit) else { return false }
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: bytes[0..<10])
+        out.append(UInt8(ascii: "T"))
+        out.append(contentsOf: bytes[11..<19])
+        out.append(UInt8(ascii: "."))
+        out.append(contentsOf: fraction)
+        for _ in fraction.count..<6 { out.append(UInt8(ascii: "0")) }
+        out.append(UInt8(ascii: "Z"))
+        out.append(UInt8(ascii: "\""))
+        return true
     }
 
     /// PostgreSQL's escape_json: quotes around; `"` and `\` escaped; \b \f \n \r \t by name; other

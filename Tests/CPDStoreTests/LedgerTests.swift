@@ -234,11 +234,19 @@ import TestSupport
         }
         _ = try record("plain", app)
         let owner = try fixture.owner()
+        // Days outside four-digit years: the check has the database format these, as the digest does.
+        for (key, effective) in [("far", "12345-06-07"), ("bc", "0044-03-15 BC")] {
+            try owner.query(
+                """
+                INSERT INTO ledger_entry (practitioner, kind, points, effective, reason, recorded_by, idempotency_key, request)
+                VALUES ('P-1001', 'adjustment', 1, $1::date, 'odd day', 'root', $2, 'odd day')
+                """, [effective, key])
+        }
         guard case .intact(let entries, let head) = try LedgerStore.verify(owner) else {
             Issue.record("the Swift check finds a break the trigger did not make")
             return
         }
-        #expect(entries == Int64(awkward.count + 1))
+        #expect(entries == Int64(awkward.count + 3))
         #expect(try sqlVerdict(owner) == nil)
         #expect(head == (try owner.query("SELECT encode(hash, 'hex') FROM ledger_entry ORDER BY id DESC LIMIT 1")[0][0] as String))
 
@@ -261,6 +269,29 @@ import TestSupport
             #expect(swift == (try sqlVerdict(owner)), "\(damage)")
             try owner.execute(script: "ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_no_update_or_delete; \(repair); ALTER TABLE ledger_entry ENABLE TRIGGER ledger_entry_no_update_or_delete;")
             #expect(try LedgerStore.verify(owner) == .intact(entries: entries, head: head), "repaired: \(repair)")
+        }
+    }
+
+    @Test func timesAreWrittenAsTheDigestsToCharWritesThem() throws {
+        let owner = try fixture.owner()
+        let samples = ["2026-11-22 03:17:41", "2026-11-22 03:17:41.5", "2026-11-22 03:17:41.000001", "2026-11-22 03:17:41.123456",
+                       "2026-11-22 03:17:41.12", "0001-01-01 00:00:00", "9999-12-31 23:59:59.999999", "2024-02-29 12:00:00.1"]
+        for sample in samples {
+            let row = try owner.query(
+                "SELECT $1::timestamp::text, to_char($1::timestamp, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), $1::timestamp::date::text, to_char($1::timestamp::date, 'YYYY-MM-DD')",
+                [sample])[0]
+            var instant: [UInt8] = [], day: [UInt8] = []
+            #expect(row.withUnsafeBytes(at: 0) { LedgerChain.isoInstant($0!, into: &instant) }, "\(sample)")
+            #expect(row.withUnsafeBytes(at: 2) { LedgerChain.isoDay($0!, into: &day) }, "\(sample)")
+            #expect(String(decoding: instant, as: UTF8.self) == "\"" + (try row[1] as String) + "\"")
+            #expect(String(decoding: day, as: UTF8.self) == "\"" + (try row[3] as String) + "\"")
+        }
+        // Forms it does not know are left to the database.
+        for odd in ["12345-01-01 00:00:00", "0044-03-15 00:00:00 BC", "infinity"] {
+            let row = try owner.query("SELECT $1::timestamp::text, $1::timestamp::date::text", [odd])[0]
+            var out: [UInt8] = []
+            #expect(!row.withUnsafeBytes(at: 0) { LedgerChain.isoInstant($0!, into: &out) }, "\(odd)")
+            #expect(!row.withUnsafeBytes(at: 1) { LedgerChain.isoDay($0!, into: &out) }, "\(odd)")
         }
     }
 
