@@ -287,50 +287,31 @@ public enum LedgerStore {
         public var standing: Standing
     }
 
-    /// A member with their scheme, their certificates and the registry's today, on every row; one row
-    /// per (day, kind, category, delivery) of their points over the scheme's period plus a month up
-    /// to the day asked about ($2, or today), summed. A cycle is never longer than its scheme's
-    /// period, so this holds every entry of the cycle; the rules pick the cycle's out. One statement,
-    /// so one round trip. Made once: building it per request showed up in profiles. Public so that
-    /// cpd-bench can run the very same statement through pgbench.
-    public static let memberStanding = """
-        WITH m AS (
-        \(SchemeStore.schemeSelect.replacingOccurrences(of: "FROM scheme s", with: """
-            , p.id AS member, p.name AS member_name, p.joined, p.modalities,
-              (SELECT (now() AT TIME ZONE g.time_zone)::date FROM registry g) AS today,
-              coalesce((SELECT string_agg(x.kind || ' ' || x.issued || ' ' || x.expires, ',' ORDER BY x.expires)
-                        FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates
-            FROM practitioner p JOIN scheme s ON s.code = p.scheme
-            """)) WHERE p.id = $1
-        )
-        SELECT m.*, r.effective, r.kind AS entry_kind, r.category AS entry_category, r.delivery AS entry_delivery, r.points AS entry_points
-        FROM m LEFT JOIN LATERAL (
-            SELECT e.effective, e.kind, e.category, e.delivery, sum(e.points) AS points FROM ledger_entry e
-            WHERE e.practitioner = m.member
-              AND e.effective BETWEEN (coalesce($2::date, m.today) - make_interval(months => m.length_months + 1))::date
-                                  AND coalesce($2::date, m.today)
-            GROUP BY e.effective, e.kind, e.category, e.delivery
-        ) r ON true
-        """
-
     /// A practitioner's standing in the cycle that holds `day` (today in the registry's time zone by
     /// default). Sums come from SQL, grouped; the rules are applied in Swift.
+    /// A member with their scheme, their certificates and the registry's today, in one row. Made
+    /// once: building it per request showed up in profiles.
+    static let memberWithScheme = SchemeStore.schemeSelect.replacingOccurrences(of: "FROM scheme s", with: """
+        , p.id AS member, p.name AS member_name, p.joined, p.modalities,
+          (SELECT (now() AT TIME ZONE g.time_zone)::date FROM registry g) AS today,
+          coalesce((SELECT string_agg(x.kind || ' ' || x.issued || ' ' || x.expires, ',' ORDER BY x.expires)
+                    FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates
+        FROM practitioner p JOIN scheme s ON s.code = p.scheme
+        """) + " WHERE p.id = $1"
+
     public static func standing(practitioner id: String, on day: Day? = nil, _ c: PostgresConnection) throws -> MemberStanding {
-        let rows = try c.query(memberStanding, [id, day])
-        guard let row = rows.first else { throw StoreError.notFound("no practitioner \(id)") }
+        // Two round trips: the member with their scheme, certificates and today; then their sums.
+        guard let row = try c.query(memberWithScheme, [id]).first else { throw StoreError.notFound("no practitioner \(id)") }
         let scheme = try SchemeStore.decodeScheme(row)
         let member = try Practitioner(
             id: try row["member"], name: try row["member_name"], scheme: scheme.code, joined: try row["joined"],
             modalities: (try row["modalities"] as TextArray).values)
         let certificates = try foldedCertificates(try row["member_certificates"], of: id)
         let date = try day ?? row["today"]
-        let records = try rows.compactMap { row -> PointsRecord? in
-            guard let effective: Day = try row["effective"] else { return nil }
-            return PointsRecord(
-                effective: effective, kind: EntryKind(rawValue: try row["entry_kind"]) ?? .adjustment,
-                category: try row["entry_category"], delivery: try row["entry_delivery"], points: try row["entry_points"])
-        }
-        let standing = Compliance.standing(scheme: scheme, joined: member.joined, on: date, records: records, certificates: certificates)
+        let cycle = scheme.period.cycle(containing: date, joined: member.joined)
+        let standing = Compliance.standing(
+            scheme: scheme, joined: member.joined, on: date, records: try records(id, from: cycle.start, to: date, c),
+            certificates: certificates)
         return MemberStanding(practitioner: member, scheme: scheme, standing: standing)
     }
 
