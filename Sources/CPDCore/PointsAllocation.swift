@@ -50,7 +50,10 @@ public enum PointsAllocation {
         // left; only what remains comes off the total.
         var amounts = cells.mapValues(\.hundredths)
         var negative = Points.zero
-        for (cell, points) in cells.sorted(by: { $0.value < $1.value }) where points.hundredths < 0 {
+        // Most negative first; ties by the cell's description, so the answer never depends on the
+        // dictionary's order (which differs from one process to the next).
+        let ordered = cells.sorted { $0.value != $1.value ? $0.value < $1.value : "\($0.key)" < "\($1.key)" }
+        for (cell, points) in ordered where points.hundredths < 0 {
             var owed = -points.hundredths
             amounts[cell] = 0
             let sameCategory = cell.category.map { c in amounts.keys.filter { $0.category == c } } ?? []

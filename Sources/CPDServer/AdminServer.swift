@@ -247,10 +247,12 @@ public final class AdminServer: Service, Sendable {
                             }
                         }
                         batchedSinceBarrier.append(task)
-                    } else if unfinished.value == 0 {
+                    } else if unfinished.value == 0, spec.name != "report.nightly" {
                         // Nothing before it is still running (the usual case for a client that waits
                         // for each answer): run it here rather than in a task of its own, which saves
                         // a thread hand-off per request. It would wait for everything before it anyway.
+                        // (The report, minutes long and on two connections, keeps a task of its own,
+                        // out of reach of the connection's cancellation.)
                         queue.yield(.ready(await runner.run(request, spec, as: principal, json: json)))
                         barrier = nil
                         batchedSinceBarrier = []

@@ -26,8 +26,9 @@ enum LedgerChain {
         """
     static let effectiveColumn = 6, recordedAtColumn = 14
 
-    /// The day and the time of one entry exactly as `ledger_entry_digest` formats them.
-    static func formatted(_ id: Int64, _ c: PostgresConnection) throws -> (effective: String, recordedAt: String) {
+    /// The day and the time of one entry exactly as `ledger_entry_digest` formats them; nil where
+    /// to_char gives NULL (`infinity`), which the digest writes as `null`.
+    static func formatted(_ id: Int64, _ c: PostgresConnection) throws -> (effective: String?, recordedAt: String?) {
         let row = try c.query(
             """
             SELECT to_char(effective, 'YYYY-MM-DD'), to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
@@ -48,6 +49,9 @@ enum LedgerChain {
     /// Walks every entry in id order, in the caller's transaction, and names the first that is
     /// missing, does not link to the entry before it, or does not match its hash.
     static func check(_ c: PostgresConnection) throws -> LedgerStore.Verification {
+        // The comparisons below assume hex bytea and UTF-8 text, whatever the connection was opened
+        // with (the digest hashes UTF-8, from any server encoding).
+        try c.execute(script: "SET LOCAL bytea_output = 'hex'; SET LOCAL client_encoding = 'UTF8'")
         var expected: Int64 = 1
         // The previous entry's hash, as bytes (the next digest starts with them) and as the bytea
         // text libpq hands over (`\x` and lower-case hex), so links and hashes are compared as text
@@ -112,7 +116,7 @@ enum LedgerChain {
     /// integers as they are, text through PostgreSQL's `escape_json`.
     /// False when the day or the time is not in the usual form: call again with `formatted`.
     static func canonicalJSON(
-        _ row: PostgresRow, into out: inout [UInt8], formatted: (effective: String, recordedAt: String)? = nil
+        _ row: PostgresRow, into out: inout [UInt8], formatted: (effective: String?, recordedAt: String?)? = nil
     ) -> Bool {
         out.append(UInt8(ascii: "["))
         for (index, element) in elements.enumerated() {
@@ -124,10 +128,10 @@ enum LedgerChain {
                 }
                 switch element.column {
                 case effectiveColumn:
-                    if var text = formatted?.effective { text.withUTF8 { escapeJSON(UnsafeRawBufferPointer($0), into: &out) }; return true }
+                    if let formatted { write(formatted.effective, into: &out); return true }
                     return isoDay(bytes, into: &out)
                 case recordedAtColumn:
-                    if var text = formatted?.recordedAt { text.withUTF8 { escapeJSON(UnsafeRawBufferPointer($0), into: &out) }; return true }
+                    if let formatted { write(formatted.recordedAt, into: &out); return true }
                     return isoInstant(bytes, into: &out)
                 default:
                     if element.number { out.append(contentsOf: bytes) } else { escapeJSON(bytes, into: &out) }
@@ -138,6 +142,12 @@ enum LedgerChain {
         }
         out.append(UInt8(ascii: "]"))
         return true
+    }
+
+    /// A string element as json_build_array writes it: escaped and quoted, or `null`.
+    static func write(_ text: String?, into out: inout [UInt8]) {
+        guard var text else { return out.append(contentsOf: "null".utf8) }
+        text.withUTF8 { escapeJSON(UnsafeRawBufferPointer($0), into: &out) }
     }
 
     static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }

@@ -34,7 +34,8 @@ final class PostgresResultStorage: @unchecked Sendable {
 }
 
 /// One row of a result. Values stay in libpq's result, in PostgreSQL's text format, and are decoded
-/// on access, straight from libpq's bytes (no copy of the row is made):
+/// on access, straight from libpq's bytes (no copy of the row is made). A row keeps its whole result
+/// alive: keep the values, not the row, when the result was large.
 ///
 ///     let count: Int = try row[0]
 ///     let title: String? = try row["title"]
@@ -78,7 +79,8 @@ public struct PostgresRow: Sendable {
 
     /// The value's text, or nil for NULL.
     public func text(at index: Int) -> String? {
-        storage.bytes(row: row, field: Int32(index)).map { String(decoding: $0, as: UTF8.self) }
+        precondition(index >= 0 && index < count, "column index \(index) out of range 0..<\(count)")
+        return storage.bytes(row: row, field: Int32(index)).map { String(decoding: $0, as: UTF8.self) }
     }
 
     @inlinable

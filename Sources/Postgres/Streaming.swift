@@ -25,8 +25,11 @@ extension PostgresConnection {
         while let result = PQgetResult(handle) {
             switch PQresultStatus(result) {
             case PGRES_SINGLE_TUPLE:
+                guard failure == nil else {
+                    PQclear(result)  // stopped early: the rest are read and dropped
+                    continue
+                }
                 let rows = PostgresQueryResult(taking: result)  // frees the result when done with
-                guard failure == nil else { continue }
                 do {
                     try body(rows[0])
                     count += 1

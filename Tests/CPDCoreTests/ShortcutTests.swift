@@ -45,6 +45,29 @@ import Testing
         }
     }
 
+    @Test func theCountedPointsDoNotDependOnTheDictionarysOrder() {
+        // Two negative cells of the same size: which one is settled first decides where the other
+        // one's points come off, and so (with a cap) the answer. It must be the same however the
+        // dictionary happens to order them.
+        let entries: [(PointsAllocation.Cell, Points)] = [
+            (.init(category: "x", delivery: .online), Points(-5)), (.init(category: "x", delivery: .webinar), Points(-5)),
+            (.init(category: "x", delivery: .reading), Points(5)), (.init(category: "y", delivery: .online), Points(5)),
+        ]
+        var answers: Set<Points> = []
+        for capacity in 0..<48 {
+            for rotation in 0..<entries.count {
+                var cells = [PointsAllocation.Cell: Points](minimumCapacity: capacity)
+                for (cell, points) in entries[rotation...] + entries[..<rotation] { cells[cell] = points }
+                answers.insert(PointsAllocation.counted(cells: cells, categoryCaps: ["y": .zero], deliveryCaps: [:]))
+            }
+        }
+        #expect(answers.count == 1, "\(answers)")
+        // Ties go in the order of the cells' descriptions: (x, online) first takes the 5 in
+        // (x, reading); (x, webinar) then finds nothing left in x or in webinar and comes off the
+        // total; y's 5 is capped away. Dictionary order alone gave 0 in some processes.
+        #expect(answers == [Points(-5)])
+    }
+
     /// Days until a rolling balance falls short, tallying the whole window again on each day an
     /// entry leaves it: what `daysUntilShort` computed before it kept running sums.
     static func daysUntilShortByRetallying(scheme: Scheme, joined: Day, on day: Day, records: [PointsRecord], required: Points) -> Int {

@@ -235,7 +235,7 @@ import TestSupport
         _ = try record("plain", app)
         let owner = try fixture.owner()
         // Days outside four-digit years: the check has the database format these, as the digest does.
-        for (key, effective) in [("far", "12345-06-07"), ("bc", "0044-03-15 BC")] {
+        for (key, effective) in [("far", "12345-06-07"), ("bc", "0044-03-15 BC"), ("endless", "infinity")] {
             try owner.query(
                 """
                 INSERT INTO ledger_entry (practitioner, kind, points, effective, reason, recorded_by, idempotency_key, request)
@@ -246,7 +246,7 @@ import TestSupport
             Issue.record("the Swift check finds a break the trigger did not make")
             return
         }
-        #expect(entries == Int64(awkward.count + 3))
+        #expect(entries == Int64(awkward.count + 4))
         #expect(try sqlVerdict(owner) == nil)
         #expect(head == (try owner.query("SELECT encode(hash, 'hex') FROM ledger_entry ORDER BY id DESC LIMIT 1")[0][0] as String))
 
@@ -258,6 +258,9 @@ import TestSupport
             ("UPDATE ledger_entry SET hash = '\\x00' WHERE id = 2", "UPDATE ledger_entry SET hash = ledger_entry_digest(l) FROM ledger_entry l WHERE l.id = 2 AND ledger_entry.id = 2"),
             ("UPDATE ledger_entry SET category = 'ethics' WHERE id = 6", "UPDATE ledger_entry SET category = NULL WHERE id = 6"),
             ("UPDATE ledger_entry SET id = 100 WHERE id = 1", "UPDATE ledger_entry SET id = 1 WHERE id = 100"),
+            // A time to_char cannot format (it gives NULL, which the digest writes as null).
+            ("CREATE TEMP TABLE kept AS SELECT recorded_at FROM ledger_entry WHERE id = 5; UPDATE ledger_entry SET recorded_at = 'infinity' WHERE id = 5",
+             "UPDATE ledger_entry SET recorded_at = (SELECT recorded_at FROM kept) WHERE id = 5; DROP TABLE kept"),
         ]
         for (damage, repair) in breaks {
             try owner.execute(script: "ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_no_update_or_delete; \(damage); ALTER TABLE ledger_entry ENABLE TRIGGER ledger_entry_no_update_or_delete;")
@@ -269,6 +272,12 @@ import TestSupport
             #expect(swift == (try sqlVerdict(owner)), "\(damage)")
             try owner.execute(script: "ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_no_update_or_delete; \(repair); ALTER TABLE ledger_entry ENABLE TRIGGER ledger_entry_no_update_or_delete;")
             #expect(try LedgerStore.verify(owner) == .intact(entries: entries, head: head), "repaired: \(repair)")
+        }
+
+        // Whatever text encoding and bytea format the connection was opened with.
+        for odd in [try PostgresConnection(conninfo: fixture.conninfo + " client_encoding=LATIN1"),
+                    try PostgresConnection(conninfo: fixture.conninfo, sessionSetup: "SET bytea_output = 'escape'")] {
+            #expect(try LedgerStore.verify(odd) == .intact(entries: entries, head: head))
         }
     }
 
