@@ -52,8 +52,9 @@ public enum PointsAllocation {
         var negative = Points.zero
         // Most negative first; ties by the cell's description, so the answer never depends on the
         // dictionary's order (which differs from one process to the next).
-        let ordered = cells.sorted { $0.value != $1.value ? $0.value < $1.value : "\($0.key)" < "\($1.key)" }
-        for (cell, points) in ordered where points.hundredths < 0 {
+        let negatives = cells.filter { $0.value.hundredths < 0 }
+            .sorted { $0.value != $1.value ? $0.value < $1.value : "\($0.key)" < "\($1.key)" }
+        for (cell, points) in negatives {
             var owed = -points.hundredths
             amounts[cell] = 0
             let sameCategory = cell.category.map { c in amounts.keys.filter { $0.category == c } } ?? []
