@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "CPDCore", dependencies: ["CivilCalendar"]),
         .target(
             name: "CPDStore",
-            dependencies: ["CPDCore", "Postgres", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CPDCore", "Postgres", "CivilCalendar", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "AdminProtocol"),
         // A blocking client for the admin socket: cpdctl's, and the tests'.

@@ -17,24 +17,13 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible, Stri
 
     /// Exactly `YYYY-MM-DD`.
     public init?(parsing text: some StringProtocol) {
-        var text = String(text)
-        guard let day = text.withUTF8({ Day(parsingUTF8: UnsafeRawBufferPointer($0)) }) else { return nil }
-        self = day
+        guard let (y, m, d) = CivilCalendar.parseISODate(text.utf8) else { return nil }
+        self.init(year: y, month: m, day: d)
     }
 
-    /// The same, from the text's bytes: ten ASCII bytes, digits and two hyphens.
+    /// The same, from the text's bytes.
     public init?(parsingUTF8 bytes: UnsafeRawBufferPointer) {
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for index in range {
-                let digit = bytes[index] &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                value = value * 10 + Int(digit)
-            }
-            return value
-        }
-        guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10) else { return nil }
+        guard let (y, m, d) = CivilCalendar.parseISODate(bytes) else { return nil }
         self.init(year: y, month: m, day: d)
     }
 

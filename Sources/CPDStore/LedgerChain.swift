@@ -1,3 +1,4 @@
+import CivilCalendar
 import Crypto
 import Glibc
 import Postgres
@@ -151,15 +152,12 @@ enum LedgerChain {
     }
 
     static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
-    static let dayDigits = [0, 1, 2, 3, 5, 6, 8, 9]
-    static let instantDigits = dayDigits + [11, 12, 14, 15, 17, 18]
+    static let timeDigits = [11, 12, 14, 15, 17, 18]
 
     /// A date in ISO style, `YYYY-MM-DD`, is already what to_char(effective, 'YYYY-MM-DD') gives:
     /// written quoted. Anything else (a fifth year digit, BC) is left to the database.
     static func isoDay(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) -> Bool {
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-            dayDigits.allSatisfy({ isDigit(bytes[$0]) })
-        else { return false }
+        guard CivilCalendar.parseISODate(bytes) != nil else { return false }
         out.append(UInt8(ascii: "\""))
         out.append(contentsOf: bytes)
         out.append(UInt8(ascii: "\""))
@@ -170,9 +168,9 @@ enum LedgerChain {
     /// drops trailing zeros), written as to_char's `YYYY-MM-DD"T"HH24:MI:SS.US"Z"`: a T, six fraction
     /// digits, a Z, quoted. Anything else is left to the database.
     static func isoInstant(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) -> Bool {
-        guard bytes.count >= 19, bytes.count <= 26, bytes.count != 20,
-            bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: " "),
-            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), instantDigits.allSatisfy({ isDigit(bytes[$0]) })
+        guard bytes.count >= 19, bytes.count <= 26, bytes.count != 20, CivilCalendar.parseISODate(bytes[0..<10]) != nil,
+            bytes[10] == UInt8(ascii: " "), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+            timeDigits.allSatisfy({ isDigit(bytes[$0]) })
         else { return false }
         let fraction = bytes.count > 19 ? bytes[20...] : bytes[19...]
         guard bytes.count == 19 || bytes[19] == UInt8(ascii: "."), fraction.allSatisfy(isDigit) else { return false }

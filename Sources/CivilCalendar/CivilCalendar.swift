@@ -34,6 +34,29 @@ public enum CivilCalendar {
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
+    /// The year, month and day of exactly `YYYY-MM-DD` in ASCII (ten bytes, digits and two hyphens),
+    /// whether or not they make a real day; nil for anything else. The one parser of that form, for
+    /// SQL dates, the domain's days and the ledger's digest.
+    @inlinable
+    public static func parseISODate<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> (year: Int, month: Int, day: Int)? {
+        guard bytes.count == 10 else { return nil }
+        var year = 0, month = 0, day = 0
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 7 {
+                guard byte == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            switch index {
+            case ..<4: year = year * 10 + Int(digit)
+            case ..<7: month = month * 10 + Int(digit)
+            default: day = day * 10 + Int(digit)
+            }
+        }
+        return (year, month, day)
+    }
+
     /// `value` in decimal with leading zeros to `width` digits.
     public static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)

@@ -419,10 +419,7 @@ extension Date: PostgresEncodable, PostgresDecodable {
 enum DateText {
     /// `YYYY-MM-DD` at the start of `text`, and what follows it.
     static func parseDate(_ text: Substring) -> (Int, Int, Int, Substring)? {
-        let chars = Array(text.utf8.prefix(10))
-        guard chars.count == 10, chars[4] == UInt8(ascii: "-"), chars[7] == UInt8(ascii: "-"),
-            let y = number(chars[0..<4]), let m = number(chars[5..<7]), let d = number(chars[8..<10])
-        else { return nil }
+        guard let (y, m, d) = CivilCalendar.parseISODate(text.utf8.prefix(10)) else { return nil }
         return (y, m, d, text.dropFirst(10))
     }
 
