@@ -55,4 +55,16 @@ public struct LineFramer: Sendable {
         }
         return out
     }
+
+    /// At the end of the stream: a last line the client sent without its LF before closing its
+    /// side is still a request (`printf 'ping' | socat ...`). Nil when nothing is pending.
+    public mutating func finish() -> FramedLine? {
+        defer {
+            pending.removeAll(keepingCapacity: false)
+            discarding = false
+        }
+        guard !discarding, !pending.isEmpty else { return nil }
+        if pending.last == UInt8(ascii: "\r") { pending.removeLast() }
+        return .line(pending)
+    }
 }

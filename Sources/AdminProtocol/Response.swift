@@ -51,9 +51,31 @@ public enum ResponseLine {
         return out + "\""
     }
 
-    /// Final lines carry prose; a line break in it would end the response early.
+    /// Final lines carry prose; a line break in it would end the response early. By Unicode scalar,
+    /// not by Character: CR LF is one Character and would slip past a Character comparison. Other
+    /// controls and the Unicode line separators go too, since some line readers split on them.
     static func singleLine(_ text: String) -> String {
-        String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
+        guard text.unicodeScalars.contains(where: breaksLine) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars { out.append(breaksLine(scalar) ? " " : scalar) }
+        return String(out)
+    }
+
+    static func breaksLine(_ scalar: Unicode.Scalar) -> Bool {
+        (scalar.value < 0x20 && scalar != "\t") || scalar.value == 0x7F || scalar.value == 0x85
+            || scalar.value == 0x2028 || scalar.value == 0x2029
+    }
+
+    /// The line as it goes on the wire, with its LF: the one place every line cpdd sends passes
+    /// through, so that no CR or LF inside it (whatever a message echoed) can end a response early
+    /// and put every later answer on the connection off by one. Formatting already keeps them out;
+    /// this is the guarantee.
+    public static func wireBytes(_ line: String, into bytes: inout [UInt8]) {
+        for byte in line.utf8 {
+            // In UTF-8, bytes 0x0A and 0x0D only ever stand for LF and CR themselves.
+            bytes.append(byte == 0x0A || byte == 0x0D ? 0x20 : byte)
+        }
+        bytes.append(0x0A)
     }
 }
 

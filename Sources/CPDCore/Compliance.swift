@@ -67,10 +67,10 @@ public enum Compliance {
     ///   - certificates: the member's certificates (any kinds; the scheme's kinds are picked out).
     public static func standing(
         scheme: Scheme, joined: Day, on day: Day, records: [PointsRecord], certificates: [Certificate]
-    ) -> Standing {
-        let cycle = scheme.period.cycle(containing: day, joined: joined)
+    ) throws(DayOutOfRange) -> Standing {
+        let cycle = try scheme.period.cycle(containing: day, joined: joined)
         let inCycle = records.filter { cycle.start <= $0.effective && $0.effective <= day }
-        let required = requirement(scheme: scheme, cycle: cycle, joined: joined)
+        let required = try requirement(scheme: scheme, cycle: cycle, joined: joined)
         let tally = Tally(records: inCycle, scheme: scheme, required: required)
         let certificateStandings = certificateStates(scheme: scheme, certificates: certificates, on: day)
         let certificatesOK = certificateStandings.allSatisfy { $0.state == .current || $0.state == .expiring }
@@ -110,9 +110,9 @@ public enum Compliance {
 
     /// The points required in `cycle`: the scheme's, or with monthly pro-rata a member's first, partial
     /// cycle asks for the months they were a member (a started month counts whole), rounded up.
-    public static func requirement(scheme: Scheme, cycle: Cycle, joined: Day) -> Points {
+    public static func requirement(scheme: Scheme, cycle: Cycle, joined: Day) throws(DayOutOfRange) -> Points {
         guard scheme.proRataMonthly, cycle.start < joined, joined <= cycle.end else { return scheme.required }
-        let months = joined.monthsStarted(until: cycle.end.adding(days: 1))
+        let months = try joined.monthsStarted(until: cycle.end.adding(days: 1))
         return scheme.required.scaled(by: min(months, scheme.period.months), over: scheme.period.months)
     }
 
@@ -122,9 +122,9 @@ public enum Compliance {
     /// at the close of `previous` (late).
     public static func carryOver(
         scheme: Scheme, joined: Day, previous: Cycle, records: [PointsRecord], certificates: [Certificate]
-    ) -> Points {
+    ) throws(DayOutOfRange) -> Points {
         guard let cap = scheme.carryOverMax, previous.end >= joined else { return .zero }
-        let atClose = standing(scheme: scheme, joined: joined, on: previous.end, records: records, certificates: certificates)
+        let atClose = try standing(scheme: scheme, joined: joined, on: previous.end, records: records, certificates: certificates)
         guard atClose.status == .compliant else { return .zero }
         let own = records.filter { $0.kind != .carryOver && previous.contains($0.effective) }
         let ownCounted = Tally(records: own, scheme: scheme, required: atClose.required).counted
@@ -150,10 +150,16 @@ public enum Compliance {
         // but month ends clamp (a window ending 28 February 2025 still starts on 29 February 2024),
         // so step forward from there until the entry is out.
         let months = scheme.period.months
+        // An entry that would leave only after 9999-12-31 never leaves within the calendar.
+        let never = Day.latest.adding(days: 1)
         func leaves(_ effective: Day) -> Day {
-            var date = effective.adding(months: months)
-            while scheme.period.cycle(containing: date, joined: joined).start <= effective { date = date.adding(days: 1) }
-            return date
+            do {
+                var date = try effective.adding(months: months)
+                while try scheme.period.cycle(containing: date, joined: joined).start <= effective { date = date.adding(days: 1) }
+                return date
+            } catch {
+                return never
+            }
         }
         // Walk the days on which entries leave, oldest first, taking the leavers out of running sums
         // (not tallying the whole window again each time).
@@ -161,7 +167,7 @@ public enum Compliance {
         var sums = Tally.Sums()
         for item in byLeaving where item.leaves > day { sums.add(item.record) }
         var next = byLeaving.firstIndex { $0.leaves > day } ?? byLeaving.endIndex
-        while next < byLeaving.endIndex {
+        while next < byLeaving.endIndex, byLeaving[next].leaves < never {
             let date = byLeaving[next].leaves
             while next < byLeaving.endIndex, byLeaving[next].leaves == date {
                 sums.remove(byLeaving[next].record)

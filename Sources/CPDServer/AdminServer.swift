@@ -299,12 +299,10 @@ public final class AdminServer: Service, Sendable {
     }
 
     static func buffer(_ lines: [String]) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        for line in lines {
-            buffer.writeString(line)
-            buffer.writeInteger(UInt8(ascii: "\n"))
-        }
-        return buffer
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 1 })
+        for line in lines { ResponseLine.wireBytes(line, into: &bytes) }
+        return ByteBuffer(bytes: bytes)
     }
 }
 
@@ -326,6 +324,7 @@ final class LineFrameDecoder: ByteToMessageDecoder {
 
     func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         _ = try decode(context: context, buffer: &buffer)
+        if seenEOF, let last = framer.finish() { context.fireChannelRead(wrapInboundOut(last)) }
         return .needMoreData
     }
 }

@@ -12,6 +12,14 @@ struct Arguments {
         return value
     }
 
+    /// A required argument read by one of the readers below (`a.required("on", a.day)`): the
+    /// session checks required arguments before a command runs, and this keeps that promise typed
+    /// instead of force-unwrapped.
+    func required<Value>(_ key: String, _ read: (String) throws(ValidationError) -> Value?) throws(ValidationError) -> Value {
+        guard let value = try read(key) else { throw ValidationError(key, "is required") }
+        return value
+    }
+
     func code(_ key: String) throws(ValidationError) -> String? {
         try request[key].map { (v: String) throws(ValidationError) in try Code.validate(v, field: key) }
     }

@@ -43,7 +43,7 @@ public struct CommandRunner: Sendable {
         let a = Arguments(request: request)
         do {
             return .success(LedgerStore.CompletionRequest(
-                practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.day("completed")!,
+                practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.required("completed", a.day),
                 key: try a.required("key"), principal: who.name, actingProvider: who.role == .provider ? who.provider : nil))
         } catch {
             return .failure(CommandFailure(line: refusal(error, command: "completion.record", by: who)))
@@ -116,17 +116,23 @@ public struct CommandRunner: Sendable {
                 return (made, rows)
             }
             var snapshots = exported.makeAsyncIterator()
-            let checked: (ReportStore.Checks, [ReportRow])?
+            var checked: (ReportStore.Checks, [ReportRow])? = nil
+            var checkFailure: Error? = nil
             if let snapshot = await snapshots.next() {
-                checked = try await readers.withConnection { c in
-                    var rows: [ReportRow] = []
-                    let checks = try ReportStore.check(in: snapshot, c, imported: { imported.signal() }) { rows.append($0) }
-                    return (checks, rows)
+                do {
+                    checked = try await readers.withConnection { c in
+                        var rows: [ReportRow] = []
+                        let checks = try ReportStore.check(in: snapshot, c, imported: { imported.signal() }) { rows.append($0) }
+                        return (checks, rows)
+                    }
+                } catch {
+                    checkFailure = error
                 }
-            } else {
-                checked = nil
             }
+            // The sections' error first: when they fail (a date whose cycles leave the calendar), the
+            // snapshot they shared is gone and the checks fail only because of it.
             var (made, rows) = try await sections
+            if let checkFailure { throw checkFailure }
             guard let (checks, checkRows) = checked else { throw StoreError.conflict("the report's snapshot was not shared") }
             rows += checkRows
             made.timings += checks.timings
@@ -182,6 +188,8 @@ public struct CommandRunner: Sendable {
             }
         case let error as ValidationError:
             return ResponseLine.err(.invalidArgument, error.description)
+        case let error as DayOutOfRange:
+            return ResponseLine.err(.invalidArgument, error.description)
         case let error as PostgresPoolError:
             return error.kind == .acquireTimeout
                 ? ResponseLine.err(.busy, "every database connection is in use; try again")
@@ -208,8 +216,8 @@ public struct CommandRunner: Sendable {
         case "course.add":
             let code = try Code.validate(try a.required("code"), field: "code")
             let content = try CourseContent(
-                title: try a.required("title"), summary: a.text("summary") ?? "", points: try a.points("points")!,
-                hours: try a.points("hours")!, category: try a.required("category"), delivery: try a.delivery("delivery")!,
+                title: try a.required("title"), summary: a.text("summary") ?? "", points: try a.required("points", a.points),
+                hours: try a.required("hours", a.points), category: try a.required("category"), delivery: try a.required("delivery", a.delivery),
                 modalities: try a.terms("modalities") ?? [])
             try CatalogueStore.addCourse(code: code, provider: try a.required("provider"), content: content, by: who.name, actingProvider: acting, c)
             return [ResponseLine.ok("course \(code) version 1 (draft)")]
@@ -242,8 +250,8 @@ public struct CommandRunner: Sendable {
             guard proRata == "none" || proRata == "monthly" else { throw ValidationError("pro_rata", "is none or monthly") }
             let scheme = try Scheme(
                 code: try a.required("code"), title: try a.required("title"),
-                period: try SchemePeriod(kind: try a.required("period"), length: try a.int("length", in: 1...120)!, start: start),
-                required: try a.points("required")!, carryOverMax: try a.points("carry_over_max"), openingBalance: try a.points("opening"),
+                period: try SchemePeriod(kind: try a.required("period"), length: try a.required("length") { (key: String) throws(ValidationError) in try a.int(key, in: 1...120) }, start: start),
+                required: try a.required("required", a.points), carryOverMax: try a.points("carry_over_max"), openingBalance: try a.points("opening"),
                 proRataMonthly: proRata == "monthly")
             try SchemeStore.addScheme(scheme, startText: start, c)
             return [ResponseLine.ok()]
@@ -253,8 +261,8 @@ public struct CommandRunner: Sendable {
             let bounds = ["min", "max", "min_share", "max_share"].filter { a.text($0) != nil }
             guard targets.count == 1 else { throw ValidationError("category", "give exactly one of category= or delivery=") }
             guard bounds.count == 1 else { throw ValidationError("min", "give exactly one of min=, max=, min_share=, max_share=") }
-            let target: RuleTarget = targets[0].0 == "category" ? .category(try a.term("category")!) : .delivery(try a.delivery("delivery")!)
-            let amount = try a.points(bounds[0])!
+            let target: RuleTarget = targets[0].0 == "category" ? .category(try a.required("category", a.term)) : .delivery(try a.required("delivery", a.delivery))
+            let amount = try a.required(bounds[0], a.points)
             let bound: RuleBound
             switch bounds[0] {
             case "min": bound = .min(amount)
@@ -266,7 +274,7 @@ public struct CommandRunner: Sendable {
             return [ResponseLine.ok()]
 
         case "scheme.certificate":
-            try SchemeStore.addRequiredCertificate(scheme: try a.required("scheme"), kind: try a.term("kind")!, c)
+            try SchemeStore.addRequiredCertificate(scheme: try a.required("scheme"), kind: try a.required("kind", a.term), c)
             return [ResponseLine.ok()]
 
         case "scheme.show":
@@ -300,21 +308,21 @@ public struct CommandRunner: Sendable {
 
         case "practitioner.add":
             let practitioner = try Practitioner(
-                id: try a.required("id"), name: try a.required("name"), scheme: try a.required("scheme"), joined: try a.day("joined")!,
+                id: try a.required("id"), name: try a.required("name"), scheme: try a.required("scheme"), joined: try a.required("joined", a.day),
                 modalities: try a.terms("modalities") ?? [])
             try SchemeStore.addPractitioner(practitioner, by: who.name, c)
             return [ResponseLine.ok()]
 
         case "certificate.add":
             let certificate = try Certificate(
-                practitioner: try a.required("practitioner"), kind: try a.required("kind"), issued: try a.day("issued")!,
-                expires: try a.day("expires")!, reference: a.text("ref"))
+                practitioner: try a.required("practitioner"), kind: try a.required("kind"), issued: try a.required("issued", a.day),
+                expires: try a.required("expires", a.day), reference: a.text("ref"))
             try SchemeStore.addCertificate(certificate, by: who.name, c)
             return [ResponseLine.ok()]
 
         case "completion.record":
             let receipt = try LedgerStore.recordCompletion(
-                practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.day("completed")!,
+                practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.required("completed", a.day),
                 key: try a.required("key"), by: who.name, actingProvider: acting, c)
             guard a.text("explain") == "yes" else { return [receiptLine(receipt)] }
             var record = Record()
@@ -328,7 +336,7 @@ public struct CommandRunner: Sendable {
 
         case "entry.adjust":
             let receipt = try LedgerStore.adjust(
-                practitioner: try a.required("practitioner"), points: try a.points("points")!, reason: try a.required("reason"),
+                practitioner: try a.required("practitioner"), points: try a.required("points", a.points), reason: try a.required("reason"),
                 category: a.text("category"), delivery: try a.delivery("delivery"), key: try a.required("key"), by: who.name, c)
             return [receiptLine(receipt)]
 
@@ -337,7 +345,9 @@ public struct CommandRunner: Sendable {
             return standingLines(member, json: json) + [ResponseLine.ok()]
 
         case "statement":
-            let lines = try LedgerStore.statement(practitioner: try subject(a, who), from: try a.day("from"), to: try a.day("to"), c)
+            let (from, to) = (try a.day("from"), try a.day("to"))
+            if let from, let to, from > to { throw ValidationError("from", "\(from) is after to=\(to)") }
+            let lines = try LedgerStore.statement(practitioner: try subject(a, who), from: from, to: to, c)
             return lines.map { statementRecord($0).line(json: json) } + [ResponseLine.ok("\(lines.count) entries")]
 
         case "ledger.verify":

@@ -262,10 +262,10 @@ public enum LedgerStore {
         guard scheme.carryOverMax != nil else { return nil }
         if case .rolling = scheme.period { return nil }
         let date = try day ?? Registry.today(c)
-        let current = scheme.period.cycle(containing: date, joined: member.joined)
-        let previous = scheme.period.cycle(before: current, joined: member.joined)
+        let current = try scheme.period.cycle(containing: date, joined: member.joined)
+        let previous = try scheme.period.cycle(before: current, joined: member.joined)
         guard previous.end >= member.joined else { return nil }
-        let amount = Compliance.carryOver(
+        let amount = try Compliance.carryOver(
             scheme: scheme, joined: member.joined, previous: previous, records: try records(id, from: previous.start, to: previous.end, c),
             certificates: try SchemeStore.certificates(of: id, c))
         guard amount.isPositive else { return nil }
@@ -308,8 +308,8 @@ public enum LedgerStore {
             modalities: (try row["modalities"] as TextArray).values)
         let certificates = try foldedCertificates(try row["member_certificates"], of: id)
         let date = try day ?? row["today"]
-        let cycle = scheme.period.cycle(containing: date, joined: member.joined)
-        let standing = Compliance.standing(
+        let cycle = try scheme.period.cycle(containing: date, joined: member.joined)
+        let standing = try Compliance.standing(
             scheme: scheme, joined: member.joined, on: date, records: try records(id, from: cycle.start, to: date, c),
             certificates: certificates)
         return MemberStanding(practitioner: member, scheme: scheme, standing: standing)
@@ -336,7 +336,7 @@ public enum LedgerStore {
             guard let member = current, let scheme = schemes[member.scheme] else { return }
             let certificates = try foldedCertificates(member.certificates ?? "", of: member.id)
             let practitioner = try Practitioner(id: member.id, name: member.name, scheme: member.scheme, joined: member.joined, modalities: member.modalities)
-            let standing = Compliance.standing(scheme: scheme, joined: member.joined, on: day, records: records, certificates: certificates)
+            let standing = try Compliance.standing(scheme: scheme, joined: member.joined, on: day, records: records, certificates: certificates)
             try body(MemberStanding(practitioner: practitioner, scheme: scheme, standing: standing))
             members += 1
         }

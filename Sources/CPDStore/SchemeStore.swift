@@ -110,6 +110,13 @@ public enum SchemeStore {
             guard let opening = try c.query("SELECT opening_balance FROM scheme WHERE code = $1", [p.scheme]).first else {
                 throw StoreError.notFound("no scheme \(p.scheme)")
             }
+            // A member whose first cycle the calendar cannot hold could never be given a standing,
+            // and would fail every nightly report: refuse them here instead.
+            do {
+                _ = try scheme(p.scheme, c).period.cycle(containing: p.joined, joined: p.joined)
+            } catch let error as DayOutOfRange {
+                throw ValidationError("joined", error.description)
+            }
             let inserted = try c.query(
                 "INSERT INTO practitioner (id, name, scheme, joined, modalities) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
                 [p.id, p.name, p.scheme, p.joined, TextArray(p.modalities)])

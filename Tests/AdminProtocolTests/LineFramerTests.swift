@@ -156,3 +156,26 @@ import Testing
         }
     }
 }
+
+@Suite struct WireLineTests {
+    @Test func noLineBreakSurvivesOnTheWire() {
+        var bytes: [UInt8] = []
+        ResponseLine.wireBytes("ERR not_found no course A\r\nOK", into: &bytes)
+        #expect(bytes.filter { $0 == 0x0A }.count == 1 && bytes.last == 0x0A && !bytes.contains(0x0D))
+    }
+
+    @Test func anErrorMessageIsOneLineByScalarNotByCharacter() {
+        let line = ResponseLine.err(.notFound, "no course A\r\nOK\u{2028}x\u{85}y")
+        #expect(!line.unicodeScalars.contains { $0 == "\r" || $0 == "\n" || $0 == "\u{2028}" || $0 == "\u{85}" })
+        #expect(line.hasPrefix("ERR not_found no course A"))
+    }
+
+    @Test func aPendingLineIsGivenAtTheEnd() {
+        var framer = LineFramer(limit: 16)
+        #expect(framer.feed(Array("ping\nwho".utf8)) == [.line(Array("ping".utf8))])
+        #expect(framer.finish() == .line(Array("who".utf8)))
+        #expect(framer.finish() == nil)
+        _ = framer.feed(Array(String(repeating: "x", count: 40).utf8))
+        #expect(framer.finish() == nil, "a line discarded as too long is not given at the end")
+    }
+}

@@ -72,12 +72,12 @@ import Testing
     /// entry leaves it: what `daysUntilShort` computed before it kept running sums.
     static func daysUntilShortByRetallying(scheme: Scheme, joined: Day, on day: Day, records: [PointsRecord], required: Points) -> Int {
         func leaves(_ effective: Day) -> Day {
-            var date = effective.adding(months: scheme.period.months)
-            while scheme.period.cycle(containing: date, joined: joined).start <= effective { date = date.adding(days: 1) }
+            var date = try! effective.adding(months: scheme.period.months)
+            while try! scheme.period.cycle(containing: date, joined: joined).start <= effective { date = date.adding(days: 1) }
             return date
         }
         for date in Set(records.map { leaves($0.effective) }).filter({ $0 > day }).sorted() {
-            let window = scheme.period.cycle(containing: date, joined: joined)
+            let window = try! scheme.period.cycle(containing: date, joined: joined)
             if Tally(records: records.filter { $0.effective >= window.start }, scheme: scheme, required: required).shortfall.isPositive {
                 return day.distance(to: date) - 1
             }
@@ -99,9 +99,9 @@ import Testing
                 let today = Day(year: 2024 + random.next(3), month: 1 + random.next(12), day: [1, 28, 29, 30, 31][random.next(5)])
                     ?? Day(year: 2025, month: 2, day: 28)!
                 let joined = today.adding(days: -4_000)
-                let cycle = scheme.period.cycle(containing: today, joined: joined)
+                let cycle = try scheme.period.cycle(containing: today, joined: joined)
                 let records = Self.records(&random, count: random.next(30), around: today, spanDays: cycle.start.distance(to: today) + 1)
-                let required = Compliance.requirement(scheme: scheme, cycle: cycle, joined: joined)
+                let required = try Compliance.requirement(scheme: scheme, cycle: cycle, joined: joined)
                 guard !Tally(records: records, scheme: scheme, required: required).shortfall.isPositive else { continue }
                 #expect(Compliance.daysUntilShort(scheme: scheme, joined: joined, on: today, records: records, required: required)
                     == Self.daysUntilShortByRetallying(scheme: scheme, joined: joined, on: today, records: records, required: required))

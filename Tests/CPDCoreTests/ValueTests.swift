@@ -18,19 +18,19 @@ import Testing
         #expect(Points(20).share(percent: Points(50), roundingUp: true) == Points(10))
     }
 
-    @Test func addingMonthsClampsToTheEndOfShorterMonths() {
-        #expect(day("2026-01-31").adding(months: 1) == day("2026-02-28"))
-        #expect(day("2024-01-31").adding(months: 1) == day("2024-02-29"))
-        #expect(day("2024-02-29").adding(months: 12) == day("2025-02-28"))
-        #expect(day("2026-03-31").adding(months: -1) == day("2026-02-28"))
-        #expect(day("2026-11-21").adding(months: -36) == day("2023-11-21"))
+    @Test func addingMonthsClampsToTheEndOfShorterMonths() throws {
+        #expect(try day("2026-01-31").adding(months: 1) == day("2026-02-28"))
+        #expect(try day("2024-01-31").adding(months: 1) == day("2024-02-29"))
+        #expect(try day("2024-02-29").adding(months: 12) == day("2025-02-28"))
+        #expect(try day("2026-03-31").adding(months: -1) == day("2026-02-28"))
+        #expect(try day("2026-11-21").adding(months: -36) == day("2023-11-21"))
     }
 
-    @Test func monthsStartedCountsAPartMonthAsWhole() {
-        #expect(day("2026-03-15").monthsStarted(until: day("2027-09-01")) == 18)
-        #expect(day("2026-03-01").monthsStarted(until: day("2027-09-01")) == 18)
-        #expect(day("2026-03-02").monthsStarted(until: day("2027-09-01")) == 18)
-        #expect(day("2027-08-31").monthsStarted(until: day("2027-09-01")) == 1)
+    @Test func monthsStartedCountsAPartMonthAsWhole() throws {
+        #expect(try day("2026-03-15").monthsStarted(until: day("2027-09-01")) == 18)
+        #expect(try day("2026-03-01").monthsStarted(until: day("2027-09-01")) == 18)
+        #expect(try day("2026-03-02").monthsStarted(until: day("2027-09-01")) == 18)
+        #expect(try day("2027-08-31").monthsStarted(until: day("2027-09-01")) == 1)
     }
 
     @Test func daysRejectImpossibleDates() {
@@ -100,5 +100,26 @@ import Testing
         #expect(throws: ValidationError.self) { try CompletionRules.check(completed: day("2024-12-31"), today: today, joined: joined, courseStatus: .published, course: "C") }
         #expect(throws: ValidationError.self) { try CompletionRules.check(completed: today, today: today, joined: joined, courseStatus: .draft, course: "C") }
         #expect(throws: ValidationError.self) { try CompletionRules.check(completed: today, today: today, joined: joined, courseStatus: .retired, course: "C") }
+    }
+}
+
+@Suite struct CalendarEdgeTests {
+    @Test func monthArithmeticThatLeavesTheCalendarThrows() throws {
+        let last = try #require(Day(parsing: "9999-12-31"))
+        let first = try #require(Day(parsing: "0001-01-01"))
+        #expect(throws: DayOutOfRange.self) { try last.adding(months: 1) }
+        #expect(throws: DayOutOfRange.self) { try first.adding(months: -1) }
+        #expect(throws: DayOutOfRange.self) { try first.adding(months: Int.max) }
+        #expect(throws: DayOutOfRange.self) { try last.adding(months: Int.min) }
+        #expect(try last.adding(months: -1).description == "9999-11-30")
+        #expect(try first.adding(months: 1).description == "0001-02-01")
+    }
+
+    @Test func aCycleThatLeavesTheCalendarThrows() throws {
+        let last = try #require(Day(parsing: "9999-12-31"))
+        let joined = try #require(Day(parsing: "2025-01-01"))
+        #expect(throws: DayOutOfRange.self) { try SchemePeriod.anniversary(months: 12).cycle(containing: last, joined: joined) }
+        #expect(throws: DayOutOfRange.self) { try SchemePeriod.rolling(months: 12).cycle(containing: Day.earliest, joined: joined) }
+        #expect(try SchemePeriod.rolling(months: 12).cycle(containing: last, joined: joined).start.description == "9999-01-01")
     }
 }
