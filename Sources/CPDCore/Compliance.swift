@@ -90,6 +90,9 @@ public enum Compliance {
                 status = .nonCompliant
             } else if !tally.shortfall.isPositive {
                 status = .compliant
+            } else if day < joined {
+                // Asked about a day before the member joined: nothing was due yet.
+                status = .onTrack
             } else if daysLeft == 0 {
                 status = .nonCompliant
             } else {
@@ -99,6 +102,7 @@ public enum Compliance {
                 let memberStart = max(cycle.start, joined)
                 let memberDays = memberStart.distance(to: cycle.end) + 1
                 let remaining = day.distance(to: cycle.end) + 1
+                // joined ≤ day ≤ cycle end here, so the member has days in the cycle.
                 let paceAllows = required.scaled(by: remaining, over: memberDays)
                 status = tally.shortfall <= paceAllows ? .onTrack : .atRisk
             }

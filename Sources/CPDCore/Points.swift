@@ -26,9 +26,11 @@ public struct Points: Hashable, Comparable, Sendable, CustomStringConvertible, A
         if parts.count == 2 {
             let digits = parts[1]
             guard (1...2).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-            fraction = Int64(digits)! * (digits.count == 1 ? 10 : 1)
+            guard let value = Int64(digits) else { return nil }
+            fraction = value * (digits.count == 1 ? 10 : 1)
         }
-        let magnitude = Int64(wholeText)! * 100 + fraction
+        guard let whole = Int64(wholeText) else { return nil }
+        let magnitude = whole * 100 + fraction
         guard magnitude <= Points.limit.hundredths else { return nil }
         self.hundredths = negative ? -magnitude : magnitude
     }
@@ -49,14 +51,20 @@ public struct Points: Hashable, Comparable, Sendable, CustomStringConvertible, A
     /// must not be met by rounding down) and down for a cap.
     public func share(percent: Points, roundingUp: Bool) -> Points {
         // percent is itself in hundredths: 33.33 % is 3333.
-        let product = hundredths * percent.hundredths
+        let (product, overflow) = hundredths.multipliedReportingOverflow(by: percent.hundredths)
+        guard !overflow else { return Points(hundredths: (hundredths < 0) != (percent.hundredths < 0) ? .min : .max) }
         let (quotient, remainder) = product.quotientAndRemainder(dividingBy: 10_000)
         return Points(hundredths: quotient + (roundingUp && remainder > 0 ? 1 : 0))
     }
 
     /// These points scaled by `numerator / denominator`, rounded up (for a pro-rata requirement).
+    /// Total: a denominator that is not positive (a member with no days in the cycle) leaves the
+    /// points as they are, and a product past Int64 saturates, rather than trap on a value that came
+    /// from a request or the database.
     public func scaled(by numerator: Int, over denominator: Int) -> Points {
-        let product = hundredths * Int64(numerator)
+        guard denominator > 0 else { return self }
+        let (product, overflow) = hundredths.multipliedReportingOverflow(by: Int64(clamping: numerator))
+        guard !overflow else { return Points(hundredths: (hundredths < 0) != (numerator < 0) ? .min : .max) }
         let (quotient, remainder) = product.quotientAndRemainder(dividingBy: Int64(denominator))
         return Points(hundredths: quotient + (remainder > 0 ? 1 : 0))
     }

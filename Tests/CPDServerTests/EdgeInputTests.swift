@@ -65,6 +65,20 @@ import TestSupport
         }
     }
 
+    /// Found by the daemon fuzzer: a day before the member joined, in the cycle just before their
+    /// first, divided by the member's zero days in it.
+    @Test func pointsOnADayBeforeTheMemberJoinedIsAnAnswerNotATrap() async throws {
+        try await CPDServerTests.withRegistry(label: "edge-before") { path, _ in
+            let c = try AdminClient(socketPath: path)
+            for line in Self.setup + ["practitioner.add id=P-9 name=New scheme=FIX joined=2025-07-01"] { #expect(try c.request(line).isOK, "\(line)") }
+            let before = try c.request("points practitioner=P-9 on=2025-06-30")
+            #expect(before.isOK, "\(before.final)")
+            #expect(before.data.first?.contains("status=on_track") == true, "nothing was due before joining: \(before.data)")
+            #expect(try c.request("report.nightly date=2025-06-30").isOK)
+            #expect(try c.request("ping").final == "OK pong")
+        }
+    }
+
     @Test func anErrorThatEchoesALineBreakIsStillOneLine() async throws {
         try await CPDServerTests.withRegistry(label: "edge-lines") { path, _ in
             let c = try AdminClient(socketPath: path)
