@@ -93,6 +93,34 @@ import TestSupport
         }
     }
 
+    @Test func anInstalledCpddUsesTheInstalledMigrationsWhateverTheWorkingDirectoryHolds() async throws {
+        let database = try TestDatabase.fresh("installed")
+        let root = try TestDatabase.scratchDirectory("installed")
+        let fm = FileManager.default
+        // <root>/usr/bin/cpdd with <root>/usr/share/cpd/sql, as deploy/install.sh --root lays them out.
+        try fm.createDirectory(atPath: root + "/usr/bin", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/usr/share/cpd/sql", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: cpdd, toPath: root + "/usr/bin/cpdd")
+        try fm.copyItem(atPath: Checkout.root + "/sql/migrations", toPath: root + "/usr/share/cpd/sql/migrations")
+        // A working directory with a sql/ of its own, whose extra migration must never run.
+        let work = root + "/work/deeper"
+        try fm.createDirectory(atPath: root + "/work/sql", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
+        try fm.copyItem(atPath: Checkout.root + "/sql/migrations", toPath: root + "/work/sql/migrations")
+        try "DROP TABLE ledger_entry;\n".write(toFile: root + "/work/sql/migrations/9999_decoy.sql", atomically: true, encoding: .utf8)
+        try await runBlocking {
+            let inWork = ["/usr/bin/env", "-C", work, root + "/usr/bin/cpdd"]
+            let (migrated, applied) = try ChildProcess.run(inWork + ["migrate", "--database", database])
+            #expect(migrated == 0 && applied.contains("0001_registry.sql") && !applied.contains("9999"), "\(applied)")
+            let (current, said) = try ChildProcess.run(inWork + ["migrate", "--check", "--database", database])
+            #expect(current == 0 && said.contains("schema up to date"), "\(said)")
+            // Without its installed SQL it stops, rather than look anywhere else.
+            try fm.removeItem(atPath: root + "/usr/share/cpd/sql/migrations")
+            let (missing, why) = try ChildProcess.run(inWork + ["migrate", "--check", "--database", database])
+            #expect(missing != 0 && why.contains(root + "/usr/share/cpd/sql"), "\(why)")
+        }
+    }
+
     @Test func versionAndHelpAnswerWithoutADatabase() throws {
         let (status, version) = try ChildProcess.run([cpdd, "--version"])
         #expect(status == 0 && version.trimmingCharacters(in: .whitespacesAndNewlines) == CPDVersion.current)
@@ -143,6 +171,25 @@ import TestSupport
         #expect(try resolve().reportDatabase == nil)
         #expect(try resolve(environment: ["CPD_REPORT_DATABASE": "host=replica"]).reportDatabase == "host=replica")
         #expect(try resolve(flags: ["report_database": "host=flag"], environment: ["CPD_REPORT_DATABASE": "host=replica"]).reportDatabase == "host=flag")
+    }
+
+    @Test func anInstalledCpddReadsOnlyItsPrefixsSQL() {
+        #expect(Settings.sqlDirectoryCandidates(executablePath: "/usr/bin/cpdd") == ["/usr/share/cpd/sql"])
+        #expect(Settings.sqlDirectoryCandidates(executablePath: "/usr/local/sbin/cpdd") == ["/usr/local/share/cpd/sql"])
+        #expect(Settings.sqlDirectoryCandidates(executablePath: "/opt/cpd/bin/cpdd") == ["/opt/cpd/share/cpd/sql"])
+        #expect(Settings.sqlDirectoryCandidates(executablePath: "/usr/lib/cpd/cpdd") == ["/usr/share/cpd/sql"])
+    }
+
+    @Test func aCheckoutsCpddReadsTheSQLAboveItAndNeverTheWorkingDirectorys() {
+        let candidates = Settings.sqlDirectoryCandidates(executablePath: "/src/cpd/.build/x86_64-unknown-linux-gnu/debug/cpdd")
+        #expect(candidates.first == "/src/cpd/.build/x86_64-unknown-linux-gnu/debug/sql")
+        #expect(candidates.contains("/src/cpd/sql"))
+        #expect(candidates.allSatisfy { $0.hasPrefix("/src/") }, "only folders above the executable: \(candidates)")
+        #expect(!candidates.contains(Settings.installedSQLDirectory))
+    }
+
+    @Test func theSQLSettingWinsOverTheSearch() throws {
+        #expect(try resolve(flags: ["sql_dir": "here/sql"], executable: "/usr/bin/cpdd").locateSQLDirectory(executablePath: "/usr/bin/cpdd") == "/src/cpd/here/sql")
     }
 
     @Test func aMisspeltSettingIsAnError() throws {
