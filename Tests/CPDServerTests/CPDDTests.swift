@@ -1,5 +1,6 @@
 import AdminClient
 import Foundation
+import Postgres
 import Testing
 import TestSupport
 
@@ -40,6 +41,55 @@ import TestSupport
             #expect(child.output.contains("seeded demo data"))
             var info = stat()
             #expect(stat(state, &info) == 0 && info.st_mode & 0o777 == 0o750, "the state directory is closed to others")
+        }
+    }
+
+    @Test func onItsOwnPostgresCpddLogsInAsARoleThatIsNoSuperuserAndOwnsNothing() async throws {
+        let state = try TestDatabase.scratchDirectory("login") + "/state"
+        defer { _ = try? ChildProcess.run([cpdd, "postgres", "destroy", "--state-dir", state]) }
+        try await runBlocking {
+            let child = try ChildProcess([cpdd, "serve", "--state-dir", state, "--pool-size", "3"])
+            defer { child.terminate() }
+            try waitForSocket(state + "/cpdd.sock", child)
+            let client = try AdminClient(socketPath: state + "/cpdd.sock")
+            #expect(try client.request("ping").final == "OK pong")
+            let adjusted = try client.request("entry.adjust practitioner=P-1001 points=1.50 reason=\"login role\" key=login-1")
+            #expect(adjusted.isOK, "\(adjusted.final)")
+            let points = try client.request("points practitioner=P-1001")
+            #expect(points.isOK && points.data.contains { $0.contains("kind=summary") }, "\(points)")
+
+            // Looked at as the cluster's superuser: who are the sessions of cpdd's pool?
+            let (_, printed) = try ChildProcess.run([cpdd, "postgres", "conninfo", "--state-dir", state])
+            let conninfo = printed.split(separator: "\n").last.map(String.init) ?? ""
+            let superuser = try PostgresConnection(conninfo: conninfo)
+            let sessions = try superuser.query("""
+                SELECT DISTINCT usename::text FROM pg_stat_activity
+                WHERE datname = 'cpd' AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+                """).map { row -> String in try row[0] }
+            #expect(sessions == ["cpd_login"], "\(sessions)")
+            let attributes = try superuser.query(
+                "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles WHERE rolname = $1", ["cpd_login"])
+            #expect(attributes.count == 1)
+            for row in attributes {
+                let flags: [Bool] = [try row[0], try row[1], try row[2], try row[3]]
+                #expect(flags == [false, false, false, false], "not a superuser, and no way to become one")
+            }
+            let owned = try superuser.query("""
+                SELECT (SELECT count(*) FROM pg_class WHERE relowner = r.oid)
+                     + (SELECT count(*) FROM pg_namespace WHERE nspowner = r.oid)
+                     + (SELECT count(*) FROM pg_proc WHERE proowner = r.oid)
+                     + (SELECT count(*) FROM pg_type WHERE typowner = r.oid)
+                     + (SELECT count(*) FROM pg_database WHERE datdba = r.oid)
+                     + (SELECT count(*) FROM pg_shdepend WHERE refclassid = 'pg_authid'::regclass AND refobjid = r.oid AND deptype = 'o')
+                FROM pg_roles r WHERE r.rolname = $1
+                """, ["cpd_login"]).map { row -> Int in try row[0] }
+            #expect(owned == [0], "cpd_login exists and owns nothing")
+            let ledgerOwner = try superuser.query("SELECT tableowner::text FROM pg_tables WHERE tablename = 'ledger_entry'")
+                .map { row -> String in try row[0] }
+            #expect(ledgerOwner.count == 1 && !ledgerOwner.contains("cpd_login") && !ledgerOwner.contains("cpd_app"))
+
+            child.signal(SIGTERM)
+            #expect(child.wait(timeout: .seconds(30)) == 0, "\(child.output)")
         }
     }
 
