@@ -22,6 +22,10 @@ public struct ReportWriteError: Error, CustomStringConvertible, Sendable {
 /// old directory, and anything a crashed run left, is removed. Running again for a date replaces
 /// that date's report.
 public enum ReportDirectory {
+    /// Whatever the umask: the owner writes, the group (`cpd` when installed) reads, nobody else.
+    static let fileMode: mode_t = 0o640
+    static let folderMode: mode_t = 0o750
+
     /// Writes `files` (name and content) as the report of `date` under `directory`; returns the
     /// report's path (`directory/date`). `afterEachFile` is called once a file is written (tests
     /// make it throw to stop a write half-way).
@@ -33,77 +37,117 @@ public enum ReportDirectory {
         guard date.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil else {
             throw ReportWriteError("a report's date is YYYY-MM-DD, not '\(date)'")
         }
-        let fm = FileManager.default
-        do {
-            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ReportWriteError("cannot create \(directory): \(error.localizedDescription)")
-        }
+        try makeFolders(directory)
+        // Everything below goes through this descriptor and names without a slash, so a link planted
+        // in the directory is never followed.
+        let folder = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard folder >= 0 else { throw ReportWriteError("cannot open", directory) }
+        defer { close(folder) }
         // One publisher at a time per directory (two runs for one date would remove each other's files).
-        let lockPath = directory + "/.lock"
-        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lock >= 0 else { throw ReportWriteError("cannot open", lockPath) }
+        let lock = try openLock(in: folder, path: directory + "/.lock")
         defer { close(lock) }
-        guard flock(lock, LOCK_EX) == 0 else { throw ReportWriteError("cannot lock", lockPath) }
+        guard flock(lock, LOCK_EX) == 0 else { throw ReportWriteError("cannot lock", directory + "/.lock") }
 
         let unique = "\(Int(Date().timeIntervalSince1970 * 1000))-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let stagingName = ".\(date).\(unique)"
         let staging = directory + "/" + stagingName
-        guard mkdir(staging, 0o755) == 0 else { throw ReportWriteError("cannot create", staging) }
+        guard mkdirat(folder, stagingName, folderMode) == 0 else { throw ReportWriteError("cannot create", staging) }
         do {
+            let stagingFolder = openat(folder, stagingName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard stagingFolder >= 0 else { throw ReportWriteError("cannot open", staging) }
+            defer { close(stagingFolder) }
+            guard fchmod(stagingFolder, folderMode) == 0 else { throw ReportWriteError("cannot set the mode of", staging) }
             for file in files {
                 precondition(!file.name.contains("/") && !file.name.hasPrefix("."), "a report file name is plain: \(file.name)")
-                try write(file.content, to: staging + "/" + file.name)
+                try write(file.content, in: stagingFolder, name: file.name, path: staging + "/" + file.name)
                 try afterEachFile(file.name)
             }
-            try sync(staging)
+            guard fsync(stagingFolder) == 0 else { throw ReportWriteError("cannot sync", staging) }
         } catch {
-            try? fm.removeItem(atPath: staging)
+            try? remove(stagingName, in: folder)
             throw error
         }
 
         let target = directory + "/" + date
-        let previous = try? fm.destinationOfSymbolicLink(atPath: target)
-        // A real directory in the link's place (put there by hand): moved aside, then removed.
-        var isDirectory: ObjCBool = false
-        if previous == nil, fm.fileExists(atPath: target, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                try? fm.removeItem(atPath: staging)
+        var existing = stat()
+        if fstatat(folder, date, &existing, AT_SYMLINK_NOFOLLOW) == 0, existing.st_mode & S_IFMT != S_IFLNK {
+            // A real directory in the link's place (put there by hand): moved aside, then removed.
+            guard existing.st_mode & S_IFMT == S_IFDIR else {
+                try? remove(stagingName, in: folder)
                 throw ReportWriteError("\(target) is in the way: it is neither a report nor a link to one")
             }
-            guard rename(target, directory + "/.\(date).replaced-\(unique)") == 0 else {
+            guard renameat(folder, date, folder, ".\(date).replaced-\(unique)") == 0 else {
                 let failure = ReportWriteError("cannot move aside", target)
-                try? fm.removeItem(atPath: staging)
+                try? remove(stagingName, in: folder)
                 throw failure
             }
         }
-        let link = directory + "/.\(date).link-\(unique)"
-        guard symlink(stagingName, link) == 0 else {
-            let failure = ReportWriteError("cannot create the link", link)
-            try? fm.removeItem(atPath: staging)
+        let linkName = ".\(date).link-\(unique)"
+        guard symlinkat(stagingName, folder, linkName) == 0 else {
+            let failure = ReportWriteError("cannot create the link", directory + "/" + linkName)
+            try? remove(stagingName, in: folder)
             throw failure
         }
-        guard rename(link, target) == 0 else {
+        guard renameat(folder, linkName, folder, date) == 0 else {
             let failure = ReportWriteError("cannot put the report in place at", target)
-            unlink(link)
-            try? fm.removeItem(atPath: staging)
+            unlinkat(folder, linkName, 0)
+            try? remove(stagingName, in: folder)
             throw failure
         }
-        try sync(directory)
+        guard fsync(folder) == 0 else { throw ReportWriteError("cannot sync", directory) }
 
         // What the link no longer points to: the previous report, and leftovers of crashed runs.
-        if let names = try? fm.contentsOfDirectory(atPath: directory) {
-            for name in names where name.hasPrefix(".\(date).") && name != stagingName {
-                try? fm.removeItem(atPath: directory + "/" + name)
-            }
+        for name in (try? names(in: folder)) ?? [] where name.hasPrefix(".\(date).") && name != stagingName {
+            try? remove(name, in: folder)
         }
         return target
     }
 
-    static func write(_ content: String, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    /// Creates the folders of `path` that are missing, each `folderMode`; those that exist are left as they are.
+    static func makeFolders(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, folderMode) == 0 {
+                guard chmod(prefix, folderMode) == 0 else { throw ReportWriteError("cannot set the mode of", prefix) }
+            } else if errno != EEXIST {
+                throw ReportWriteError("cannot create", prefix)
+            }
+        }
+    }
+
+    /// The lock file, never through a link: a link planted at its place would otherwise have the
+    /// publisher create or open a file wherever the link points.
+    static func openLock(in folder: Int32, path: String) throws -> Int32 {
+        // O_NONBLOCK: a FIFO planted in the lock's place must not hang the open.
+        let flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
+        var lock = openat(folder, ".lock", flags | O_CREAT | O_EXCL, fileMode)
+        if lock >= 0 {
+            guard fchmod(lock, fileMode) == 0 else {
+                let failure = ReportWriteError("cannot set the mode of", path)
+                close(lock)
+                throw failure
+            }
+        } else if errno == EEXIST {
+            lock = openat(folder, ".lock", flags)
+        }
+        guard lock >= 0 else {
+            if errno == ELOOP { throw ReportWriteError("\(path) is a symbolic link; it is not followed") }
+            throw ReportWriteError("cannot open", path)
+        }
+        var info = stat()
+        guard fstat(lock, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            close(lock)
+            throw ReportWriteError("\(path) is not a plain file")
+        }
+        return lock
+    }
+
+    static func write(_ content: String, in folder: Int32, name: String, path: String) throws {
+        let fd = openat(folder, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fileMode)
         guard fd >= 0 else { throw ReportWriteError("cannot create", path) }
         defer { close(fd) }
+        guard fchmod(fd, fileMode) == 0 else { throw ReportWriteError("cannot set the mode of", path) }
         var bytes = Array(content.utf8)[...]
         while !bytes.isEmpty {
             let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -116,12 +160,44 @@ public enum ReportDirectory {
         guard fsync(fd) == 0 else { throw ReportWriteError("cannot sync", path) }
     }
 
-    /// fsync on a directory makes its entries (new files, a rename) durable.
-    static func sync(_ directory: String) throws {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw ReportWriteError("cannot open", directory) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw ReportWriteError("cannot sync", directory) }
+    /// Removes `name` from `folder` without following links: a link is unlinked, never what it points
+    /// to, and a folder is emptied through descriptors, so a link swapped in cannot redirect it.
+    static func remove(_ name: String, in folder: Int32, depth: Int = 0) throws {
+        var info = stat()
+        guard fstatat(folder, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+            if errno == ENOENT { return }
+            throw ReportWriteError("cannot examine", name)
+        }
+        if info.st_mode & S_IFMT != S_IFDIR {
+            guard unlinkat(folder, name, 0) == 0 || errno == ENOENT else { throw ReportWriteError("cannot remove", name) }
+            return
+        }
+        // A report is flat; a deeper tree is not one of ours and is left alone.
+        guard depth < 8 else { throw ReportWriteError("\(name) is nested too deeply to be a report; left in place") }
+        let child = openat(folder, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard child >= 0 else { throw ReportWriteError("cannot open", name) }
+        defer { close(child) }
+        for entry in try names(in: child) { try remove(entry, in: child, depth: depth + 1) }
+        guard unlinkat(folder, name, AT_REMOVEDIR) == 0 || errno == ENOENT else { throw ReportWriteError("cannot remove", name) }
+    }
+
+    /// The entries of an open folder, without `.` and `..`; the descriptor stays open.
+    static func names(in folder: Int32) throws -> [String] {
+        let copy = dup(folder)
+        guard copy >= 0, let stream = fdopendir(copy) else {
+            if copy >= 0 { close(copy) }
+            throw ReportWriteError("cannot list a folder: \(String(cString: strerror(errno)))")
+        }
+        defer { closedir(stream) }
+        rewinddir(stream)
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 }
 

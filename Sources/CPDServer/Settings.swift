@@ -118,22 +118,42 @@ public struct Settings: Sendable, Equatable {
         return url.standardizedFileURL.path
     }
 
-    /// The `sql/` directory: the setting if given, else the first `sql/migrations` found walking up from
-    /// the executable (a checkout's `.build/...`) or the working directory, else /usr/share/cpd/sql.
-    public func locateSQLDirectory(executablePath: String, workingDirectory: String) throws -> String {
+    /// The `sql/` directory: the setting if given, else the first of `sqlDirectoryCandidates` that holds
+    /// `migrations/`.
+    public func locateSQLDirectory(executablePath: String) throws -> String {
         if let sqlDirectory { return sqlDirectory }
-        var candidates: [String] = []
-        for start in [URL(fileURLWithPath: executablePath).deletingLastPathComponent(), URL(fileURLWithPath: workingDirectory)] {
-            var url = start.standardizedFileURL
-            while url.path != "/" {
-                candidates.append(url.appendingPathComponent("sql").path)
-                url.deleteLastPathComponent()
-            }
-        }
-        candidates.append("/usr/share/cpd/sql")
+        let candidates = Self.sqlDirectoryCandidates(executablePath: executablePath)
         guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/migrations") }) else {
-            throw SettingsError("no sql/migrations directory found near \(executablePath) or \(workingDirectory); set sql_dir or --sql-dir")
+            throw SettingsError(
+                "no migrations found for \(executablePath) (looked in \(candidates.joined(separator: ", "))); set sql_dir or --sql-dir")
         }
         return found
     }
+
+    /// Where cpdd looks for `sql/` when no setting names it, in order.
+    ///
+    /// - installed at a prefix (`<prefix>/bin/cpdd` or `<prefix>/sbin/cpdd`): only `<prefix>/share/cpd/sql`,
+    ///   so `/usr/bin/cpdd` reads `/usr/share/cpd/sql` and `/usr/local/bin/cpdd` `/usr/local/share/cpd/sql`;
+    /// - elsewhere under `/usr`: only `/usr/share/cpd/sql`;
+    /// - anywhere else (a checkout's `.build/debug/cpdd`): `sql/` in each folder above the executable,
+    ///   nearest first, which finds the checkout's own.
+    ///
+    /// The working directory is never searched: an installed cpdd run from a folder that someone else
+    /// controls (or from a checkout of another version) would otherwise apply whatever migrations lie there.
+    public static func sqlDirectoryCandidates(executablePath: String) -> [String] {
+        let folder = URL(fileURLWithPath: executablePath).standardizedFileURL.deletingLastPathComponent()
+        if ["bin", "sbin"].contains(folder.lastPathComponent) {
+            return [folder.deletingLastPathComponent().appendingPathComponent("share/cpd/sql").path]
+        }
+        if DefaultLocations.isInstalled(executablePath: executablePath) { return [installedSQLDirectory] }
+        var candidates: [String] = []
+        var url = folder
+        while url.path != "/" {
+            candidates.append(url.appendingPathComponent("sql").path)
+            url.deleteLastPathComponent()
+        }
+        return candidates
+    }
+
+    public static let installedSQLDirectory = "/usr/share/cpd/sql"
 }

@@ -188,4 +188,26 @@ public struct Migrator: Sendable {
 public enum ApplicationRole {
     public static let name = "cpd_app"
     public static let sessionSetup = "SET ROLE cpd_app"
+
+    /// The role cpdd logs in as on its built-in private cluster, whose superuser is cpdd's own Unix
+    /// user: a member of `cpd_app` and nothing more (not a superuser, owner of nothing), as the login
+    /// role of a configured database should be.
+    public static let privateLogin = "cpd_login"
+
+    /// Creates `cpd_login` if it is missing, puts its attributes right if someone changed them, and
+    /// makes it a member of `cpd_app`. Run by the owner, after the migrations (which create `cpd_app`);
+    /// safe to run at every start. The names are constants of this file, not values from outside.
+    public static func preparePrivateLogin(_ owner: PostgresConnection) throws {
+        try owner.execute(script: """
+            DO $$
+            BEGIN
+                CREATE ROLE \(privateLogin) LOGIN;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;  -- made at an earlier start
+            END
+            $$;
+            ALTER ROLE \(privateLogin) LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT;
+            GRANT \(name) TO \(privateLogin);
+            """)
+    }
 }

@@ -23,6 +23,9 @@ public struct LocalPostgresCluster: Sendable {
     public let superuser: String
     /// Extra postgresql.conf settings written at initdb time.
     public let settings: [String: String]
+    /// Database roles, besides its own, that this process's Unix user may log in as (peer authentication
+    /// through the map in pg_ident.conf): a program that should not work as the superuser logs in as one.
+    public let loginRoles: [String]
     private let logger: Logger
 
     public var dataDirectory: String { directory + "/data" }
@@ -34,18 +37,28 @@ public struct LocalPostgresCluster: Sendable {
     ///     searchable (`x`) by the server's account.
     ///   - serverAccountName: the account to run the server as when this process is root
     ///     (default `$CPD_PG_ACCOUNT`, else `postgres`).
+    ///   - loginRoles: see `loginRoles`; the roles themselves are for the caller to create.
     public init(
-        directory: String, settings: [String: String] = [:], serverAccountName: String? = nil,
+        directory: String, settings: [String: String] = [:], serverAccountName: String? = nil, loginRoles: [String] = [],
         logger: Logger = Logger(label: "cpd.local-postgres")
     ) throws {
         self.directory = URL(fileURLWithPath: directory).standardizedFileURL.path
         self.settings = settings
+        self.loginRoles = loginRoles
         self.logger = logger
         self.binDirectory = try Self.findBinDirectory()
         guard let me = UnixAccount(uid: geteuid()) else {
             throw LocalPostgresError("this process's user (uid \(geteuid())) has no name in the password database")
         }
         self.superuser = me.name
+        // pg_ident.conf has no quoting that a role name could not break out of; these names come from
+        // the program, not from outside, and the superuser's from the password database.
+        for name in (loginRoles.isEmpty ? [] : [me.name] + loginRoles) where name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }) {
+            throw LocalPostgresError("'\(name)' cannot be a role of the private cluster: use ASCII letters, digits, '_', '-' and '.'")
+        }
+        if loginRoles.contains(me.name) {
+            throw LocalPostgresError("the Unix user '\(me.name)' is the private cluster's superuser, so it cannot also be its login role")
+        }
         if me.uid == 0 {
             let name = serverAccountName ?? ProcessInfo.processInfo.environment["CPD_PG_ACCOUNT"] ?? "postgres"
             guard let account = UnixAccount(name: name), account.uid != 0 else {
@@ -63,9 +76,10 @@ public struct LocalPostgresCluster: Sendable {
         }
     }
 
-    /// A libpq conninfo string that reaches this cluster over its Unix socket as the superuser.
-    public func conninfo(database: String = "postgres") -> String {
-        "host=\(Self.quoteConninfo(socketDirectory)) dbname=\(Self.quoteConninfo(database)) user=\(Self.quoteConninfo(superuser))"
+    /// A libpq conninfo string that reaches this cluster over its Unix socket as `user` (the superuser
+    /// unless one of `loginRoles` is named).
+    public func conninfo(database: String = "postgres", user: String? = nil) -> String {
+        "host=\(Self.quoteConninfo(socketDirectory)) dbname=\(Self.quoteConninfo(database)) user=\(Self.quoteConninfo(user ?? superuser))"
     }
 
     public var isInitialized: Bool { FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") }
@@ -102,9 +116,14 @@ public struct LocalPostgresCluster: Sendable {
         (try? run("pg_ctl", ["-D", dataDirectory, "status"], acceptingStatus: [0, 3, 4])) == 0
     }
 
-    /// Starts the server and waits until it accepts connections. A server already running is left as is.
+    /// Starts the server and waits until it accepts connections. A server already running is left as
+    /// is, except that it reloads its authentication files if they had to change.
     public func start() throws {
-        if isRunning() { return }
+        let changed = try writeAuthentication()
+        if isRunning() {
+            if changed { try run("pg_ctl", ["-D", dataDirectory, "-s", "reload"]) }
+            return
+        }
         // setsid: the server gets a session of its own, so a Ctrl-C meant for cpdd does not reach it
         // before cpdd has finished its work and stops it in order.
         try run(
@@ -126,6 +145,55 @@ public struct LocalPostgresCluster: Sendable {
         if FileManager.default.fileExists(atPath: directory) {
             try FileManager.default.removeItem(atPath: directory)
         }
+    }
+
+    // MARK: - Authentication
+
+    /// pg_hba.conf: the Unix socket only (nothing listens on TCP), peer authentication through the
+    /// map `local`. initdb's own file said the same without the map; a cluster made before the map
+    /// existed gets it at its next start.
+    var hostBasedAuthentication: String {
+        """
+        # Written by cpd's LocalPostgres at each start; changes made here are lost. Only the Unix socket,
+        # in a folder that only the server's account may enter; each Unix user is the role of its own name,
+        # and may be the roles that pg_ident.conf's map "local" adds.
+        local   all           all   peer  map=local
+        local   replication   all   peer  map=local
+        host    all           all   all   reject
+
+        """
+    }
+
+    /// pg_ident.conf: every Unix user is the role of its own name (what plain peer authentication
+    /// does), and this process's user may also be each of `loginRoles`.
+    var identityMap: String {
+        var text = """
+            # Written by cpd's LocalPostgres at each start; changes made here are lost.
+            # MAPNAME  SYSTEM-USERNAME  PG-USERNAME
+            local      /^(.*)$          \\1
+
+            """
+        for role in loginRoles { text += "local      \(superuser)  \(role)\n" }
+        return text
+    }
+
+    /// Writes pg_hba.conf and pg_ident.conf where they differ from what they should be; true if it did.
+    func writeAuthentication() throws -> Bool {
+        guard isInitialized else { return false }
+        var changed = false
+        for (name, content) in [("pg_hba.conf", hostBasedAuthentication), ("pg_ident.conf", identityMap)] {
+            let path = dataDirectory + "/" + name
+            if let current = try? String(contentsOfFile: path, encoding: .utf8), current == content { continue }
+            // Rewritten in place: the file keeps its owner (the server's account) and mode.
+            let fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { throw LocalPostgresError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            try handle.write(contentsOf: Data(content.utf8))
+            try handle.synchronize()
+            try handle.close()
+            changed = true
+        }
+        return changed
     }
 
     // MARK: - Running PostgreSQL's programs

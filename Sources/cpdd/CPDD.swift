@@ -45,7 +45,7 @@ struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (env CPD_LOG_LEVEL).", valueName: "level"))
     var logLevel: String?
 
-    @Option(help: ArgumentHelp("Directory holding migrations/ and demo/ (env CPD_SQL_DIR).", valueName: "path"))
+    @Option(help: ArgumentHelp("Directory holding migrations/ and demo/ (env CPD_SQL_DIR; default <prefix>/share/cpd/sql when installed, the checkout's sql/ otherwise).", valueName: "path"))
     var sqlDir: String?
 
     @Option(help: ArgumentHelp("Most connections at once (env CPD_MAX_CONNECTIONS; default 1024).", valueName: "n"))
@@ -83,8 +83,7 @@ struct CommonOptions: ParsableArguments {
     }
 
     func sqlDirectory(_ settings: Settings) throws -> String {
-        try settings.locateSQLDirectory(
-            executablePath: Self.executablePath, workingDirectory: FileManager.default.currentDirectoryPath)
+        try settings.locateSQLDirectory(executablePath: Self.executablePath)
     }
 
     static var executablePath: String {

@@ -26,7 +26,7 @@ struct Migrate: AsyncParsableCommand {
         if let database = settings.database {
             conninfo = database
         } else {
-            let local = try LocalPostgresCluster(directory: settings.stateDirectory + "/postgres", logger: logger)
+            let local = try Database.privateCluster(settings: settings, logger: logger)
             startedCluster = try await runBlocking { !local.isRunning() }
             cluster = try await Database.startPrivateCluster(settings: settings, logger: logger)
             conninfo = local.conninfo(database: Database.privateDatabaseName)

@@ -25,7 +25,7 @@ struct PostgresCommand: AsyncParsableCommand {
                 guard parts.count == 2 else { throw ValidationError("--setting takes key=value, not '\(setting)'") }
                 conf[String(parts[0])] = String(parts[1])
             }
-            return try LocalPostgresCluster(directory: resolved.stateDirectory + "/postgres", settings: conf)
+            return try Database.privateCluster(settings: resolved, postgresSettings: conf)
         }
     }
 

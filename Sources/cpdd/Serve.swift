@@ -84,15 +84,19 @@ struct Database {
         } else {
             let local = try await startPrivateCluster(settings: settings, logger: logger)
             cluster = local
-            conninfo = local.conninfo(database: privateDatabaseName)
+            // The superuser (cpdd's own Unix user) owns the database and migrates it; cpdd serves as
+            // cpd_login, which is not a superuser and owns nothing, as with a configured database.
+            conninfo = local.conninfo(database: privateDatabaseName, user: ApplicationRole.privateLogin)
+            let ownerConninfo = local.conninfo(database: privateDatabaseName)
             do {
                 // Migrations and demo data run as the database owner, on a connection of their own.
                 try await runBlocking {
-                    let owner = try PostgresConnection(conninfo: conninfo, applicationName: "cpdd migrate")
+                    let owner = try PostgresConnection(conninfo: ownerConninfo, applicationName: "cpdd migrate")
                     try schema.migrate(owner)
                     let demo = Migrator(set: try MigrationSet(directory: sqlDirectory + "/demo"), table: .demoSeeds)
                     let seeded = try demo.migrate(owner)
                     if !seeded.isEmpty { logger.info("seeded demo data", metadata: ["files": "\(seeded.map(\.fileName))"]) }
+                    try ApplicationRole.preparePrivateLogin(owner)
                 }
             } catch {
                 try? await runBlocking { try local.stop() }
@@ -116,10 +120,20 @@ struct Database {
         return Database(pool: pool, cluster: cluster, logger: logger)
     }
 
+    /// The private cluster under the state directory. Its superuser is this process's Unix user, which
+    /// may also log in as `cpd_login` (see `ApplicationRole.privateLogin`).
+    static func privateCluster(
+        settings: Settings, postgresSettings: [String: String] = [:], logger: Logger = Logger(label: "cpd.local-postgres")
+    ) throws -> LocalPostgresCluster {
+        try LocalPostgresCluster(
+            directory: settings.stateDirectory + "/postgres", settings: postgresSettings, loginRoles: [ApplicationRole.privateLogin],
+            logger: logger)
+    }
+
     /// Creates (first run), starts and opens the private cluster, with its `cpd` database.
     static func startPrivateCluster(settings: Settings, logger: Logger) async throws -> LocalPostgresCluster {
         try await runBlocking {
-            let cluster = try LocalPostgresCluster(directory: settings.stateDirectory + "/postgres", logger: logger)
+            let cluster = try privateCluster(settings: settings, logger: logger)
             try prepareStateDirectory(settings.stateDirectory, for: cluster)
             try cluster.initializeIfNeeded()
             try cluster.start()

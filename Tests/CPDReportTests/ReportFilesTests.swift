@@ -168,3 +168,75 @@ func sampleRows(date: String = "2027-04-01", run: String = "7", atRiskName: Stri
         #expect(throws: ReportWriteError.self) { try ReportDirectory.publish([], in: out, date: "../etc") }
     }
 }
+
+/// What a publisher does when the report directory holds something planted there: it never writes or
+/// removes through a link.
+@Suite struct ReportDirectoryLinkTests {
+    @Test func aLinkPlantedAtTheLockFileMakesTheReportFailAndWritesNothingThroughIt() throws {
+        let out = try TestDatabase.scratchDirectory("reports")
+        let elsewhere = try TestDatabase.scratchDirectory("elsewhere")
+        #expect(symlink(elsewhere + "/victim", out + "/.lock") == 0)
+        let error = #expect(throws: ReportWriteError.self) {
+            try ReportDirectory.publish(NightlyReport(rows: sampleRows()).files, in: out, date: "2027-04-01")
+        }
+        #expect(error?.description.contains("symbolic link") == true, "\(String(describing: error))")
+        #expect(!FileManager.default.fileExists(atPath: elsewhere + "/victim"), "nothing is created where the link points")
+        #expect(!FileManager.default.fileExists(atPath: out + "/2027-04-01"), "no report is published")
+    }
+
+    @Test func anOldReportFolderThatIsALinkIsUnlinkedAndWhatItPointsToSurvives() throws {
+        let out = try TestDatabase.scratchDirectory("reports")
+        let elsewhere = try TestDatabase.scratchDirectory("elsewhere")
+        try FileManager.default.createDirectory(atPath: elsewhere + "/keep/inner", withIntermediateDirectories: true)
+        try "precious\n".write(toFile: elsewhere + "/keep/inner/data.txt", atomically: false, encoding: .utf8)
+        try "precious\n".write(toFile: elsewhere + "/keep/data.txt", atomically: false, encoding: .utf8)
+        // Looks like a leftover of a crashed run, so the publisher removes it.
+        #expect(symlink(elsewhere + "/keep", out + "/.2027-04-01.1-2-3") == 0)
+        // A leftover folder that holds a link to a folder elsewhere.
+        try FileManager.default.createDirectory(atPath: out + "/.2027-04-01.4-5-6", withIntermediateDirectories: true)
+        #expect(symlink(elsewhere + "/keep/inner", out + "/.2027-04-01.4-5-6/inner") == 0)
+
+        try ReportDirectory.publish(NightlyReport(rows: sampleRows()).files, in: out, date: "2027-04-01")
+        let hidden = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix(".2027") }
+        #expect(hidden.count == 1, "both leftovers are gone: \(hidden)")
+        #expect(try String(contentsOfFile: elsewhere + "/keep/data.txt", encoding: .utf8) == "precious\n")
+        #expect(try String(contentsOfFile: elsewhere + "/keep/inner/data.txt", encoding: .utf8) == "precious\n")
+        #expect(FileManager.default.fileExists(atPath: out + "/2027-04-01/index.html"))
+    }
+}
+
+/// The umask is one per process, so these tests run one at a time and put it back at once.
+@Suite(.serialized) struct ReportFileModeTests {
+    func mode(_ path: String) -> mode_t {
+        var info = stat()
+        return lstat(path, &info) == 0 ? info.st_mode & 0o7777 : 0
+    }
+
+    func publish(underUmask mask: mode_t) throws -> (out: String, report: String) {
+        let out = try TestDatabase.scratchDirectory("reports") + "/new/reports"
+        let previous = umask(mask)
+        defer { umask(previous) }
+        let link = try ReportDirectory.publish(NightlyReport(rows: sampleRows()).files, in: out, date: "2027-04-01")
+        return (out, out + "/" + (try FileManager.default.destinationOfSymbolicLink(atPath: link)))
+    }
+
+    func expectReportModes(_ out: String, _ report: String) throws {
+        #expect(mode(out) == 0o750, "a folder the publisher creates")
+        #expect(mode((out as NSString).deletingLastPathComponent) == 0o750, "and its parent it creates")
+        #expect(mode(report) == 0o750, "the report's folder")
+        #expect(mode(out + "/.lock") == 0o640)
+        let names = try FileManager.default.contentsOfDirectory(atPath: report)
+        #expect(names.count == ReportSection.allCases.count + 2)
+        for name in names { #expect(mode(report + "/" + name) == 0o640, "\(name)") }
+    }
+
+    @Test func filesAre0640AndFolders0750UnderAnOpenUmask() throws {
+        let (out, report) = try publish(underUmask: 0)
+        try expectReportModes(out, report)
+    }
+
+    @Test func filesAre0640AndFolders0750UnderAClosedUmask() throws {
+        let (out, report) = try publish(underUmask: 0o077)
+        try expectReportModes(out, report)
+    }
+}

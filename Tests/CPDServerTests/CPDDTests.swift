@@ -1,5 +1,6 @@
 import AdminClient
 import Foundation
+import Postgres
 import Testing
 import TestSupport
 
@@ -40,6 +41,55 @@ import TestSupport
             #expect(child.output.contains("seeded demo data"))
             var info = stat()
             #expect(stat(state, &info) == 0 && info.st_mode & 0o777 == 0o750, "the state directory is closed to others")
+        }
+    }
+
+    @Test func onItsOwnPostgresCpddLogsInAsARoleThatIsNoSuperuserAndOwnsNothing() async throws {
+        let state = try TestDatabase.scratchDirectory("login") + "/state"
+        defer { _ = try? ChildProcess.run([cpdd, "postgres", "destroy", "--state-dir", state]) }
+        try await runBlocking {
+            let child = try ChildProcess([cpdd, "serve", "--state-dir", state, "--pool-size", "3"])
+            defer { child.terminate() }
+            try waitForSocket(state + "/cpdd.sock", child)
+            let client = try AdminClient(socketPath: state + "/cpdd.sock")
+            #expect(try client.request("ping").final == "OK pong")
+            let adjusted = try client.request("entry.adjust practitioner=P-1001 points=1.50 reason=\"login role\" key=login-1")
+            #expect(adjusted.isOK, "\(adjusted.final)")
+            let points = try client.request("points practitioner=P-1001")
+            #expect(points.isOK && points.data.contains { $0.contains("kind=summary") }, "\(points)")
+
+            // Looked at as the cluster's superuser: who are the sessions of cpdd's pool?
+            let (_, printed) = try ChildProcess.run([cpdd, "postgres", "conninfo", "--state-dir", state])
+            let conninfo = printed.split(separator: "\n").last.map(String.init) ?? ""
+            let superuser = try PostgresConnection(conninfo: conninfo)
+            let sessions = try superuser.query("""
+                SELECT DISTINCT usename::text FROM pg_stat_activity
+                WHERE datname = 'cpd' AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+                """).map { row -> String in try row[0] }
+            #expect(sessions == ["cpd_login"], "\(sessions)")
+            let attributes = try superuser.query(
+                "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles WHERE rolname = $1", ["cpd_login"])
+            #expect(attributes.count == 1)
+            for row in attributes {
+                let flags: [Bool] = [try row[0], try row[1], try row[2], try row[3]]
+                #expect(flags == [false, false, false, false], "not a superuser, and no way to become one")
+            }
+            let owned = try superuser.query("""
+                SELECT (SELECT count(*) FROM pg_class WHERE relowner = r.oid)
+                     + (SELECT count(*) FROM pg_namespace WHERE nspowner = r.oid)
+                     + (SELECT count(*) FROM pg_proc WHERE proowner = r.oid)
+                     + (SELECT count(*) FROM pg_type WHERE typowner = r.oid)
+                     + (SELECT count(*) FROM pg_database WHERE datdba = r.oid)
+                     + (SELECT count(*) FROM pg_shdepend WHERE refclassid = 'pg_authid'::regclass AND refobjid = r.oid AND deptype = 'o')
+                FROM pg_roles r WHERE r.rolname = $1
+                """, ["cpd_login"]).map { row -> Int in try row[0] }
+            #expect(owned == [0], "cpd_login exists and owns nothing")
+            let ledgerOwner = try superuser.query("SELECT tableowner::text FROM pg_tables WHERE tablename = 'ledger_entry'")
+                .map { row -> String in try row[0] }
+            #expect(ledgerOwner.count == 1 && !ledgerOwner.contains("cpd_login") && !ledgerOwner.contains("cpd_app"))
+
+            child.signal(SIGTERM)
+            #expect(child.wait(timeout: .seconds(30)) == 0, "\(child.output)")
         }
     }
 
@@ -93,6 +143,34 @@ import TestSupport
         }
     }
 
+    @Test func anInstalledCpddUsesTheInstalledMigrationsWhateverTheWorkingDirectoryHolds() async throws {
+        let database = try TestDatabase.fresh("installed")
+        let root = try TestDatabase.scratchDirectory("installed")
+        let fm = FileManager.default
+        // <root>/usr/bin/cpdd with <root>/usr/share/cpd/sql, as deploy/install.sh --root lays them out.
+        try fm.createDirectory(atPath: root + "/usr/bin", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/usr/share/cpd/sql", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: cpdd, toPath: root + "/usr/bin/cpdd")
+        try fm.copyItem(atPath: Checkout.root + "/sql/migrations", toPath: root + "/usr/share/cpd/sql/migrations")
+        // A working directory with a sql/ of its own, whose extra migration must never run.
+        let work = root + "/work/deeper"
+        try fm.createDirectory(atPath: root + "/work/sql", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
+        try fm.copyItem(atPath: Checkout.root + "/sql/migrations", toPath: root + "/work/sql/migrations")
+        try "DROP TABLE ledger_entry;\n".write(toFile: root + "/work/sql/migrations/9999_decoy.sql", atomically: true, encoding: .utf8)
+        try await runBlocking {
+            let inWork = ["/usr/bin/env", "-C", work, root + "/usr/bin/cpdd"]
+            let (migrated, applied) = try ChildProcess.run(inWork + ["migrate", "--database", database])
+            #expect(migrated == 0 && applied.contains("0001_registry.sql") && !applied.contains("9999"), "\(applied)")
+            let (current, said) = try ChildProcess.run(inWork + ["migrate", "--check", "--database", database])
+            #expect(current == 0 && said.contains("schema up to date"), "\(said)")
+            // Without its installed SQL it stops, rather than look anywhere else.
+            try fm.removeItem(atPath: root + "/usr/share/cpd/sql/migrations")
+            let (missing, why) = try ChildProcess.run(inWork + ["migrate", "--check", "--database", database])
+            #expect(missing != 0 && why.contains(root + "/usr/share/cpd/sql"), "\(why)")
+        }
+    }
+
     @Test func versionAndHelpAnswerWithoutADatabase() throws {
         let (status, version) = try ChildProcess.run([cpdd, "--version"])
         #expect(status == 0 && version.trimmingCharacters(in: .whitespacesAndNewlines) == CPDVersion.current)
@@ -143,6 +221,25 @@ import TestSupport
         #expect(try resolve().reportDatabase == nil)
         #expect(try resolve(environment: ["CPD_REPORT_DATABASE": "host=replica"]).reportDatabase == "host=replica")
         #expect(try resolve(flags: ["report_database": "host=flag"], environment: ["CPD_REPORT_DATABASE": "host=replica"]).reportDatabase == "host=flag")
+    }
+
+    @Test func anInstalledCpddReadsOnlyItsPrefixsSQL() {
+        #expect(Settings.sqlDirectoryCandidates(executablePath: "/usr/bin/cpdd") == ["/usr/share/cpd/sql"])
+        #expect(Settings.sqlDirectoryCandidates(executablePath: "/usr/local/sbin/cpdd") == ["/usr/local/share/cpd/sql"])
+        #expect(Settings.sqlDirectoryCandidates(executablePath: "/opt/cpd/bin/cpdd") == ["/opt/cpd/share/cpd/sql"])
+        #expect(Settings.sqlDirectoryCandidates(executablePath: "/usr/lib/cpd/cpdd") == ["/usr/share/cpd/sql"])
+    }
+
+    @Test func aCheckoutsCpddReadsTheSQLAboveItAndNeverTheWorkingDirectorys() {
+        let candidates = Settings.sqlDirectoryCandidates(executablePath: "/src/cpd/.build/x86_64-unknown-linux-gnu/debug/cpdd")
+        #expect(candidates.first == "/src/cpd/.build/x86_64-unknown-linux-gnu/debug/sql")
+        #expect(candidates.contains("/src/cpd/sql"))
+        #expect(candidates.allSatisfy { $0.hasPrefix("/src/") }, "only folders above the executable: \(candidates)")
+        #expect(!candidates.contains(Settings.installedSQLDirectory))
+    }
+
+    @Test func theSQLSettingWinsOverTheSearch() throws {
+        #expect(try resolve(flags: ["sql_dir": "here/sql"], executable: "/usr/bin/cpdd").locateSQLDirectory(executablePath: "/usr/bin/cpdd") == "/src/cpd/here/sql")
     }
 
     @Test func aMisspeltSettingIsAnError() throws {
