@@ -149,6 +149,8 @@ public final class AdminServer: Service, Sendable {
             try await withTaskCancellationOrGracefulShutdownHandler {
                 try await connection.channel.executeThenClose { inbound, outbound in
                     let found: Principal?
+                    // Taken before the look-up: a change to the principals made meanwhile gives a later stamp.
+                    let stamp = resolver.isBuiltIn(connection.peer) ? nil : await resolver.changes?.stamp()
                     do {
                         found = try await resolver.principal(for: connection.peer)
                     } catch {
@@ -165,7 +167,8 @@ public final class AdminServer: Service, Sendable {
                     }
                     var session = Session(principal: principal, lineLimit: configuration.lineLimit)
                     try await outbound.write(Self.buffer([session.greeting]))
-                    try await answer(inbound, outbound, &session, principal)
+                    var identity = ConnectionIdentity(peer: connection.peer, principal: principal, stamp: stamp)
+                    try await answer(inbound, outbound, &session, &identity)
                 }
             } onCancelOrGracefulShutdown: {
                 // Stop reading: what was already read is answered, then the connection closes. The
@@ -186,8 +189,9 @@ public final class AdminServer: Service, Sendable {
     /// completion for them must see them added). Answers are written strictly in request order.
     private func answer(
         _ inbound: NIOAsyncChannelInboundStream<FramedLine>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
-        _ session: inout Session, _ principal: Principal
+        _ session: inout Session, _ identity: inout ConnectionIdentity
     ) async throws {
+        let principal = identity.principal
         let (answers, queue) = AsyncStream<Answer>.makeStream()
         let runner = self.runner
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -218,6 +222,12 @@ public final class AdminServer: Service, Sendable {
                     if reply.closeAfterwards { break reading }
                     continue
                 case .execute(let request, let spec):
+                    if let refusal = await recheck(&identity) {
+                        runner?.noteRefusal(command: spec.name, final: refusal.line, by: principal)
+                        queue.yield(.ready([refusal.line]))
+                        if refusal.close { break reading }
+                        continue
+                    }
                     let json = session.json
                     guard let runner else {
                         task = Task { [ResponseLine.err(.unavailable, "this cpdd has no database")] }
@@ -253,17 +263,23 @@ public final class AdminServer: Service, Sendable {
                         // a thread hand-off per request. It would wait for everything before it anyway.
                         // (The report, minutes long and on two connections, keeps a task of its own,
                         // out of reach of the connection's cancellation.)
-                        queue.yield(.ready(await runner.run(request, spec, as: principal, json: json)))
+                        let lines = await runner.run(request, spec, as: principal, json: json)
+                        if CommandRunner.changesPrincipals(spec) { resolver.changes?.noteChange() }
+                        queue.yield(.ready(lines))
                         barrier = nil
                         batchedSinceBarrier = []
                         continue
                     } else {
                         let before = [barrier].compactMap { $0 } + batchedSinceBarrier
+                        let changes = CommandRunner.changesPrincipals(spec) ? resolver.changes : nil
                         unfinished.add(1)
                         task = Task {
                             defer { unfinished.add(-1) }
                             for earlier in before { _ = await earlier.value }
-                            return await runner.run(request, spec, as: principal, json: json)
+                            let lines = await runner.run(request, spec, as: principal, json: json)
+                            // Before the answer goes out: once the admin reads OK, the change holds on every connection.
+                            changes?.noteChange()
+                            return lines
                         }
                         barrier = task
                         batchedSinceBarrier = []
@@ -283,6 +299,40 @@ public final class AdminServer: Service, Sendable {
             queue.finish()
             try await group.waitForAll()
         }
+    }
+
+    /// Who is on a connection, and the stamp of the principals its principal was resolved at (nil
+    /// for root and cpdd's own account, which are admin whatever the principals say).
+    struct ConnectionIdentity: Sendable {
+        var peer: PeerCredentials
+        var principal: Principal
+        var stamp: PrincipalChanges.Stamp?
+    }
+
+    /// Before a request that reaches the database: when the principals changed since this
+    /// connection's principal was resolved, resolves it again. Nil to go on; otherwise the answer,
+    /// and whether the connection then closes (its principal was removed or changed: a connection
+    /// never goes on under a principal other than the one its greeting named).
+    private func recheck(_ identity: inout ConnectionIdentity) async -> (line: String, close: Bool)? {
+        guard let stamp = identity.stamp, let changes = resolver.changes else { return nil }
+        let now = await changes.stamp()
+        guard now != stamp else { return nil }
+        let current: Principal?
+        do {
+            current = try await resolver.principal(for: identity.peer)
+        } catch {
+            logger.warning("cannot look up a principal again", metadata: ["error": "\(error)"])
+            return (ResponseLine.err(.unavailable, "the database cannot be reached; try again"), false)
+        }
+        guard let current else {
+            logger.notice("closed a connection whose principal was removed", metadata: ["account": "\(identity.principal.name)"])
+            return (ResponseLine.err(.permissionDenied, "the principal for account \(identity.principal.name) was removed"), true)
+        }
+        guard current == identity.principal else {
+            return (ResponseLine.err(.permissionDenied, "the principal for account \(identity.principal.name) changed; connect again"), true)
+        }
+        identity.stamp = now
+        return nil
     }
 
     /// How many of a connection's request tasks have not finished.

@@ -37,6 +37,9 @@ public struct CommandRunner: Sendable {
     /// `completion.record` goes through the group-commit batcher instead of a transaction of its own.
     public static func isBatched(_ spec: CommandSpec) -> Bool { spec.name == "completion.record" }
 
+    /// Commands after which connections already open look their principal up again.
+    public static func changesPrincipals(_ spec: CommandSpec) -> Bool { spec.name == "principal.add" || spec.name == "principal.remove" }
+
     /// A `completion.record` request read into the batcher's form, or the ERR line when its arguments
     /// are wrong.
     func completion(_ request: Request, as who: Principal) -> Result<LedgerStore.CompletionRequest, CommandFailure> {
@@ -44,7 +47,7 @@ public struct CommandRunner: Sendable {
         do {
             return .success(LedgerStore.CompletionRequest(
                 practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.required("completed", a.day),
-                key: try a.required("key"), principal: who.name, actingProvider: who.role == .provider ? who.provider : nil))
+                key: try a.required("key"), by: who.recorder))
         } catch {
             return .failure(CommandFailure(line: refusal(error, command: "completion.record", by: who)))
         }
@@ -310,7 +313,7 @@ public struct CommandRunner: Sendable {
             let practitioner = try Practitioner(
                 id: try a.required("id"), name: try a.required("name"), scheme: try a.required("scheme"), joined: try a.required("joined", a.day),
                 modalities: try a.terms("modalities") ?? [])
-            try SchemeStore.addPractitioner(practitioner, by: who.name, c)
+            try SchemeStore.addPractitioner(practitioner, by: who.recorder, c)
             return [ResponseLine.ok()]
 
         case "certificate.add":
@@ -323,7 +326,7 @@ public struct CommandRunner: Sendable {
         case "completion.record":
             let receipt = try LedgerStore.recordCompletion(
                 practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.required("completed", a.day),
-                key: try a.required("key"), by: who.name, actingProvider: acting, c)
+                key: try a.required("key"), by: who.recorder, c)
             guard a.text("explain") == "yes" else { return [receiptLine(receipt)] }
             var record = Record()
             record.add("replayed", receipt.replayed ? "yes" : "no")
@@ -331,13 +334,13 @@ public struct CommandRunner: Sendable {
 
         case "entry.reverse":
             guard let entry = Int64(try a.required("entry")), entry > 0 else { throw ValidationError("entry", "is an entry number") }
-            let receipt = try LedgerStore.reverse(entry: entry, reason: try a.required("reason"), key: try a.required("key"), by: who.name, actingProvider: acting, c)
+            let receipt = try LedgerStore.reverse(entry: entry, reason: try a.required("reason"), key: try a.required("key"), by: who.recorder, c)
             return [receiptLine(receipt)]
 
         case "entry.adjust":
             let receipt = try LedgerStore.adjust(
                 practitioner: try a.required("practitioner"), points: try a.required("points", a.points), reason: try a.required("reason"),
-                category: a.text("category"), delivery: try a.delivery("delivery"), key: try a.required("key"), by: who.name, c)
+                category: a.text("category"), delivery: try a.delivery("delivery"), key: try a.required("key"), by: who.recorder, c)
             return [receiptLine(receipt)]
 
         case "points":
@@ -360,7 +363,13 @@ public struct CommandRunner: Sendable {
             guard let role = Role(rawValue: try a.required("role")) else {
                 throw ValidationError("role", "is one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let grant = try PrincipalStore.Grant(account: try account(a), role: role, provider: a.text("provider"), practitioner: a.text("practitioner"))
+            var grant = try PrincipalStore.Grant(account: try account(a), role: role, provider: a.text("provider"), practitioner: a.text("practitioner"))
+            if case .user(let name) = grant.account {
+                // The grant follows the account, not its name: a user name with no account is refused,
+                // and the account's uid is kept (`PrincipalStore.resolve`).
+                guard let uid = try UnixAccounts.uid(named: name) else { throw StoreError.notFound("no Unix account \(name)") }
+                grant.userUID = uid
+            }
             try PrincipalStore.add(grant, by: who.name, c)
             return [ResponseLine.ok()]
 
@@ -380,7 +389,10 @@ public struct CommandRunner: Sendable {
             return lines + [ResponseLine.ok("\(grants.count) principals")]
 
         case "principal.remove":
-            try PrincipalStore.remove(try account(a), c)
+            let account = try account(a)
+            var accountUID: UInt32? = nil
+            if case .user(let name) = account { accountUID = try UnixAccounts.uid(named: name) }
+            try PrincipalStore.remove(account, accountUID: accountUID, c)
             return [ResponseLine.ok()]
 
         default:

@@ -18,10 +18,51 @@ public struct PeerCredentials: Sendable, Equatable {
     }
 
     /// The account's name, or `uid:N` if the password database has none.
-    public var accountName: String {
-        guard let entry = getpwuid(uid) else { return "uid:\(uid)" }
-        return String(cString: entry.pointee.pw_name)
+    public var accountName: String { UnixAccounts.name(of: uid) ?? "uid:\(uid)" }
+}
+
+/// The password database, through the reentrant calls: connections are set up concurrently, and
+/// getpwuid and getpwnam return a buffer that every thread shares.
+public enum UnixAccounts {
+    /// The name of the account with this uid; nil when there is none (or it cannot be read).
+    public static func name(of uid: UInt32) -> String? {
+        (try? lookUp({ getpwuid_r(uid, $0, $1, $2, $3) }, { String(cString: $0.pw_name) })) ?? nil
     }
+
+    /// The uid of the account with this name; nil when there is none.
+    public static func uid(named name: String) throws(AccountLookupError) -> UInt32? {
+        try lookUp({ getpwnam_r(name, $0, $1, $2, $3) }, { $0.pw_uid })
+    }
+
+    private static func lookUp<T>(
+        _ call: (UnsafeMutablePointer<passwd>, UnsafeMutablePointer<CChar>, Int, UnsafeMutablePointer<UnsafeMutablePointer<passwd>?>) -> Int32,
+        _ read: (passwd) -> T
+    ) throws(AccountLookupError) -> T? {
+        var size = 4096
+        while true {
+            var entry = passwd()
+            var result: UnsafeMutablePointer<passwd>? = nil
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
+            defer { buffer.deallocate() }
+            let status = call(&entry, buffer, size, &result)
+            // A long entry (many groups' worth of gecos, a long home) needs a larger buffer.
+            if status == ERANGE, size < 1 << 20 {
+                size *= 2
+                continue
+            }
+            // getpwnam_r(3): these numbers, like 0 with no result, may mean "no such account".
+            if status == 0 || status == ENOENT || status == ESRCH || status == EBADF || status == EPERM {
+                return result.map { read($0.pointee) }
+            }
+            throw AccountLookupError(errno: status)
+        }
+    }
+}
+
+/// The password database could not be read (an I/O error, no memory, no file descriptors).
+public struct AccountLookupError: Error, CustomStringConvertible {
+    public var errno: Int32
+    public var description: String { "cannot read the password database: \(String(cString: strerror(errno)))" }
 }
 
 /// Maps a peer to a principal: root and the daemon's own account are always admin; any other account
@@ -29,16 +70,26 @@ public struct PeerCredentials: Sendable, Equatable {
 public struct PrincipalResolver: Sendable {
     public let daemonUID: UInt32
     let lookup: (@Sendable (PeerCredentials) async throws -> Principal?)?
+    /// When principals change, for re-resolving the principals of connections already open; nil
+    /// when principals cannot change (no database).
+    let changes: PrincipalChanges?
 
-    public init(daemonUID: UInt32 = geteuid(), lookup: (@Sendable (PeerCredentials) async throws -> Principal?)? = nil) {
+    public init(
+        daemonUID: UInt32 = geteuid(), lookup: (@Sendable (PeerCredentials) async throws -> Principal?)? = nil,
+        changes: PrincipalChanges? = nil
+    ) {
         self.daemonUID = daemonUID
         self.lookup = lookup
+        self.changes = changes
     }
+
+    /// Root and the daemon's own account: admin whatever the principals say, so never re-resolved.
+    public func isBuiltIn(_ peer: PeerCredentials) -> Bool { peer.uid == 0 || peer.uid == daemonUID }
 
     /// Nil when the account has no principal; throws when the lookup cannot be made (database down).
     public func principal(for peer: PeerCredentials) async throws -> Principal? {
-        if peer.uid == 0 || peer.uid == daemonUID {
-            return Principal(name: peer.accountName, role: .admin)
+        if isBuiltIn(peer) {
+            return Principal(name: peer.accountName, role: .admin, uid: peer.uid)
         }
         return try await lookup?(peer)
     }
@@ -47,11 +98,13 @@ public struct PrincipalResolver: Sendable {
 extension PrincipalResolver {
     /// Looks accounts up in the principals table (by uid, then by user name).
     public static func database(_ pool: PostgresPool) -> PrincipalResolver {
-        PrincipalResolver(lookup: { peer in
-            let name = peer.accountName
-            let grant = try await pool.withConnection { c in try PrincipalStore.resolve(uid: peer.uid, userName: name, c) }
-            return grant.map { Principal(name: name, role: $0.role, provider: $0.provider, practitioner: $0.practitioner) }
-        })
+        PrincipalResolver(
+            lookup: { peer in
+                let name = peer.accountName
+                let grant = try await pool.withConnection { c in try PrincipalStore.resolve(uid: peer.uid, userName: name, c) }
+                return grant.map { Principal(name: name, role: $0.role, provider: $0.provider, practitioner: $0.practitioner, uid: peer.uid) }
+            },
+            changes: PrincipalChanges(pool: pool))
     }
 }
 

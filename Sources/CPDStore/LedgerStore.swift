@@ -6,7 +6,9 @@ import Postgres
 /// Ledger writes run under READ COMMITTED: the append trigger orders all appenders with an advisory
 /// lock and must see what the previous holder committed.
 public enum LedgerStore {
-    static let keyConstraint = "ledger_entry_recorded_by_idempotency_key_key"
+    /// Keys are unique per key scope (`Recorder.keyScope`); entries made before scopes existed keep
+    /// their uniqueness per account name (`ledger_entry_legacy_key`), and new entries never meet it.
+    static let keyConstraint = "ledger_entry_scope_key"
     static let reversesConstraint = "ledger_entry_reverses_key"
 
     // MARK: - Writes
@@ -17,30 +19,26 @@ public enum LedgerStore {
         public var course: String
         public var completed: Day
         public var key: String
-        public var principal: String
-        public var actingProvider: String?
+        public var recorder: Recorder
 
-        public init(practitioner: String, course: String, completed: Day, key: String, principal: String, actingProvider: String?) {
+        public init(practitioner: String, course: String, completed: Day, key: String, by recorder: Recorder) {
             self.practitioner = practitioner
             self.course = course
             self.completed = completed
             self.key = key
-            self.principal = principal
-            self.actingProvider = actingProvider
+            self.recorder = recorder
         }
 
         var fingerprint: String { "completion.record practitioner=\(practitioner) course=\(course) completed=\(completed)" }
     }
 
-    /// Appends a completion worth the course's current points. `actingProvider` is set when a provider
-    /// asks: it may record completions only of its own courses.
+    /// Appends a completion worth the course's current points. A recorder acting for a provider may
+    /// record completions only of that provider's courses.
     public static func recordCompletion(
-        practitioner: String, course: String, completed: Day, key: String, by principal: String, actingProvider: String?,
-        _ c: PostgresConnection
+        practitioner: String, course: String, completed: Day, key: String, by recorder: Recorder, _ c: PostgresConnection
     ) throws -> EntryReceipt {
-        let request = CompletionRequest(
-            practitioner: practitioner, course: course, completed: completed, key: key, principal: principal, actingProvider: actingProvider)
-        return try idempotentAppend(key: key, by: principal, request: request.fingerprint, c) { c in try appendCompletion(request, c) }
+        let request = CompletionRequest(practitioner: practitioner, course: course, completed: completed, key: key, by: recorder)
+        return try idempotentAppend(key: key, by: recorder, request: request.fingerprint, c) { c in try appendCompletion(request, c) }
     }
 
     /// Records many completions in one transaction (group commit: one commit, one fsync, for the lot),
@@ -59,18 +57,27 @@ public enum LedgerStore {
     }
 
     static func recordSetBased(_ requests: [CompletionRequest], _ c: PostgresConnection) throws -> [Result<EntryReceipt, Error>] {
+        // The keys already used: in the request's key scope, or (entries made before scopes) by
+        // the sender's account name, which `existing` prefers as the sender's own earlier answer.
         let existing = try c.query(
             """
-            SELECT e.recorded_by, e.idempotency_key, e.id, e.points, e.request FROM ledger_entry e
-            JOIN unnest($1::text[], $2::text[]) AS k (recorded_by, idempotency_key)
-              ON e.recorded_by = k.recorded_by AND e.idempotency_key = k.idempotency_key
-            """, [TextArray(requests.map(\.principal)), TextArray(requests.map(\.key))])
+            SELECT e.key_scope, e.recorded_by, e.idempotency_key, e.id, e.points, e.request FROM ledger_entry e
+            JOIN unnest($1::text[], $2::text[], $3::text[]) AS k (key_scope, recorded_by, idempotency_key)
+              ON e.idempotency_key = k.idempotency_key
+             AND (e.key_scope = k.key_scope OR (e.key_scope IS NULL AND e.recorded_by = k.recorded_by))
+            """,
+            [TextArray(requests.map(\.recorder.keyScope)), TextArray(requests.map(\.recorder.name)), TextArray(requests.map(\.key))])
         struct Used { var entry: Int64?; var points: Points; var request: String; var index: Int? }
         var used: [String: Used] = [:]
-        func slot(_ principal: String, _ key: String) -> String { principal + "\u{0}" + key }
+        var legacy: [String: Used] = [:]
+        func slot(_ scope: String, _ key: String) -> String { scope + "\u{0}" + key }
         for row in existing {
-            used[slot(try row["recorded_by"], try row["idempotency_key"])] = Used(
-                entry: try row["id"], points: try row["points"], request: try row["request"], index: nil)
+            let first = Used(entry: try row["id"], points: try row["points"], request: try row["request"], index: nil)
+            if let scope: String = try row["key_scope"] {
+                used[slot(scope, try row["idempotency_key"])] = first
+            } else {
+                legacy[slot(try row["recorded_by"], try row["idempotency_key"])] = first
+            }
         }
         var joined: [String: Day] = [:]
         for row in try c.query("SELECT id, joined FROM practitioner WHERE id = ANY($1::text[])", [TextArray(Array(Set(requests.map(\.practitioner))))]) {
@@ -90,7 +97,7 @@ public enum LedgerStore {
         for (index, request) in requests.enumerated() {
             results[index] = Result { () throws -> EntryReceipt? in
                 _ = try validated { () throws(ValidationError) in try Prose.validate(request.key, field: "key", maxLength: 200) }
-                if let first = used[slot(request.principal, request.key)] {
+                if let first = legacy[slot(request.recorder.name, request.key)] ?? used[slot(request.recorder.keyScope, request.key)] {
                     guard first.request == request.fingerprint else {
                         throw StoreError.conflict("key \(request.key) was already used for another request (\(first.request))")
                     }
@@ -99,7 +106,7 @@ public enum LedgerStore {
                 }
                 guard let memberJoined = joined[request.practitioner] else { throw StoreError.notFound("no practitioner \(request.practitioner)") }
                 guard let course = courses[request.course] else { throw StoreError.notFound("no course \(request.course)") }
-                if let actingProvider = request.actingProvider, course.provider != actingProvider {
+                if let actingProvider = request.recorder.provider, course.provider != actingProvider {
                     throw StoreError.permissionDenied("course \(request.course) belongs to \(course.provider)")
                 }
                 do {
@@ -108,7 +115,7 @@ public enum LedgerStore {
                 } catch let error as ValidationError {
                     throw StoreError.invalid(error)
                 }
-                used[slot(request.principal, request.key)] = Used(entry: nil, points: course.content.points, request: request.fingerprint, index: index)
+                used[slot(request.recorder.keyScope, request.key)] = Used(entry: nil, points: course.content.points, request: request.fingerprint, index: index)
                 accepted.append((index, course))
                 return nil
             }.flatMap { receipt in receipt.map { .success($0) } ?? .failure(Pending()) }
@@ -119,25 +126,30 @@ public enum LedgerStore {
         let inserted = try c.query(
             """
             INSERT INTO ledger_entry (practitioner, kind, points, effective, course, course_version, category, delivery,
-                                      recorded_by, idempotency_key, request)
+                                      recorded_by, recorded_by_uid, key_scope, idempotency_key, request)
             SELECT r.practitioner, 'completion', r.points::numeric, r.effective::date, r.course, r.version::int, r.category, r.delivery,
-                   r.recorded_by, r.idempotency_key, r.request
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
-                 WITH ORDINALITY AS r (practitioner, points, effective, course, version, category, delivery, recorded_by, idempotency_key, request, n)
+                   r.recorded_by, nullif(r.recorded_by_uid, '')::bigint, r.key_scope, r.idempotency_key, r.request
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                        $10::text[], $11::text[], $12::text[])
+                 WITH ORDINALITY AS r (practitioner, points, effective, course, version, category, delivery, recorded_by, recorded_by_uid,
+                                       key_scope, idempotency_key, request, n)
             ORDER BY r.n
-            RETURNING id, recorded_by, idempotency_key
+            RETURNING id, key_scope, idempotency_key
             """,
             [TextArray(rows.map(\.0.practitioner)), TextArray(rows.map(\.1.content.points.description)),
              TextArray(rows.map(\.0.completed.description)), TextArray(rows.map(\.0.course)), TextArray(rows.map { String($0.1.version) }),
-             TextArray(rows.map(\.1.content.category)), TextArray(rows.map(\.1.content.delivery.rawValue)), TextArray(rows.map(\.0.principal)),
+             TextArray(rows.map(\.1.content.category)), TextArray(rows.map(\.1.content.delivery.rawValue)), TextArray(rows.map(\.0.recorder.name)),
+             TextArray(rows.map { $0.0.recorder.uid.map(String.init) ?? "" }), TextArray(rows.map(\.0.recorder.keyScope)),
              TextArray(rows.map(\.0.key)), TextArray(rows.map(\.0.fingerprint))])
         for row in inserted {
-            let key = slot(try row["recorded_by"], try row["idempotency_key"])
+            let key = slot(try row["key_scope"], try row["idempotency_key"])
             used[key]?.entry = try row["id"]
         }
         for (index, request) in requests.enumerated() {
             guard case .failure(let error) = results[index]!, error is Pending else { continue }
-            guard let first = used[slot(request.principal, request.key)], let entry = first.entry else {
+            guard let first = legacy[slot(request.recorder.name, request.key)] ?? used[slot(request.recorder.keyScope, request.key)],
+                  let entry = first.entry
+            else {
                 throw StoreError.conflict("key \(request.key) was not appended")  // cannot happen: every accepted row returns
             }
             results[index] = .success(EntryReceipt(entry: entry, points: first.points, replayed: first.index != index))
@@ -160,7 +172,7 @@ public enum LedgerStore {
                     for attempt in 1...2 {
                         try c.execute(script: "SAVEPOINT completion")
                         do {
-                            let receipt = try existing(key: request.key, by: request.principal, request: request.fingerprint, c)
+                            let receipt = try existing(key: request.key, by: request.recorder, request: request.fingerprint, c)
                                 ?? appendCompletion(request, c)
                             try c.execute(script: "RELEASE SAVEPOINT completion")
                             return receipt
@@ -181,7 +193,7 @@ public enum LedgerStore {
     static func appendCompletion(_ request: CompletionRequest, _ c: PostgresConnection) throws -> EntryReceipt {
         let member = try SchemeStore.practitioner(request.practitioner, c)
         let current = try CatalogueStore.course(request.course, c)
-        if let actingProvider = request.actingProvider, current.provider != actingProvider {
+        if let actingProvider = request.recorder.provider, current.provider != actingProvider {
             throw StoreError.permissionDenied("course \(request.course) belongs to \(current.provider)")
         }
         do {
@@ -195,28 +207,38 @@ public enum LedgerStore {
         let id = try insert(
             c, practitioner: request.practitioner, kind: .completion, points: content.points, effective: request.completed,
             course: request.course, version: current.version, category: content.category, delivery: content.delivery,
-            by: request.principal, key: request.key, request: request.fingerprint)
+            by: request.recorder, key: request.key, request: request.fingerprint)
         return EntryReceipt(entry: id, points: content.points, replayed: false)
     }
 
     /// Appends the reversal of an entry recorded in error: its points negated, in its category,
-    /// delivery and day. An entry can be reversed once; a reversal cannot be reversed.
+    /// delivery and day. An entry can be reversed once; a reversal cannot be reversed. A recorder
+    /// acting for a provider may reverse only what that provider recorded (its key scope): not an
+    /// entry the registry recorded on its course. An entry made before key scopes existed has only
+    /// its account's name, so a provider may reverse it when that name is the sender's own and the
+    /// course is its provider's.
     public static func reverse(
-        entry: Int64, reason: String, key: String, by principal: String, actingProvider: String?, _ c: PostgresConnection
+        entry: Int64, reason: String, key: String, by recorder: Recorder, _ c: PostgresConnection
     ) throws -> EntryReceipt {
         let reason = try validated { () throws(ValidationError) in try Prose.validate(reason, field: "reason", maxLength: 500) }
         let request = "entry.reverse entry=\(entry) reason=\(reason)"
         do {
-            return try idempotentAppend(key: key, by: principal, request: request, c) { c in
+            return try idempotentAppend(key: key, by: recorder, request: request, c) { c in
                 guard let row = try c.query(
                     """
                     SELECT e.practitioner, e.kind, e.points, e.effective, e.course, e.course_version, e.category, e.delivery, v.provider,
-                           (SELECT r.id FROM ledger_entry r WHERE r.reverses = e.id) AS reversed_by
+                           e.key_scope, e.recorded_by, (SELECT r.id FROM ledger_entry r WHERE r.reverses = e.id) AS reversed_by
                     FROM ledger_entry e LEFT JOIN course v ON v.code = e.course WHERE e.id = $1
                     """, [entry]
                 ).first else { throw StoreError.notFound("no entry \(entry)") }
-                if let actingProvider, try row["provider"] as String? != actingProvider {
-                    throw StoreError.permissionDenied("entry \(entry) is not a completion of a course of \(actingProvider)")
+                if let actingProvider = recorder.provider {
+                    let recordedHere: Bool
+                    if let scope: String = try row["key_scope"] {
+                        recordedHere = scope == recorder.keyScope
+                    } else {
+                        recordedHere = try row["recorded_by"] as String == recorder.name && row["provider"] as String? == actingProvider
+                    }
+                    guard recordedHere else { throw StoreError.permissionDenied("entry \(entry) was not recorded by \(actingProvider)") }
                 }
                 guard try row["kind"] as String != EntryKind.reversal.rawValue else {
                     throw StoreError.conflict("entry \(entry) is a reversal; record the completion again instead")
@@ -226,7 +248,7 @@ public enum LedgerStore {
                 let id = try insert(
                     c, practitioner: try row["practitioner"], kind: .reversal, points: -points, effective: try row["effective"],
                     course: try row["course"], version: try row["course_version"], category: try row["category"],
-                    delivery: try row["delivery"], reverses: entry, reason: reason, by: principal, key: key, request: request)
+                    delivery: try row["delivery"], reverses: entry, reason: reason, by: recorder, key: key, request: request)
                 return EntryReceipt(entry: id, points: -points, replayed: false)
             }
         } catch let error as PostgresError where error.violates(reversesConstraint) {
@@ -237,7 +259,7 @@ public enum LedgerStore {
     /// Appends a manual adjustment, dated today, positive or negative, with a reason.
     public static func adjust(
         practitioner: String, points: Points, reason: String, category: String?, delivery: Delivery?, key: String,
-        by principal: String, _ c: PostgresConnection
+        by recorder: Recorder, _ c: PostgresConnection
     ) throws -> EntryReceipt {
         guard points != .zero, points.hundredths.magnitude <= UInt64(Points(10_000).hundredths) else {
             throw StoreError.invalid(ValidationError("points", "must be non-zero and at most 10000 either way"))
@@ -245,11 +267,11 @@ public enum LedgerStore {
         let reason = try validated { () throws(ValidationError) in try Prose.validate(reason, field: "reason", maxLength: 500) }
         let category = try validated { () throws(ValidationError) in try category.map { (c: String) throws(ValidationError) in try Term.validate(c, field: "category") } }
         let request = "entry.adjust practitioner=\(practitioner) points=\(points) reason=\(reason) category=\(category ?? "") delivery=\(delivery?.rawValue ?? "")"
-        return try idempotentAppend(key: key, by: principal, request: request, c) { c in
+        return try idempotentAppend(key: key, by: recorder, request: request, c) { c in
             _ = try SchemeStore.practitioner(practitioner, c)
             let id = try insert(
                 c, practitioner: practitioner, kind: .adjustment, points: points, effective: try Registry.today(c), category: category,
-                delivery: delivery, reason: reason, by: principal, key: key, request: request)
+                delivery: delivery, reason: reason, by: recorder, key: key, request: request)
             return EntryReceipt(entry: id, points: points, replayed: false)
         }
     }
@@ -271,10 +293,10 @@ public enum LedgerStore {
         guard amount.isPositive else { return nil }
         let key = "carry-over:\(id):\(current.start)"
         let request = "carry_over practitioner=\(id) cycle=\(current.start)"
-        return try idempotentAppend(key: key, by: "cpdd", request: request, c) { c in
+        return try idempotentAppend(key: key, by: .daemon, request: request, c) { c in
             let entry = try insert(
                 c, practitioner: id, kind: .carryOver, points: amount, effective: current.start,
-                reason: "carried from the cycle \(previous.start) to \(previous.end)", by: "cpdd", key: key, request: request)
+                reason: "carried from the cycle \(previous.start) to \(previous.end)", by: .daemon, key: key, request: request)
             return EntryReceipt(entry: entry, points: amount, replayed: false)
         }
     }
@@ -452,14 +474,14 @@ public enum LedgerStore {
     /// conflict (another request). Two senders racing with one key: the loser's insert fails on the
     /// unique key, and its second pass finds the winner's entry.
     static func idempotentAppend(
-        key: String, by principal: String, request: String, _ c: PostgresConnection,
+        key: String, by recorder: Recorder, request: String, _ c: PostgresConnection,
         _ append: @escaping (PostgresConnection) throws -> EntryReceipt
     ) throws -> EntryReceipt {
         _ = try validated { () throws(ValidationError) in try Prose.validate(key, field: "key", maxLength: 200) }
         for attempt in 1...2 {
             do {
                 return try c.withTransaction(isolation: .readCommitted, retry: .serializationFailures) { c in
-                    try existing(key: key, by: principal, request: request, c) ?? append(c)
+                    try existing(key: key, by: recorder, request: request, c) ?? append(c)
                 }
             } catch let error as PostgresError where error.violates(keyConstraint) && attempt == 1 {
                 continue
@@ -468,10 +490,17 @@ public enum LedgerStore {
         throw StoreError.conflict("key \(key) is being used by another request at this moment; try again")
     }
 
-    /// The entry a key already made: the answer again for the same request, a conflict for another.
-    static func existing(key: String, by principal: String, request: String, _ c: PostgresConnection) throws -> EntryReceipt? {
+    /// The entry a key already made in the recorder's key scope: the answer again for the same
+    /// request, a conflict for another. An entry made before key scopes existed is found by the
+    /// account's name, as it was then, and comes first: it is the sender's own earlier answer.
+    static func existing(key: String, by recorder: Recorder, request: String, _ c: PostgresConnection) throws -> EntryReceipt? {
         guard let row = try c.query(
-            "SELECT id, points, request FROM ledger_entry WHERE recorded_by = $1 AND idempotency_key = $2", [principal, key]
+            """
+            SELECT id, points, request FROM ledger_entry
+            WHERE idempotency_key = $1 AND (key_scope = $2 OR (key_scope IS NULL AND recorded_by = $3))
+            ORDER BY key_scope IS NOT NULL
+            LIMIT 1
+            """, [key, recorder.keyScope, recorder.name]
         ).first else { return nil }
         let first: String = try row["request"]
         guard first == request else { throw StoreError.conflict("key \(key) was already used for another request (\(first))") }
@@ -481,16 +510,16 @@ public enum LedgerStore {
     static func insert(
         _ c: PostgresConnection, practitioner: String, kind: EntryKind, points: Points, effective: Day, course: String? = nil,
         version: Int? = nil, category: String? = nil, delivery: Delivery? = nil, reverses: Int64? = nil, reason: String? = nil,
-        by principal: String, key: String, request: String
+        by recorder: Recorder, key: String, request: String
     ) throws -> Int64 {
         try c.query(
             """
             INSERT INTO ledger_entry (practitioner, kind, points, effective, course, course_version, category, delivery, reverses,
-                                      reason, recorded_by, idempotency_key, request)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id
+                                      reason, recorded_by, recorded_by_uid, key_scope, idempotency_key, request)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id
             """,
             [practitioner, kind.rawValue, points, effective, course, version, category, delivery?.rawValue, reverses, reason,
-             principal, key, request])[0][0]
+             recorder.name, recorder.uid.map(Int64.init), recorder.keyScope, key, request])[0][0]
     }
 
     static func validated<T>(_ body: () throws(ValidationError) -> T) throws(StoreError) -> T {

@@ -105,7 +105,7 @@ public enum SchemeStore {
 
     /// Registers a practitioner and, when their scheme has one, appends their opening balance. The same
     /// registration again is a no-op; the same id with other details is a conflict.
-    public static func addPractitioner(_ p: Practitioner, by principal: String, _ c: PostgresConnection) throws {
+    public static func addPractitioner(_ p: Practitioner, by recorder: Recorder, _ c: PostgresConnection) throws {
         try c.withTransaction { c in
             guard let opening = try c.query("SELECT opening_balance FROM scheme WHERE code = $1", [p.scheme]).first else {
                 throw StoreError.notFound("no scheme \(p.scheme)")
@@ -128,10 +128,12 @@ public enum SchemeStore {
             if let balance: Points = try opening["opening_balance"] {
                 try c.query(
                     """
-                    INSERT INTO ledger_entry (practitioner, kind, points, effective, recorded_by, idempotency_key, request)
-                    VALUES ($1, 'opening_balance', $2, $3, $4, $5, $6)
+                    INSERT INTO ledger_entry (practitioner, kind, points, effective, recorded_by, recorded_by_uid, key_scope, idempotency_key, request)
+                    VALUES ($1, 'opening_balance', $2, $3, $4, $5, $6, $7, $8)
                     """,
-                    [p.id, balance, p.joined, principal, "opening:" + p.id, "practitioner.add id=\(p.id) scheme=\(p.scheme)"])
+                    // cpdd's key scope: the key is derived from the member, never a sender's.
+                    [p.id, balance, p.joined, recorder.name, recorder.uid.map(Int64.init), Recorder.cpdd(for: recorder).keyScope,
+                     "opening:" + p.id, "practitioner.add id=\(p.id) scheme=\(p.scheme)"])
             }
         }
     }

@@ -137,7 +137,8 @@ import TestSupport
                 ("statement practitioner=P-1 from=2026-13-01", "invalid_argument"),
                 ("principal.add role=wizard user=nobody", "invalid_argument"), ("principal.add role=reporter", "invalid_argument"),
                 ("principal.add role=provider user=nobody", "invalid_argument"), ("principal.add role=provider provider=NOPE user=nobody", "not_found"),
-                ("principal.add role=reporter uid=abc", "invalid_argument"), ("principal.add role=reporter user=Bad!", "invalid_argument"),
+                ("principal.add role=reporter uid=abc", "invalid_argument"),
+                ("principal.add role=reporter user=cpd_no_such_account", "not_found"), ("principal.add role=reporter user=Bad!", "invalid_argument"),
                 ("format yaml", "invalid_argument"), ("help nosuch", "not_found"), ("ping extra", "invalid_argument"),
                 ("report.nightly date=2026-02-30", "invalid_argument"), ("report.nightly day=2026-01-01", "invalid_argument"),
             ]

@@ -11,10 +11,10 @@ import TestSupport
 
     @Test func anUpdateMakesANewVersionAndEarlierEntriesKeepTheirs() throws {
         let app = try fixture.app()
-        let before = try LedgerStore.recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "a", by: "root", actingProvider: nil, app)
+        let before = try LedgerStore.recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "a", by: .root, app)
         let version = try CatalogueStore.updateCourse(code: "MH-EVID", changes: .init(summary: "Now with the 2026 trials.", points: Points(4)), by: "root", actingProvider: nil, app)
         #expect(version == 2)
-        let after = try LedgerStore.recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-02"), key: "b", by: "root", actingProvider: nil, app)
+        let after = try LedgerStore.recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-02"), key: "b", by: .root, app)
         #expect(before.points == Points(3) && after.points == Points(4))
         let lines = try LedgerStore.statement(practitioner: "P-1001", from: nil, to: nil, app)
         #expect(lines.map(\.courseVersion) == [1, 2])
@@ -101,7 +101,7 @@ import TestSupport
         #expect(throws: StoreError.self) { try SchemeStore.addRule(scheme: "MYO-AA", SchemeRule(target: .delivery(.inPerson), bound: .min(Points(5))), app) }
         #expect(throws: StoreError.notFound("no scheme NOPE")) { try SchemeStore.addRule(scheme: "NOPE", SchemeRule(target: .delivery(.inPerson), bound: .min(Points(5))), app) }
         #expect(throws: StoreError.self) { try SchemeStore.addScheme(try Scheme(code: "MYO-AA", title: "again", period: .rolling(months: 1), required: Points(1)), startText: nil, app) }
-        #expect(throws: StoreError.notFound("no scheme NOPE")) { try SchemeStore.addPractitioner(try Practitioner(id: "P-1", name: "A", scheme: "NOPE", joined: day("2026-01-01")), by: "root", app) }
+        #expect(throws: StoreError.notFound("no scheme NOPE")) { try SchemeStore.addPractitioner(try Practitioner(id: "P-1", name: "A", scheme: "NOPE", joined: day("2026-01-01")), by: .root, app) }
     }
 
     @Test func certificatesNeedAKnownPractitioner() throws {

@@ -14,7 +14,7 @@ import TestSupport
 
     func request(_ key: String, practitioner: String = "P-1001", course: String = "MH-EVID", completed: String = "2026-08-01",
                  by principal: String = "root", provider: String? = nil) -> LedgerStore.CompletionRequest {
-        LedgerStore.CompletionRequest(practitioner: practitioner, course: course, completed: day(completed), key: key, principal: principal, actingProvider: provider)
+        LedgerStore.CompletionRequest(practitioner: practitioner, course: course, completed: day(completed), key: key, by: provider.map { .provider($0, account: principal) } ?? Recorder(name: principal, uid: nil, provider: nil))
     }
 
     func describe(_ result: Result<EntryReceipt, Error>) -> String {
@@ -39,7 +39,7 @@ import TestSupport
             request("a"),                                            // replay of the first in this batch
             request("a", course: "NMT-ANX"),                         // that key, another request
             request("b"),                                            // a key refused above, now good
-            request("g", course: "NMT-ANX", by: "calm"),             // another sender
+            request("g", course: "NMT-ANX", by: "calm", provider: "CALM"), // a provider
             request("", course: "NMT-ANX"),                          // an empty key
         ], app).map(describe)
         #expect(results == [
@@ -59,6 +59,27 @@ import TestSupport
         ])
         #expect(try fixture.entryCount(app) == 4)
         #expect(try LedgerStore.verify(app) == .intact(entries: 4, head: try app.query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = 4")[0][0]))
+    }
+
+    @Test func aBatchDecidesKeysByWhatTheSenderActsFor() throws {
+        let app = try fixture.app()
+        let results = try LedgerStore.recordCompletions([
+            request("k", by: "calm-anna", provider: "CALM"),                    // new, in CALM's scope
+            request("k", by: "calm-ben", provider: "CALM"),                     // CALM's other account: a replay
+            request("k", course: "BOW-SLEEP", by: "bowen", provider: "BOWEN"),  // BOWEN's own key
+            request("k", by: "root"),                                           // the registry's own key
+            request("k", by: "cpd"),                                            // another admin: a replay
+            request("k", completed: "2026-08-02", by: "calm-ben", provider: "CALM"), // CALM's key, another request
+        ], app).map(describe)
+        #expect(results == [
+            "entry=1 points=3.00", "entry=1 points=3.00 replayed", "entry=2 points=2.00", "entry=3 points=3.00",
+            "entry=3 points=3.00 replayed",
+            "key k was already used for another request (completion.record practitioner=P-1001 course=MH-EVID completed=2026-08-01)",
+        ])
+        // A later batch finds them by scope too.
+        let later = try LedgerStore.recordCompletions([request("k", by: "calm-carl", provider: "CALM"), request("k", by: "admin2")], app).map(describe)
+        #expect(later == ["entry=1 points=3.00 replayed", "entry=3 points=3.00 replayed"])
+        #expect(try fixture.entryCount(app) == 3)
     }
 
     @Test func batchesRacingForTheSameKeysMakeOneEntryPerKey() async throws {

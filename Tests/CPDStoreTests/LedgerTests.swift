@@ -10,8 +10,8 @@ import TestSupport
     let fixture: StoreFixture
     init() throws { fixture = try StoreFixture("ledger") }
 
-    func record(_ key: String, course: String = "MH-EVID", completed: String = "2026-08-01", practitioner: String = "P-1001", by: String = "root", _ c: PostgresConnection) throws -> EntryReceipt {
-        try LedgerStore.recordCompletion(practitioner: practitioner, course: course, completed: day(completed), key: key, by: by, actingProvider: nil, c)
+    func record(_ key: String, course: String = "MH-EVID", completed: String = "2026-08-01", practitioner: String = "P-1001", by: Recorder = .root, _ c: PostgresConnection) throws -> EntryReceipt {
+        try LedgerStore.recordCompletion(practitioner: practitioner, course: course, completed: day(completed), key: key, by: by, c)
     }
 
     // MARK: Append-only
@@ -53,8 +53,8 @@ import TestSupport
         _ = try record("k", app)
         #expect(throws: StoreError.self) { try record("k", completed: "2026-08-02", app) }
         #expect(try fixture.entryCount(app) == 1)
-        // Keys belong to their sender: another principal may use the same key.
-        #expect(try !record("k", by: "provider-calm", app).replayed)
+        // Keys belong to what their sender acts for: a provider may use the registry's key.
+        #expect(try !record("k", by: .provider("CALM", account: "calm-1"), app).replayed)
     }
 
     @Test func manySendersRetryingTheSameKeysAtOnceMakeOneEntryPerKey() async throws {
@@ -68,7 +68,7 @@ import TestSupport
                         for key in (0..<15).shuffled() {
                             let receipt = try LedgerStore.recordCompletion(
                                 practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01").adding(days: key), key: "row-\(key)",
-                                by: "root", actingProvider: nil, c)
+                                by: .root, c)
                             receipts.withLock { _ = $0["row-\(key)", default: []].insert(receipt.entry) }
                         }
                     }
@@ -114,14 +114,14 @@ import TestSupport
     @Test func anEntryCanBeReversedOnceAndAReversalNotAtAll() throws {
         let app = try fixture.app()
         let entry = try record("k1", course: "NMT-ANX", app)
-        let reversal = try LedgerStore.reverse(entry: entry.entry, reason: "wrong member", key: "rev-1", by: "root", actingProvider: nil, app)
+        let reversal = try LedgerStore.reverse(entry: entry.entry, reason: "wrong member", key: "rev-1", by: .root, app)
         #expect(reversal.points == Points(-8))
-        #expect(try LedgerStore.reverse(entry: entry.entry, reason: "wrong member", key: "rev-1", by: "root", actingProvider: nil, app).replayed)
+        #expect(try LedgerStore.reverse(entry: entry.entry, reason: "wrong member", key: "rev-1", by: .root, app).replayed)
         #expect(throws: StoreError.conflict("entry \(entry.entry) was already reversed by entry \(reversal.entry)")) {
-            try LedgerStore.reverse(entry: entry.entry, reason: "again", key: "rev-2", by: "root", actingProvider: nil, app)
+            try LedgerStore.reverse(entry: entry.entry, reason: "again", key: "rev-2", by: .root, app)
         }
-        #expect(throws: StoreError.self) { try LedgerStore.reverse(entry: reversal.entry, reason: "undo", key: "rev-3", by: "root", actingProvider: nil, app) }
-        #expect(throws: StoreError.notFound("no entry 999")) { try LedgerStore.reverse(entry: 999, reason: "x", key: "rev-4", by: "root", actingProvider: nil, app) }
+        #expect(throws: StoreError.self) { try LedgerStore.reverse(entry: reversal.entry, reason: "undo", key: "rev-3", by: .root, app) }
+        #expect(throws: StoreError.notFound("no entry 999")) { try LedgerStore.reverse(entry: 999, reason: "x", key: "rev-4", by: .root, app) }
         let standing = try LedgerStore.standing(practitioner: "P-1001", on: day("2026-11-21"), app).standing
         #expect(standing.earned == .zero)
         let lines = try LedgerStore.statement(practitioner: "P-1001", from: nil, to: nil, app)
@@ -137,7 +137,7 @@ import TestSupport
                 group.addTask {
                     try await runOnOwnThread {
                         let c = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
-                        let ok = (try? LedgerStore.reverse(entry: entry, reason: "dup", key: "rev-\(i)", by: "root", actingProvider: nil, c)) != nil
+                        let ok = (try? LedgerStore.reverse(entry: entry, reason: "dup", key: "rev-\(i)", by: .root, c)) != nil
                         outcomes.withLock { $0.append(ok) }
                     }
                 }
@@ -148,24 +148,101 @@ import TestSupport
         #expect(try fixture.entryCount(fixture.owner()) == 2)
     }
 
-    @Test func aProviderReversesOnlyItsOwnCoursesCompletions() throws {
+    @Test func aProviderReversesOnlyTheEntriesItRecorded() throws {
         let app = try fixture.app()
-        let calm = try record("k1", course: "MH-EVID", app)
-        #expect(throws: StoreError.self) {
-            try LedgerStore.reverse(entry: calm.entry, reason: "x", key: "r", by: "bowen-user", actingProvider: "BOWEN", app)
+        let calmStaff = Recorder.provider("CALM", account: "calm-user")
+        let byCalm = try record("k1", course: "MH-EVID", by: calmStaff, app)
+        let byRegistry = try record("k2", course: "NMT-ANX", app)
+        #expect(throws: StoreError.permissionDenied("entry \(byCalm.entry) was not recorded by BOWEN")) {
+            try LedgerStore.reverse(entry: byCalm.entry, reason: "x", key: "r", by: .provider("BOWEN", account: "bowen-user"), app)
         }
         #expect(throws: StoreError.self) {
-            try LedgerStore.recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "p", by: "bowen-user", actingProvider: "BOWEN", app)
+            try LedgerStore.recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "p", by: .provider("BOWEN", account: "bowen-user"), app)
         }
-        _ = try LedgerStore.reverse(entry: calm.entry, reason: "x", key: "r", by: "calm-user", actingProvider: "CALM", app)
+        // The registry recorded this one on CALM's course: CALM may not reverse it; the registry may.
+        #expect(throws: StoreError.permissionDenied("entry \(byRegistry.entry) was not recorded by CALM")) {
+            try LedgerStore.reverse(entry: byRegistry.entry, reason: "x", key: "r2", by: calmStaff, app)
+        }
+        // What CALM recorded, any of CALM's accounts may reverse.
+        _ = try LedgerStore.reverse(entry: byCalm.entry, reason: "x", key: "r", by: .provider("CALM", account: "calm-other"), app)
+        _ = try LedgerStore.reverse(entry: byRegistry.entry, reason: "x", key: "r2", by: .root, app)
+        #expect(try fixture.entryCount(app) == 4)
+    }
+
+    @Test func aProviderReversesAnEntryFromBeforeKeyScopesOnlyUnderItsOwnName() throws {
+        let app = try fixture.app()
+        let owner = try fixture.owner()
+        for (name, key) in [("calm-user", "old-1"), ("root", "old-2")] {
+            try owner.query(
+                """
+                INSERT INTO ledger_entry (practitioner, kind, points, effective, course, course_version, category, delivery, recorded_by, idempotency_key, request)
+                VALUES ('P-1001', 'completion', 3, '2026-08-01', 'MH-EVID', 1, 'mental_health', 'online', $1, $2, 'old')
+                """, [name, key])
+        }
+        #expect(throws: StoreError.permissionDenied("entry 2 was not recorded by CALM")) {
+            try LedgerStore.reverse(entry: 2, reason: "x", key: "r", by: .provider("CALM", account: "calm-user"), app)
+        }
+        #expect(throws: StoreError.permissionDenied("entry 1 was not recorded by CALM")) {
+            try LedgerStore.reverse(entry: 1, reason: "x", key: "r", by: .provider("CALM", account: "calm-other"), app)
+        }
+        _ = try LedgerStore.reverse(entry: 1, reason: "x", key: "r", by: .provider("CALM", account: "calm-user"), app)
+    }
+
+    // MARK: Key scopes
+
+    @Test func theAccountsOfOneProviderShareItsKeys() throws {
+        let app = try fixture.app()
+        let first = try record("roster-1", by: .provider("CALM", account: "calm-anna", uid: 2001), app)
+        let again = try record("roster-1", by: .provider("CALM", account: "calm-ben", uid: 2002), app)
+        #expect(!first.replayed && again.replayed && again.entry == first.entry)
+        #expect(throws: StoreError.self) { try record("roster-1", completed: "2026-08-02", by: .provider("CALM", account: "calm-ben"), app) }
+        #expect(try fixture.entryCount(app) == 1)
+        let row = try app.query("SELECT recorded_by, recorded_by_uid, key_scope FROM ledger_entry")[0]
+        #expect(try row["recorded_by"] as String == "calm-anna" && row["recorded_by_uid"] as Int64? == 2001 && row["key_scope"] as String == "provider:CALM")
+    }
+
+    @Test func twoProvidersMayUseTheSameKey() throws {
+        let app = try fixture.app()
+        let calm = try record("row-1", by: .provider("CALM", account: "calm"), app)
+        let bowen = try record("row-1", course: "BOW-SLEEP", by: .provider("BOWEN", account: "bowen"), app)
+        #expect(!calm.replayed && !bowen.replayed && calm.entry != bowen.entry)
+    }
+
+    @Test func everyAdminSharesTheRegistrysKeys() throws {
+        let app = try fixture.app()
+        let root = try record("import-1", app)
+        let service = try record("import-1", by: Recorder(name: "cpd", uid: 998, provider: nil), app)
+        #expect(service.replayed && service.entry == root.entry)
+        // A renamed account, or a new one with an old name, acts for what its principal says, not its name.
+        let renamed = try record("import-1", by: .provider("CALM", account: "root"), app)
+        #expect(!renamed.replayed)
+        #expect(try fixture.entryCount(app) == 2)
+    }
+
+    @Test func anEntryFromBeforeKeyScopesIsStillAnsweredToItsAccount() throws {
+        let app = try fixture.app()
+        try fixture.owner().query(
+            """
+            INSERT INTO ledger_entry (practitioner, kind, points, effective, course, course_version, category, delivery, recorded_by, idempotency_key, request)
+            VALUES ('P-1001', 'completion', 3, '2026-08-01', 'MH-EVID', 1, 'mental_health', 'online', 'calm-anna', 'legacy-1',
+                    'completion.record practitioner=P-1001 course=MH-EVID completed=2026-08-01')
+            """)
+        let retried = try record("legacy-1", by: .provider("CALM", account: "calm-anna"), app)
+        #expect(retried.replayed && retried.entry == 1)
+        let batched = try LedgerStore.recordCompletions([
+            LedgerStore.CompletionRequest(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "legacy-1", by: .provider("CALM", account: "calm-anna")),
+        ], app)
+        guard case .success(let receipt) = batched.first else { Issue.record("\(batched)"); return }
+        #expect(receipt.replayed && receipt.entry == 1)
+        #expect(try fixture.entryCount(app) == 1)
     }
 
     @Test func adjustmentsNeedAReasonAndCountBothWays() throws {
         let app = try fixture.app()
-        _ = try LedgerStore.adjust(practitioner: "P-1001", points: Points(2), reason: "conference attended", category: nil, delivery: nil, key: "adj-1", by: "root", app)
-        _ = try LedgerStore.adjust(practitioner: "P-1001", points: Points(-1), reason: "double counted", category: "clinical", delivery: .inPerson, key: "adj-2", by: "root", app)
-        #expect(throws: StoreError.self) { try LedgerStore.adjust(practitioner: "P-1001", points: Points(1), reason: " ", category: nil, delivery: nil, key: "adj-3", by: "root", app) }
-        #expect(throws: StoreError.self) { try LedgerStore.adjust(practitioner: "P-1001", points: .zero, reason: "x", category: nil, delivery: nil, key: "adj-4", by: "root", app) }
+        _ = try LedgerStore.adjust(practitioner: "P-1001", points: Points(2), reason: "conference attended", category: nil, delivery: nil, key: "adj-1", by: .root, app)
+        _ = try LedgerStore.adjust(practitioner: "P-1001", points: Points(-1), reason: "double counted", category: "clinical", delivery: .inPerson, key: "adj-2", by: .root, app)
+        #expect(throws: StoreError.self) { try LedgerStore.adjust(practitioner: "P-1001", points: Points(1), reason: " ", category: nil, delivery: nil, key: "adj-3", by: .root, app) }
+        #expect(throws: StoreError.self) { try LedgerStore.adjust(practitioner: "P-1001", points: .zero, reason: "x", category: nil, delivery: nil, key: "adj-4", by: .root, app) }
         #expect(try LedgerStore.standing(practitioner: "P-1001", app).standing.earned == Points(1))
     }
 
@@ -179,7 +256,7 @@ import TestSupport
                     try await runOnOwnThread {
                         let c = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
                         for i in 0..<20 {
-                            _ = try LedgerStore.recordCompletion(practitioner: "P-1001", course: "BOW-SLEEP", completed: day("2026-08-01"), key: "w\(writer)-\(i)", by: "root", actingProvider: nil, c)
+                            _ = try LedgerStore.recordCompletion(practitioner: "P-1001", course: "BOW-SLEEP", completed: day("2026-08-01"), key: "w\(writer)-\(i)", by: .root, c)
                         }
                     }
                 }
@@ -229,7 +306,7 @@ import TestSupport
             _ = try app.withTransaction { c in
                 try LedgerStore.insert(
                     c, practitioner: "P-1001", kind: .adjustment, points: Points(hundredths: i % 2 == 0 ? -125 : 99_999),
-                    effective: day("2024-02-29"), reason: text, by: "root", key: "awk-\(i)", request: text + " request")
+                    effective: day("2024-02-29"), reason: text, by: .root, key: "awk-\(i)", request: text + " request")
             }
         }
         _ = try record("plain", app)
@@ -308,7 +385,7 @@ import TestSupport
         let app = try fixture.app()
         let error = #expect(throws: PostgresError.self) {
             try app.withTransaction(isolation: .serializable, retry: .never) { c in
-                _ = try LedgerStore.insert(c, practitioner: "P-1001", kind: .adjustment, points: Points(1), effective: day("2026-08-01"), reason: "x", by: "root", key: "iso", request: "x")
+                _ = try LedgerStore.insert(c, practitioner: "P-1001", kind: .adjustment, points: Points(1), effective: day("2026-08-01"), reason: "x", by: .root, key: "iso", request: "x")
             }
         }
         #expect(error?.code == SQLState("25001"))
@@ -320,9 +397,9 @@ import TestSupport
         let app = try fixture.app()
         try SchemeStore.addScheme(try Scheme(code: "MMA-REM", title: "MMA", period: .rolling(months: 36), required: Points(40), openingBalance: Points(40)), startText: nil, app)
         let member = try Practitioner(id: "P-2001", name: "Sam", scheme: "MMA-REM", joined: day("2026-02-01"))
-        try SchemeStore.addPractitioner(member, by: "root", app)
-        try SchemeStore.addPractitioner(member, by: "root", app)  // a retry: no second balance
-        #expect(throws: StoreError.self) { try SchemeStore.addPractitioner(try Practitioner(id: "P-2001", name: "Someone else", scheme: "MMA-REM", joined: day("2026-02-01")), by: "root", app) }
+        try SchemeStore.addPractitioner(member, by: .root, app)
+        try SchemeStore.addPractitioner(member, by: .root, app)  // a retry: no second balance
+        #expect(throws: StoreError.self) { try SchemeStore.addPractitioner(try Practitioner(id: "P-2001", name: "Someone else", scheme: "MMA-REM", joined: day("2026-02-01")), by: .root, app) }
         let lines = try LedgerStore.statement(practitioner: "P-2001", from: nil, to: nil, app)
         #expect(lines.count == 1 && lines[0].kind == .openingBalance && lines[0].points == Points(40) && lines[0].date == day("2026-02-01"))
         #expect(try LedgerStore.standing(practitioner: "P-2001", on: day("2026-11-21"), app).standing.counted == Points(40))
@@ -331,7 +408,7 @@ import TestSupport
     @Test func carryOverIsAppendedOnceIntoTheNextCycle() throws {
         let app = try fixture.app()
         try SchemeStore.addScheme(try Scheme(code: "CMA", title: "CMA", period: .anniversary(months: 12), required: Points(5), carryOverMax: Points(2)), startText: nil, app)
-        try SchemeStore.addPractitioner(try Practitioner(id: "P-3001", name: "Kim", scheme: "CMA", joined: day("2025-03-01")), by: "root", app)
+        try SchemeStore.addPractitioner(try Practitioner(id: "P-3001", name: "Kim", scheme: "CMA", joined: day("2025-03-01")), by: .root, app)
         _ = try record("c1", course: "NMT-ANX", completed: "2025-06-01", practitioner: "P-3001", app)
         let carried = try #require(try LedgerStore.appendCarryOver(practitioner: "P-3001", on: day("2026-03-05"), app))
         #expect(carried.points == Points(2) && !carried.replayed)

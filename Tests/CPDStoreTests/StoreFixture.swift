@@ -26,7 +26,7 @@ struct StoreFixture {
         let scheme = try Scheme(code: "MYO-AA", title: "Myotherapy", period: SchemePeriod(kind: "fixed", length: 12, start: "07-01"), required: Points(20))
         try SchemeStore.addScheme(scheme, startText: "07-01", app)
         try SchemeStore.addRule(scheme: "MYO-AA", SchemeRule(target: .delivery(.inPerson), bound: .min(Points(4))), app)
-        try SchemeStore.addPractitioner(Practitioner(id: "P-1001", name: "Alex Ng", scheme: "MYO-AA", joined: Day(parsing: "2024-01-15")!), by: "root", app)
+        try SchemeStore.addPractitioner(Practitioner(id: "P-1001", name: "Alex Ng", scheme: "MYO-AA", joined: Day(parsing: "2024-01-15")!), by: .root, app)
     }
 
     func owner() throws -> PostgresConnection { try PostgresConnection(conninfo: conninfo) }
@@ -42,3 +42,12 @@ struct StoreFixture {
 }
 
 func day(_ text: String) -> Day { Day(parsing: text)! }
+
+extension Recorder {
+    /// An admin: acts for the registry.
+    static let root = Recorder(name: "root", uid: 0, provider: nil)
+    /// One of a provider's accounts.
+    static func provider(_ code: String, account: String, uid: UInt32? = nil) -> Recorder {
+        Recorder(name: account, uid: uid, provider: code)
+    }
+}
