@@ -338,7 +338,9 @@ public struct CommandRunner: Sendable {
 
         case "statement":
             let lines = try LedgerStore.statement(practitioner: try subject(a, who), from: try a.day("from"), to: try a.day("to"), c)
-            return lines.map { statementRecord($0).line(json: json) } + [ResponseLine.ok("\(lines.count) entries")]
+            let carries = lines.filter { $0.entry == nil }.count
+            let summary = "\(lines.count - carries) entries" + (carries > 0 ? ", \(carries) carried in" : "")
+            return lines.map { statementRecord($0).line(json: json) } + [ResponseLine.ok(summary)]
 
         case "ledger.verify":
             switch try LedgerStore.verify(c) {
@@ -434,6 +436,7 @@ public struct CommandRunner: Sendable {
         summary.add("required", s.required.description)
         summary.add("earned", s.earned.description)
         summary.add("counted", s.counted.description)
+        summary.add("carried", s.carried.description)
         summary.add("shortfall", s.shortfall.description)
         summary.add("status", s.status.rawValue)
         summary.add("days_left", String(s.daysLeft))
@@ -465,7 +468,7 @@ public struct CommandRunner: Sendable {
 
     static func statementRecord(_ line: LedgerStore.StatementLine) -> Record {
         var record = Record()
-        record.add("entry", String(line.entry))
+        record.add("entry", line.entry.map(String.init))
         record.add("kind", line.kind.rawValue)
         record.add("date", line.date.description)
         record.add("points", line.points.description)
@@ -474,6 +477,7 @@ public struct CommandRunner: Sendable {
         record.add("reverses", line.reverses.map(String.init))
         record.add("reason", line.reason)
         record.add("recorded_by", line.recordedBy)
+        if !line.counts { record.add("counted", "no") }
         return record
     }
 }

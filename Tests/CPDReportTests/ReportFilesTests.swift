@@ -9,9 +9,9 @@ import TestSupport
 func sampleRows(date: String = "2027-04-01", run: String = "7", atRiskName: String = "Alex Ng") -> [ReportRow] {
     [
         ReportRow(.run, [date, "\(date)T02:30:00", "Demo registry", "Australia/Melbourne", run, "6", "2027-03-31", "40", "5"]),
-        ReportRow(.atRisk, ["MYO-AA", "P-1001", atRiskName, "at_risk", "20.00", "4.00", "16.00", "2027-06-30", "90", "90"]),
-        ReportRow(.atRisk, ["MYO-AA", "P-1002", "Sam, \"Jr\" Lee", "non_compliant", "20.00", "0.00", "20.00", "2027-06-30", "90", "90"]),
-        ReportRow(.atRisk, ["RMT", "P-1003", "Kim Tran", "at_risk", "30.00", "10.00", "20.00", "2027-04-20", "19", "30"]),
+        ReportRow(.atRisk, ["MYO-AA", "P-1001", atRiskName, "at_risk", "20.00", "4.00", "16.00", "2027-06-30", "90", "90", "0.00"]),
+        ReportRow(.atRisk, ["MYO-AA", "P-1002", "Sam, \"Jr\" Lee", "non_compliant", "20.00", "0.00", "20.00", "2027-06-30", "90", "90", "0.00"]),
+        ReportRow(.atRisk, ["RMT", "P-1003", "Kim Tran", "at_risk", "30.00", "10.00", "20.00", "2027-04-20", "19", "30", "2.00"]),
         ReportRow(.certificates, ["MYO-AA", "P-1002", "Sam Lee", "first_aid", "expiring", "2027-05-30", "59"]),
         ReportRow(.certificates, ["MYO-AA", "P-1004", "Jo Park", "first_aid", "expired", "2027-03-01", "-31"]),
         ReportRow(.schemeStatus, ["MYO-AA", "Myotherapy", "3", "1", "0", "1", "1"]),
@@ -32,9 +32,9 @@ func sampleRows(date: String = "2027-04-01", run: String = "7", atRiskName: Stri
     @Test func aCSVHasTheSectionsColumnsAsHeaderAndQuotesWhatNeedsIt() {
         let csv = CSVFile.render(.atRisk, Array(sampleRows()[1...2]))
         let lines = csv.components(separatedBy: "\r\n")
-        #expect(lines[0] == "scheme,practitioner,name,status,required,counted,shortfall,cycle_end,days_left,flag")
-        #expect(lines[1] == "MYO-AA,P-1001,Alex Ng,at_risk,20.00,4.00,16.00,2027-06-30,90,90")
-        #expect(lines[2] == "MYO-AA,P-1002,\"Sam, \"\"Jr\"\" Lee\",non_compliant,20.00,0.00,20.00,2027-06-30,90,90")
+        #expect(lines[0] == "scheme,practitioner,name,status,required,counted,shortfall,cycle_end,days_left,flag,carried")
+        #expect(lines[1] == "MYO-AA,P-1001,Alex Ng,at_risk,20.00,4.00,16.00,2027-06-30,90,90,0.00")
+        #expect(lines[2] == "MYO-AA,P-1002,\"Sam, \"\"Jr\"\" Lee\",non_compliant,20.00,0.00,20.00,2027-06-30,90,90,0.00")
         #expect(lines.count == 4 && lines[3].isEmpty, "every record ends in CRLF")
     }
 

@@ -110,11 +110,11 @@ import TestSupport
             #expect(status == 0, "\(said)")
             let day = out + "/2027-04-01"
             #expect(try csv(day + "/at_risk.csv") == [
-                "scheme,practitioner,name,status,required,counted,shortfall,cycle_end,days_left,flag",
-                "FIX2,P-5,Eve,at_risk,10.00,0.00,10.00,2027-12-31,274,",
-                "MYO,P-1,Ada,at_risk,20.00,13.00,7.00,2027-06-30,90,90",
-                "MYO,P-3,Cat,non_compliant,20.00,19.00,1.00,2027-06-30,90,90",
-                "MYO,P-4,Dan,non_compliant,20.00,0.00,20.00,2027-06-30,90,90",
+                "scheme,practitioner,name,status,required,counted,shortfall,cycle_end,days_left,flag,carried",
+                "FIX2,P-5,Eve,at_risk,10.00,0.00,10.00,2027-12-31,274,,0.00",
+                "MYO,P-1,Ada,at_risk,20.00,13.00,7.00,2027-06-30,90,90,0.00",
+                "MYO,P-3,Cat,non_compliant,20.00,19.00,1.00,2027-06-30,90,90,0.00",
+                "MYO,P-4,Dan,non_compliant,20.00,0.00,20.00,2027-06-30,90,90,0.00",
             ])
             #expect(try csv(day + "/certificates.csv") == [
                 "scheme,practitioner,name,certificate,state,expires,days_left",
@@ -178,6 +178,54 @@ import TestSupport
             #expect(days.dropFirst().dropLast().allSatisfy { $0.hasSuffix(",0,0.00,0.00") })
         }
         _ = cpdctl
+    }
+
+    /// The issue's example, as a registry admin would try it: an anniversary scheme (20 a year, at
+    /// most 10 carried), a member who joined on 2024-03-01 and earned 34 in their first year and 8 in
+    /// their second. 14 above the requirement, capped at 10, carry: 18 of 20 on the last day of the
+    /// second year, non-compliant by 2. `points`, `statement` and the report agree, before and after
+    /// the report runs, with nothing written for the carry.
+    @Test func carryOverShowsInPointsStatementAndTheReportWithNoJobHavingRun() async throws {
+        let out = try TestDatabase.scratchDirectory("reports")
+        try await withRegistry(label: "carry") { socket, owner in
+            let c = try AdminClient(socketPath: socket)
+            for line in [
+                "provider.add code=CALM name=\"Calm Hands\"",
+                "course.add provider=CALM code=C8 title=\"Trigger points\" points=8 hours=8 category=clinical delivery=in_person",
+                "course.add provider=CALM code=C2 title=\"Sleep\" points=2 hours=2 category=mental_health delivery=webinar",
+                "course.publish code=C8", "course.publish code=C2",
+                "scheme.add code=CMA title=\"Anniversary years\" period=anniversary length=12 required=20 carry_over_max=10",
+                "practitioner.add id=P-7 name=Kim scheme=CMA joined=2024-03-01",
+                "completion.record practitioner=P-7 course=C8 completed=2024-04-01 key=k1",
+                "completion.record practitioner=P-7 course=C8 completed=2024-05-01 key=k2",
+                "completion.record practitioner=P-7 course=C8 completed=2024-06-01 key=k3",
+                "completion.record practitioner=P-7 course=C8 completed=2024-07-01 key=k4",
+                "completion.record practitioner=P-7 course=C2 completed=2024-08-01 key=k5",
+                "completion.record practitioner=P-7 course=C8 completed=2025-06-01 key=k6",
+            ] {
+                let response = try c.request(line)
+                guard response.isOK else { throw TestSetupError(description: "\(line): \(response.final)") }
+            }
+            let summary = "kind=summary practitioner=P-7 scheme=CMA cycle_start=2025-03-01 cycle_end=2026-02-28 required=20.00 earned=18.00 counted=18.00 carried=10.00 shortfall=2.00 status=non_compliant days_left=0"
+            #expect(try c.request("points practitioner=P-7 on=2026-02-28").data.first == summary)
+            #expect(try c.request("points practitioner=P-7 on=2024-12-01").data.first?.contains(" earned=34.00 counted=34.00 carried=0.00 ") == true, "the first year carries nothing in")
+            let statement = try c.request("statement practitioner=P-7 from=2025-03-01 to=2026-02-28")
+            #expect(statement.data.count == 2)
+            #expect(statement.data.first == #"kind=carry_over date=2025-03-01 points=10.00 reason="carried from the cycle 2024-03-01 to 2025-02-28""#)
+            #expect(statement.data.last?.hasPrefix("entry=6 kind=completion date=2025-06-01 points=8.00 course=C8 ") == true)
+            #expect(statement.final == "OK 1 entries, 1 carried in")
+
+            let (status, said) = try report(socket, out, date: "2026-02-28")
+            #expect(status == 0, "\(said)")
+            #expect(try csv(out + "/2026-02-28/at_risk.csv") == [
+                "scheme,practitioner,name,status,required,counted,shortfall,cycle_end,days_left,flag,carried",
+                "CMA,P-7,Kim,non_compliant,20.00,18.00,2.00,2026-02-28,0,30,10.00",
+            ])
+            #expect(try c.request("points practitioner=P-7 on=2026-02-28").data.first == summary, "the same after the report")
+            #expect(try owner.query("SELECT count(*) FROM ledger_entry")[0][0] as Int == 6, "nothing was written for the carry")
+            // Short at the close of the second year: nothing carries into the third.
+            #expect(try c.request("points practitioner=P-7 on=2026-03-01").data.first?.contains(" carried=0.00 ") == true)
+        }
     }
 
     @Test func aSecondRunForTheSameDateReplacesThatDaysReportAndCountsFromTheSameRun() async throws {
