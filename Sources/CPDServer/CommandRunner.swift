@@ -343,9 +343,25 @@ public struct CommandRunner: Sendable {
             return lines.map { statementRecord($0).line(json: json) } + [ResponseLine.ok(summary)]
 
         case "ledger.verify":
-            switch try LedgerStore.verify(c) {
-            case .intact(let entries, let head): return [ResponseLine.ok("entries=\(entries) head=\(head)")]
-            case .broken(let entry, let problem): return [ResponseLine.err(.conflict, "the chain breaks at entry \(entry): \(problem)")]
+            let anchors = try Self.anchors(a)
+            let (verification, checks) = try LedgerStore.verify(anchors: anchors, c)
+            let lines = checks.map { check -> String in
+                var record = Record()
+                record.add("anchor", check.anchor.description)
+                record.add("holds", check.holds ? "yes" : "no")
+                record.add("problem", check.problem)
+                return record.line(json: json)
+            }
+            let unheld = checks.filter { !$0.holds }.map { "\($0.anchor) (\($0.problem ?? ""))" }
+            switch verification {
+            case .intact(let entries, let head):
+                guard unheld.isEmpty else {
+                    return lines + [ResponseLine.err(.conflict, "\(unheld.count) of \(checks.count) anchors do not hold: \(unheld.joined(separator: "; "))")]
+                }
+                return lines + [ResponseLine.ok("entries=\(entries) head=\(head)" + (anchors.isEmpty ? "" : " anchors=\(anchors.count)"))]
+            case .broken(let entry, let problem):
+                let also = unheld.isEmpty ? "" : "; anchors that do not hold: \(unheld.joined(separator: "; "))"
+                return lines + [ResponseLine.err(.conflict, "the chain breaks at entry \(entry): \(problem)\(also)")]
             }
 
         case "principal.add":
@@ -391,6 +407,19 @@ public struct CommandRunner: Sendable {
         }
         guard let asked = a.text("practitioner") else { throw ValidationError("practitioner", "is required") }
         return asked
+    }
+
+    /// `anchors=ENTRY:HASH,...`, each once, in the order given; none when the argument is absent.
+    static func anchors(_ a: Arguments) throws(ValidationError) -> [LedgerAnchor] {
+        guard let text = a.text("anchors") else { return [] }
+        var anchors: [LedgerAnchor] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let anchor = LedgerAnchor(parsing: item) else {
+                throw ValidationError("anchors", "'\(item.prefix(90))' is not ENTRY:HASH (an entry number, a colon, 64 hex digits)")
+            }
+            if !anchors.contains(anchor) { anchors.append(anchor) }
+        }
+        return anchors
     }
 
     static func account(_ a: Arguments) throws -> PrincipalStore.Grant.Account {

@@ -414,17 +414,31 @@ public enum LedgerStore {
         case broken(entry: Int64, problem: String)
     }
 
+    /// Whether an anchor (a head published earlier) still holds: nil, or why not.
+    public struct AnchorCheck: Sendable, Equatable {
+        public var anchor: LedgerAnchor
+        public var problem: String?
+        public var holds: Bool { problem == nil }
+    }
+
     /// Recomputes the hash chain over every entry in id order and names the first broken entry.
     public static func verify(_ c: PostgresConnection) throws -> Verification {
+        try verify(anchors: [], c).0
+    }
+
+    /// `verify`, and each anchor checked in the same walk: its entry is reached through a sound chain
+    /// and still has the anchor's hash. A rewrite that recomputed every hash passes the walk, not the
+    /// anchors published before it.
+    public static func verify(anchors: [LedgerAnchor], _ c: PostgresConnection) throws -> (Verification, [AnchorCheck]) {
         // One snapshot: the count and head reported are those of the entries checked.
-        try c.withTransaction(isolation: .repeatableRead, readOnly: true) { c in try verification(c) }
+        try c.withTransaction(isolation: .repeatableRead, readOnly: true) { c in try LedgerChain.check(c, anchors: anchors) }
     }
 
     /// `verify` in the caller's transaction (the nightly report checks the chain in its own snapshot).
     /// The chain is walked in cpdd (`LedgerChain`), which gives the answer `ledger_first_break()`
     /// gives in SQL at about half the CPU.
     static func verification(_ c: PostgresConnection) throws -> Verification {
-        try LedgerChain.check(c)
+        try LedgerChain.check(c).0
     }
 
     // MARK: - Internals

@@ -267,6 +267,7 @@ import TestSupport
             let summary = try json(out + "/2027-04-01/summary.json")
             #expect((summary["ledger"] as? [String: Any])?["status"] as? String == "broken", "the report is still written, to be read")
             #expect((summary["ledger"] as? [String: Any])?["broken_entry"] as? Int == 5)
+            #expect(!FileManager.default.fileExists(atPath: out + "/2027-04-01/ledger-head.txt"), "a broken chain publishes no head")
             let failed = try owner.query("SELECT status, problem FROM report_run WHERE report_date = '2027-04-01'")
             #expect(try failed.first?["status"] as String? == "failed")
 
@@ -276,6 +277,71 @@ import TestSupport
             let run = try csv(out + "/2027-04-02/run.csv")
             #expect(run.count == 2 && run[1].contains(",2027-03-31,"), "\(run)")
         }
+    }
+
+    /// What the database's owner can do: change entry 5 and recompute every hash after it, so that
+    /// the chain verifies again.
+    static let rewriteRecomputingEveryHash = """
+        ALTER TABLE ledger_entry DISABLE TRIGGER USER;
+        UPDATE ledger_entry SET points = 80 WHERE id = 5;
+        DO $$
+        DECLARE
+            r record;
+            prev bytea;
+        BEGIN
+            SELECT hash INTO prev FROM ledger_entry WHERE id = 4;
+            FOR r IN SELECT id FROM ledger_entry WHERE id >= 5 ORDER BY id LOOP
+                UPDATE ledger_entry SET prev_hash = prev WHERE id = r.id;
+                UPDATE ledger_entry e SET hash = ledger_entry_digest(e) WHERE e.id = r.id RETURNING e.hash INTO prev;
+            END LOOP;
+        END $$;
+        ALTER TABLE ledger_entry ENABLE TRIGGER USER;
+        """
+
+    @Test func headsPublishedByReportsExposeARewriteThatRecomputedEveryHash() async throws {
+        let out = try TestDatabase.scratchDirectory("reports")
+        let cpdctl = self.cpdctl
+        try await withRegistry(label: "anchors") { socket, owner in
+            let c = try AdminClient(socketPath: socket)
+            try Self.seed(c)
+            #expect(try report(socket, out, date: "2027-03-31").0 == 0)
+            let firstHead = try #require(try c.request("ledger.verify").final.split(separator: "=").last.map(String.init))
+            #expect(try String(contentsOfFile: out + "/2027-03-31/ledger-head.txt", encoding: .utf8) == "11:\(firstHead)\n")
+            try Self.changesAfterTheFirstReport(c)
+            #expect(try report(socket, out, date: "2027-04-01").0 == 0)
+            let secondHead = try #require(try c.request("ledger.verify").final.split(separator: "=").last.map(String.init))
+            let (held, heldSaid) = try ChildProcess.run([cpdctl, "ledger", "verify", "--socket", socket, "--anchors", out])
+            #expect(held == 0, "\(heldSaid)")
+            #expect(heldSaid.contains("the 2 ledger heads published by 2 reports under \(out) hold (OK entries=13 head=\(secondHead) anchors=2)"), "\(heldSaid)")
+            let entry3: String = try owner.query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = 3")[0][0]
+
+            try owner.execute(script: Self.rewriteRecomputingEveryHash)
+            #expect(try owner.query("SELECT points::text FROM ledger_entry WHERE id = 5")[0][0] as String == "80.00")
+            let plain = try c.request("ledger.verify").final
+            #expect(plain.hasPrefix("OK entries=13 head=") && !plain.hasSuffix(secondHead), "the chain verifies again: \(plain)")
+
+            let (status, said) = try ChildProcess.run([cpdctl, "ledger", "verify", "--socket", socket, "--anchors", out])
+            #expect(status == 1, "\(said)")
+            #expect(said.contains("not held: entry 11 hash \(firstHead), published by the report of 2027-03-31: entry 11's hash is now "), "\(said)")
+            #expect(said.contains("not held: entry 13 hash \(secondHead), published by the report of 2027-04-01: entry 13's hash is now "), "\(said)")
+            #expect(said.contains("2 of 2 anchors do not hold"), "\(said)")
+
+            // Over the socket: a head before the rewritten entry still holds; one after it is named.
+            let both = try c.request("ledger.verify anchors=3:\(entry3),11:\(firstHead)")
+            #expect(both.data.first == "anchor=3:\(entry3) holds=yes")
+            #expect(both.data.last?.hasPrefix("anchor=11:\(firstHead) holds=no problem=\"entry 11's hash is now ") == true)
+            #expect(both.errorCode == "conflict" && both.final.contains("1 of 2 anchors do not hold: 11:\(firstHead) (entry 11's hash is now "), "\(both.final)")
+            #expect(try c.request("ledger.verify anchors=3:\(entry3)").final.hasSuffix(" anchors=1"))
+            #expect(try c.request("ledger.verify anchors=99:\(entry3)").final.contains("entry 99 is not in the ledger, which has 13 entries"))
+            for bad in ["3:xyz", "", "3:\(entry3),", "x:\(entry3)"] {
+                #expect(try c.request("ledger.verify anchors=\"\(bad)\"").errorCode == "invalid_argument", "\(bad)")
+            }
+            // A directory with no heads proves nothing: it fails.
+            let empty = try TestDatabase.scratchDirectory("no-reports")
+            let (none, noneSaid) = try ChildProcess.run([cpdctl, "ledger", "verify", "--socket", socket, "--anchors", empty])
+            #expect(none == 1 && noneSaid.contains("no ledger head is published under"), "\(noneSaid)")
+        }
+        _ = cpdctl
     }
 
     @Test func aReportThatCannotBeMadeWritesNothingAndSaysWhy() async throws {
