@@ -40,10 +40,12 @@ public struct Standing: Sendable, Equatable {
     public var scheme: String
     public var cycle: Cycle
     public var required: Points
-    /// Every point held in the cycle up to the day asked about, before caps.
+    /// Every point held in the cycle up to the day asked about, before caps, `carried` included.
     public var earned: Points
-    /// What counts after caps.
+    /// What counts after caps, `carried` included.
     public var counted: Points
+    /// Points carried in from the cycle before (`Compliance.carriedInto`); zero when none.
+    public var carried: Points
     /// The fewest further points that would make the member compliant: the larger of the total still
     /// required and the minimums still unmet (added up per kind of rule).
     public var shortfall: Points
@@ -63,13 +65,44 @@ public enum Compliance {
 
     /// The standing of a member on `day`.
     /// - Parameters:
-    ///   - records: the member's entries with effective days in `cycle(for:)` up to `day` (more are ignored).
+    ///   - records: the member's entries with effective days from `firstDayRead` up to `day` (more are
+    ///     ignored). Entries of kind `carry_over` count for nothing: what carries in is derived from
+    ///     the cycle before (`carriedInto`), so it is never counted twice and never goes stale.
     ///   - certificates: the member's certificates (any kinds; the scheme's kinds are picked out).
     public static func standing(
         scheme: Scheme, joined: Day, on day: Day, records: [PointsRecord], certificates: [Certificate]
     ) throws(DayOutOfRange) -> Standing {
         let cycle = try scheme.period.cycle(containing: day, joined: joined)
-        let inCycle = records.filter { cycle.start <= $0.effective && $0.effective <= day }
+        let carried = try carriedInto(cycle, scheme: scheme, joined: joined, records: records, certificates: certificates)
+        return try standing(scheme: scheme, joined: joined, on: day, cycle: cycle, carried: carried, records: records, certificates: certificates)
+    }
+
+    /// The first day whose entries the standing on `day` reads: its cycle's start, or with
+    /// carry-over the start of the cycle before (whose entries decide what carries in).
+    public static func firstDayRead(scheme: Scheme, joined: Day, on day: Day) throws(DayOutOfRange) -> Day {
+        let cycle = try scheme.period.cycle(containing: day, joined: joined)
+        guard carries(scheme), cycle.start > joined else { return cycle.start }
+        return try scheme.period.cycle(before: cycle, joined: joined).start
+    }
+
+    /// At most how many months before a day the entries its standing reads can lie, under any
+    /// member's join day: a cycle's length, or two with carry-over.
+    public static func monthsRead(scheme: Scheme) -> Int {
+        scheme.period.months * (carries(scheme) ? 2 : 1)
+    }
+
+    static func carries(_ scheme: Scheme) -> Bool {
+        if case .rolling = scheme.period { return false }
+        return scheme.carryOverMax != nil
+    }
+
+    static func standing(
+        scheme: Scheme, joined: Day, on day: Day, cycle: Cycle, carried: Points, records: [PointsRecord], certificates: [Certificate]
+    ) throws(DayOutOfRange) -> Standing {
+        var inCycle = records.filter { $0.kind != .carryOver && cycle.start <= $0.effective && $0.effective <= day }
+        if carried.isPositive {
+            inCycle.append(PointsRecord(effective: cycle.start, kind: .carryOver, category: nil, delivery: nil, points: carried))
+        }
         let required = try requirement(scheme: scheme, cycle: cycle, joined: joined)
         let tally = Tally(records: inCycle, scheme: scheme, required: required)
         let certificateStandings = certificateStates(scheme: scheme, certificates: certificates, on: day)
@@ -109,7 +142,8 @@ public enum Compliance {
         }
         return Standing(
             scheme: scheme.code, cycle: cycle, required: required, earned: tally.earned, counted: tally.counted,
-            shortfall: tally.shortfall, status: status, daysLeft: daysLeft, rules: tally.rules, certificates: certificateStandings)
+            carried: carried, shortfall: tally.shortfall, status: status, daysLeft: daysLeft, rules: tally.rules,
+            certificates: certificateStandings)
     }
 
     /// The points required in `cycle`: the scheme's, or with monthly pro-rata a member's first, partial
@@ -120,20 +154,64 @@ public enum Compliance {
         return scheme.required.scaled(by: min(months, scheme.period.months), over: scheme.period.months)
     }
 
+    /// What carries into `cycle` from the cycle before it: nothing in a member's first cycle (they
+    /// were not a member before it), under a rolling period, or in a scheme with no carry-over.
+    /// `records` must reach back to the previous cycle's start (`firstDayRead`).
+    public static func carriedInto(_ cycle: Cycle, scheme: Scheme, joined: Day, records: [PointsRecord], certificates: [Certificate]) throws(DayOutOfRange) -> Points {
+        try carry(into: cycle, scheme: scheme, joined: joined, records: records, certificates: certificates)?.points ?? .zero
+    }
+
+    static func carry(into cycle: Cycle, scheme: Scheme, joined: Day, records: [PointsRecord], certificates: [Certificate]) throws(DayOutOfRange) -> Carry? {
+        guard carries(scheme), cycle.start > joined else { return nil }
+        let previous = try scheme.period.cycle(before: cycle, joined: joined)
+        let points = try carryOver(scheme: scheme, joined: joined, previous: previous, records: records, certificates: certificates)
+        return points.isPositive ? Carry(cycle: cycle, previous: previous, points: points) : nil
+    }
+
     /// What carries from `previous` into the cycle after it: points counted in `previous` above its
-    /// requirement, not counting what was itself carried in (carried points never carry twice), up
-    /// to the scheme's cap; nothing if the scheme has no carry-over or the member was not compliant
-    /// at the close of `previous` (late).
+    /// requirement, up to the scheme's cap; nothing if the scheme has no carry-over or the member was
+    /// not compliant at the close of `previous` (late).
+    ///
+    /// Only `previous`'s own entries are read: carried points never carry twice. Judging compliance
+    /// at its close without what was carried into it changes nothing: carried points have no
+    /// category or delivery mode, so they meet no minimum, and they matter to the total only when
+    /// the own entries fall short of it, when there is no excess to carry anyway. So the carry into a
+    /// cycle depends on the cycle before it alone, never on the ones before that.
     public static func carryOver(
         scheme: Scheme, joined: Day, previous: Cycle, records: [PointsRecord], certificates: [Certificate]
     ) throws(DayOutOfRange) -> Points {
         guard let cap = scheme.carryOverMax, previous.end >= joined else { return .zero }
-        let atClose = try standing(scheme: scheme, joined: joined, on: previous.end, records: records, certificates: certificates)
+        let atClose = try standing(
+            scheme: scheme, joined: joined, on: previous.end, cycle: previous, carried: .zero, records: records, certificates: certificates)
         guard atClose.status == .compliant else { return .zero }
-        let own = records.filter { $0.kind != .carryOver && previous.contains($0.effective) }
-        let ownCounted = Tally(records: own, scheme: scheme, required: atClose.required).counted
-        let excess = ownCounted - atClose.required
+        let excess = atClose.counted - atClose.required
         return excess.isPositive ? min(excess, cap) : .zero
+    }
+
+    /// One cycle's carry: into `cycle`, from `previous`.
+    public struct Carry: Sendable, Equatable {
+        public var cycle: Cycle
+        public var previous: Cycle
+        public var points: Points
+    }
+
+    /// For a statement: the carry into each cycle that starts from `from` through `through`, where
+    /// something carries. `records` must reach back to `firstDayRead(on: from)`.
+    public static func carriesIn(
+        scheme: Scheme, joined: Day, from: Day, through: Day, records: [PointsRecord], certificates: [Certificate]
+    ) throws(DayOutOfRange) -> [Carry] {
+        guard carries(scheme) else { return [] }
+        var found: [Carry] = []
+        var cycle = try scheme.period.cycle(containing: max(from, joined), joined: joined)
+        while cycle.start <= through {
+            if cycle.start >= from, let carry = try carry(into: cycle, scheme: scheme, joined: joined, records: records, certificates: certificates) {
+                found.append(carry)
+            }
+            // The calendar's last cycle has no next one.
+            guard let next = try? scheme.period.cycle(containing: cycle.end.adding(days: 1), joined: joined) else { break }
+            cycle = next
+        }
+        return found
     }
 
     static func certificateStates(scheme: Scheme, certificates: [Certificate], on day: Day) -> [CertificateStanding] {

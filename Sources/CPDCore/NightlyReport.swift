@@ -4,7 +4,8 @@
 public enum ReportSection: String, CaseIterable, Sendable, Comparable {
     /// One row: the report's date, when it was made, and the previous successful run it follows.
     case run
-    /// Members at risk or non-compliant, per scheme, with their shortfall and days left.
+    /// Members at risk or non-compliant, per scheme, with their shortfall and days left (`counted`
+    /// includes what `carried` in from the previous cycle).
     case atRisk = "at_risk"
     /// Required certificates that are missing, expired, or expire within 60 days.
     case certificates
@@ -29,7 +30,7 @@ public enum ReportSection: String, CaseIterable, Sendable, Comparable {
         case .run:
             ["date", "generated_at", "registry", "time_zone", "run", "since_run", "since_date", "since_entry", "entries_since"]
         case .atRisk:
-            ["scheme", "practitioner", "name", "status", "required", "counted", "shortfall", "cycle_end", "days_left", "flag"]
+            ["scheme", "practitioner", "name", "status", "required", "counted", "shortfall", "cycle_end", "days_left", "flag", "carried"]
         case .certificates:
             ["scheme", "practitioner", "name", "certificate", "state", "expires", "days_left"]
         case .schemeStatus:

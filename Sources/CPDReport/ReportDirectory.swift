@@ -202,12 +202,53 @@ public enum ReportDirectory {
 }
 
 extension NightlyReport {
-    /// The report's files: a CSV per section, summary.json, index.html (written last, since it is
-    /// what a person opens).
+    /// The report's files: a CSV per section, summary.json, the ledger's head when the chain
+    /// verified (`ledgerHeadFile`), index.html (written last, since it is what a person opens).
     public var files: [(name: String, content: String)] {
         var files = ReportSection.allCases.map { (name: "\($0.rawValue).csv", content: CSVFile.render($0, self[$0])) }
         files.append((name: "summary.json", content: summary.json))
+        if let head = summary.ledgerAnchor { files.append((name: ReportDirectory.ledgerHeadFile, content: head.description + "\n")) }
         files.append((name: "index.html", content: HTMLPage.render(self)))
         return files
+    }
+}
+
+extension ReportSummary {
+    /// The head the report vouches for: the last entry and its hash, when the chain verified in the
+    /// report's snapshot (entries are numbered from 1 without gaps then, so the last is `entries`).
+    public var ledgerAnchor: LedgerAnchor? {
+        guard ledgerStatus == "verified", ledgerEntries > 0 else { return nil }
+        return LedgerAnchor(entry: Int64(ledgerEntries), hash: ledgerHead)
+    }
+}
+
+extension ReportDirectory {
+    /// Each report's published ledger head, one line `ENTRY:HASH`: copies of these kept out of the
+    /// database's reach are what `cpdctl ledger verify --anchors` checks the ledger against.
+    public static let ledgerHeadFile = "ledger-head.txt"
+
+    /// The heads published under `directory`, by report date, oldest first. Reports without one (the
+    /// chain did not verify, the ledger was empty, or a cpd from before heads were published) are
+    /// left out; a head file that cannot be read as one is an error naming it, since it may have
+    /// been tampered with.
+    public static func publishedHeads(in directory: String) throws -> [(date: String, anchor: LedgerAnchor)] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw ReportFormatError("cannot read \(directory): \(error.localizedDescription)")
+        }
+        var heads: [(date: String, anchor: LedgerAnchor)] = []
+        for date in names.sorted() where date.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil {
+            let path = directory + "/" + date + "/" + ledgerHeadFile
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ReportFormatError("cannot read \(path)") }
+            let line = text.hasSuffix("\n") ? text.dropLast() : Substring(text)
+            guard let anchor = LedgerAnchor(parsing: line) else {
+                throw ReportFormatError("\(path) does not hold one line ENTRY:HASH")
+            }
+            heads.append((date, anchor))
+        }
+        return heads
     }
 }

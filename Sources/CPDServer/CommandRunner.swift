@@ -351,12 +351,30 @@ public struct CommandRunner: Sendable {
             let (from, to) = (try a.day("from"), try a.day("to"))
             if let from, let to, from > to { throw ValidationError("from", "\(from) is after to=\(to)") }
             let lines = try LedgerStore.statement(practitioner: try subject(a, who), from: from, to: to, c)
-            return lines.map { statementRecord($0).line(json: json) } + [ResponseLine.ok("\(lines.count) entries")]
+            let carries = lines.filter { $0.entry == nil }.count
+            let summary = "\(lines.count - carries) entries" + (carries > 0 ? ", \(carries) carried in" : "")
+            return lines.map { statementRecord($0).line(json: json) } + [ResponseLine.ok(summary)]
 
         case "ledger.verify":
-            switch try LedgerStore.verify(c) {
-            case .intact(let entries, let head): return [ResponseLine.ok("entries=\(entries) head=\(head)")]
-            case .broken(let entry, let problem): return [ResponseLine.err(.conflict, "the chain breaks at entry \(entry): \(problem)")]
+            let anchors = try Self.anchors(a)
+            let (verification, checks) = try LedgerStore.verify(anchors: anchors, c)
+            let lines = checks.map { check -> String in
+                var record = Record()
+                record.add("anchor", check.anchor.description)
+                record.add("holds", check.holds ? "yes" : "no")
+                record.add("problem", check.problem)
+                return record.line(json: json)
+            }
+            let unheld = checks.filter { !$0.holds }.map { "\($0.anchor) (\($0.problem ?? ""))" }
+            switch verification {
+            case .intact(let entries, let head):
+                guard unheld.isEmpty else {
+                    return lines + [ResponseLine.err(.conflict, "\(unheld.count) of \(checks.count) anchors do not hold: \(unheld.joined(separator: "; "))")]
+                }
+                return lines + [ResponseLine.ok("entries=\(entries) head=\(head)" + (anchors.isEmpty ? "" : " anchors=\(anchors.count)"))]
+            case .broken(let entry, let problem):
+                let also = unheld.isEmpty ? "" : "; anchors that do not hold: \(unheld.joined(separator: "; "))"
+                return lines + [ResponseLine.err(.conflict, "the chain breaks at entry \(entry): \(problem)\(also)")]
             }
 
         case "principal.add":
@@ -413,6 +431,19 @@ public struct CommandRunner: Sendable {
         return asked
     }
 
+    /// `anchors=ENTRY:HASH,...`, each once, in the order given; none when the argument is absent.
+    static func anchors(_ a: Arguments) throws(ValidationError) -> [LedgerAnchor] {
+        guard let text = a.text("anchors") else { return [] }
+        var anchors: [LedgerAnchor] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let anchor = LedgerAnchor(parsing: item) else {
+                throw ValidationError("anchors", "'\(item.prefix(90))' is not ENTRY:HASH (an entry number, a colon, 64 hex digits)")
+            }
+            if !anchors.contains(anchor) { anchors.append(anchor) }
+        }
+        return anchors
+    }
+
     static func account(_ a: Arguments) throws -> PrincipalStore.Grant.Account {
         switch (a.text("uid"), a.text("user")) {
         case (let uid?, nil):
@@ -456,6 +487,7 @@ public struct CommandRunner: Sendable {
         summary.add("required", s.required.description)
         summary.add("earned", s.earned.description)
         summary.add("counted", s.counted.description)
+        summary.add("carried", s.carried.description)
         summary.add("shortfall", s.shortfall.description)
         summary.add("status", s.status.rawValue)
         summary.add("days_left", String(s.daysLeft))
@@ -487,7 +519,7 @@ public struct CommandRunner: Sendable {
 
     static func statementRecord(_ line: LedgerStore.StatementLine) -> Record {
         var record = Record()
-        record.add("entry", String(line.entry))
+        record.add("entry", line.entry.map(String.init))
         record.add("kind", line.kind.rawValue)
         record.add("date", line.date.description)
         record.add("points", line.points.description)
@@ -496,6 +528,7 @@ public struct CommandRunner: Sendable {
         record.add("reverses", line.reverses.map(String.init))
         record.add("reason", line.reason)
         record.add("recorded_by", line.recordedBy)
+        if !line.counts { record.add("counted", "no") }
         return record
     }
 }

@@ -46,7 +46,7 @@ public enum CommandTable {
         CommandSpec(name: "points", roles: readers, required: [], optional: ["practitioner", "on"], summary: "a practitioner's standing in a cycle"),
         CommandSpec(name: "statement", roles: readers, required: [], optional: ["practitioner", "from", "to"], summary: "a practitioner's ledger entries, oldest first"),
         CommandSpec(name: "report.nightly", roles: [.admin, .reporter], required: [], optional: ["date"], summary: "the nightly report as data lines, each with section=; the run is recorded (docs/report.md)"),
-        CommandSpec(name: "ledger.verify", roles: [.admin, .reporter], required: [], optional: [], summary: "check the ledger's hash chain"),
+        CommandSpec(name: "ledger.verify", roles: [.admin, .reporter], required: [], optional: ["anchors"], summary: "check the ledger's hash chain, and that heads published earlier (anchors=ENTRY:HASH,...) still hold"),
         CommandSpec(name: "principal.add", roles: [.admin], required: ["role"], optional: ["uid", "user", "provider", "practitioner"], summary: "map a Unix account to a role"),
         CommandSpec(name: "principal.list", roles: [.admin], required: [], optional: [], summary: "the principals"),
         CommandSpec(name: "principal.remove", roles: [.admin], required: [], optional: ["uid", "user"], summary: "remove an account's principal"),

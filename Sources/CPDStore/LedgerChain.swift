@@ -1,3 +1,4 @@
+import CPDCore
 import CivilCalendar
 import Crypto
 import Glibc
@@ -48,8 +49,12 @@ enum LedgerChain {
     struct Stop: Error {}
 
     /// Walks every entry in id order, in the caller's transaction, and names the first that is
-    /// missing, does not link to the entry before it, or does not match its hash.
-    static func check(_ c: PostgresConnection) throws -> LedgerStore.Verification {
+    /// missing, does not link to the entry before it, or does not match its hash; and says of each
+    /// anchor whether its entry, reached through a sound chain, still has the anchor's hash.
+    static func check(_ c: PostgresConnection, anchors: [LedgerAnchor] = []) throws -> (LedgerStore.Verification, [LedgerStore.AnchorCheck]) {
+        let anchored = Set(anchors.map(\.entry))
+        // The hash each anchored entry has now, once the walk has checked it.
+        var reached: [Int64: String] = [:]
         // The comparisons below assume hex bytea and UTF-8 text, whatever the connection was opened
         // with (the digest hashes UTF-8, from any server encoding).
         try c.execute(script: "SET LOCAL bytea_output = 'hex'; SET LOCAL client_encoding = 'UTF8'")
@@ -89,11 +94,24 @@ enum LedgerChain {
                     broken = (id, "its content does not match its hash")
                     throw Stop()
                 }
+                if anchored.contains(id) { reached[id] = String(decoding: previousText.dropFirst(2), as: UTF8.self) }
                 expected += 1
             }
         } catch is Stop {}
-        if let broken { return .broken(entry: broken.entry, problem: broken.problem) }
-        return .intact(entries: expected - 1, head: String(decoding: previousText.dropFirst(2), as: UTF8.self))
+        let entries = expected - 1
+        let checks = anchors.map { anchor -> LedgerStore.AnchorCheck in
+            let problem: String?
+            if let now = reached[anchor.entry] {
+                problem = now == anchor.hash ? nil : "entry \(anchor.entry)'s hash is now \(now)"
+            } else if let broken, broken.entry <= anchor.entry {
+                problem = "the chain breaks at entry \(broken.entry), before entry \(anchor.entry) or at it"
+            } else {
+                problem = "entry \(anchor.entry) is not in the ledger, which has \(entries) entries"
+            }
+            return LedgerStore.AnchorCheck(anchor: anchor, problem: problem)
+        }
+        if let broken { return (.broken(entry: broken.entry, problem: broken.problem), checks) }
+        return (.intact(entries: entries, head: String(decoding: previousText.dropFirst(2), as: UTF8.self)), checks)
     }
 
     /// `bytes` in bytea's hex output format: `\x` and two lower-case hex digits a byte.

@@ -276,31 +276,6 @@ public enum LedgerStore {
         }
     }
 
-    /// Appends what carries from the previous cycle into the one that holds `day` (today by default),
-    /// once: running it again answers with the same entry. Nil when nothing carries.
-    public static func appendCarryOver(practitioner id: String, on day: Day? = nil, _ c: PostgresConnection) throws -> EntryReceipt? {
-        let member = try SchemeStore.practitioner(id, c)
-        let scheme = try SchemeStore.scheme(member.scheme, c)
-        guard scheme.carryOverMax != nil else { return nil }
-        if case .rolling = scheme.period { return nil }
-        let date = try day ?? Registry.today(c)
-        let current = try scheme.period.cycle(containing: date, joined: member.joined)
-        let previous = try scheme.period.cycle(before: current, joined: member.joined)
-        guard previous.end >= member.joined else { return nil }
-        let amount = try Compliance.carryOver(
-            scheme: scheme, joined: member.joined, previous: previous, records: try records(id, from: previous.start, to: previous.end, c),
-            certificates: try SchemeStore.certificates(of: id, c))
-        guard amount.isPositive else { return nil }
-        let key = "carry-over:\(id):\(current.start)"
-        let request = "carry_over practitioner=\(id) cycle=\(current.start)"
-        return try idempotentAppend(key: key, by: .daemon, request: request, c) { c in
-            let entry = try insert(
-                c, practitioner: id, kind: .carryOver, points: amount, effective: current.start,
-                reason: "carried from the cycle \(previous.start) to \(previous.end)", by: .daemon, key: key, request: request)
-            return EntryReceipt(entry: entry, points: amount, replayed: false)
-        }
-    }
-
     // MARK: - Reads
 
     public struct MemberStanding: Sendable {
@@ -323,24 +298,30 @@ public enum LedgerStore {
 
     public static func standing(practitioner id: String, on day: Day? = nil, _ c: PostgresConnection) throws -> MemberStanding {
         // Two round trips: the member with their scheme, certificates and today; then their sums.
+        let member = try member(id, c)
+        let date = day ?? member.today
+        let first = try Compliance.firstDayRead(scheme: member.scheme, joined: member.practitioner.joined, on: date)
+        let standing = try Compliance.standing(
+            scheme: member.scheme, joined: member.practitioner.joined, on: date, records: try records(id, from: first, to: date, c),
+            certificates: member.certificates)
+        return MemberStanding(practitioner: member.practitioner, scheme: member.scheme, standing: standing)
+    }
+
+    /// A member with their scheme, their certificates and the registry's today, from one query.
+    static func member(_ id: String, _ c: PostgresConnection) throws -> (practitioner: Practitioner, scheme: Scheme, certificates: [Certificate], today: Day) {
         guard let row = try c.query(memberWithScheme, [id]).first else { throw StoreError.notFound("no practitioner \(id)") }
         let scheme = try SchemeStore.decodeScheme(row)
-        let member = try Practitioner(
+        let practitioner = try Practitioner(
             id: try row["member"], name: try row["member_name"], scheme: scheme.code, joined: try row["joined"],
             modalities: (try row["modalities"] as TextArray).values)
-        let certificates = try foldedCertificates(try row["member_certificates"], of: id)
-        let date = try day ?? row["today"]
-        let cycle = try scheme.period.cycle(containing: date, joined: member.joined)
-        let standing = try Compliance.standing(
-            scheme: scheme, joined: member.joined, on: date, records: try records(id, from: cycle.start, to: date, c),
-            certificates: certificates)
-        return MemberStanding(practitioner: member, scheme: scheme, standing: standing)
+        return (practitioner, scheme, try foldedCertificates(try row["member_certificates"], of: id), try row["today"])
     }
 
     /// The standings of every member of every scheme on `day`, handed to `body` one member at a time
     /// in id order, from one streamed query over the whole ledger (a query per scheme would read the
-    /// ledger once per scheme): each member's entries over the longest window any scheme needs, and
-    /// their certificates of the kinds their scheme requires, on the member's rows. Memory stays flat.
+    /// ledger once per scheme): each member's entries over the window their scheme needs (two cycles
+    /// with carry-over, `Compliance.monthsRead`), and their certificates of the kinds their scheme
+    /// requires, on the member's rows. Memory stays flat.
     @discardableResult
     public static func allStandings(on day: Day, _ c: PostgresConnection, _ body: (MemberStanding) throws -> Void) throws -> Int {
         // The rows come through a cursor, which needs a transaction: one snapshot for the lot.
@@ -350,7 +331,10 @@ public enum LedgerStore {
         let codes = try c.query("SELECT code FROM scheme ORDER BY code").map { try $0[0] as String }
         var schemes: [String: Scheme] = [:]
         for code in codes { schemes[code] = try SchemeStore.scheme(code, c) }
-        let months = schemes.values.map(\.period.months).max() ?? 12
+        // Each scheme's window, and the longest, which the planner can apply to the ledger before the
+        // join (a window that depends on the member's row it could not).
+        let windows = codes.compactMap { code in schemes[code].map { (code, String(Compliance.monthsRead(scheme: $0))) } }
+        let longest = schemes.values.map { Compliance.monthsRead(scheme: $0) }.max() ?? 12
         var current: (id: String, name: String, scheme: String, joined: Day, modalities: [String], certificates: String?)? = nil
         var records: [PointsRecord] = []
         var members = 0
@@ -368,15 +352,17 @@ public enum LedgerStore {
             SELECT p.id, p.name, p.scheme, p.joined, p.modalities, r.certificates,
                    e.effective, e.kind, e.category, e.delivery, e.points
             FROM practitioner p
+            JOIN unnest($2::text[], $3::text[]::int[]) AS w (scheme, months) ON w.scheme = p.scheme
             LEFT JOIN LATERAL (
                 SELECT string_agg(c.kind || ' ' || c.issued || ' ' || c.expires, ',') AS certificates
                 FROM certificate c
                 WHERE c.practitioner = p.id AND c.kind IN (SELECT s.kind FROM scheme_certificate s WHERE s.scheme = p.scheme)
             ) r ON true
             LEFT JOIN ledger_entry e
-                   ON e.practitioner = p.id AND e.effective BETWEEN ($1::date - make_interval(months => $2::int))::date AND $1
+                   ON e.practitioner = p.id AND e.effective BETWEEN ($1::date - make_interval(months => w.months))::date AND $1
+                  AND e.effective >= ($1::date - make_interval(months => $4::int))::date
             ORDER BY p.id
-            """, [day, Int32(months)]
+            """, [day, TextArray(windows.map(\.0)), TextArray(windows.map(\.1)), Int32(longest)]
         ) { row in
             let id: String = try row[0]
             if id != current?.id {
@@ -395,7 +381,9 @@ public enum LedgerStore {
     }
 
     public struct StatementLine: Sendable, Equatable {
-        public var entry: Int64
+        /// The ledger entry; nil for the line that shows what carried into a cycle, which is derived
+        /// from the entries of the cycle before (docs/rules.md, Carry-over) and is no entry.
+        public var entry: Int64?
         public var kind: EntryKind
         public var date: Day
         public var points: Points
@@ -403,13 +391,19 @@ public enum LedgerStore {
         public var courseVersion: Int?
         public var reverses: Int64?
         public var reason: String?
-        public var recordedBy: String
+        public var recordedBy: String?
+
+        /// False for a ledger entry of kind `carry_over` (cpdd writes none; one written by hand or
+        /// by an older cpdd is not counted, since the carry is always the derived line).
+        public var counts: Bool { entry == nil || kind != .carryOver }
     }
 
-    /// A practitioner's entries with days from `from` to `to`, oldest first.
+    /// A practitioner's entries with days from `from` to `to`, oldest first, and, on the first day of
+    /// each cycle in that range up to today, what carried into that cycle (where something did), so
+    /// that a cycle's lines add up to what `points` shows as earned.
     public static func statement(practitioner id: String, from: Day?, to: Day?, _ c: PostgresConnection) throws -> [StatementLine] {
-        _ = try SchemeStore.practitioner(id, c)
-        return try c.query(
+        let member = try member(id, c)
+        var lines = try c.query(
             """
             SELECT id, kind, effective, points, course, course_version, reverses, reason, recorded_by FROM ledger_entry
             WHERE practitioner = $1 AND ($2::date IS NULL OR effective >= $2) AND ($3::date IS NULL OR effective <= $3)
@@ -421,6 +415,20 @@ public enum LedgerStore {
                 points: try row["points"], course: try row["course"], courseVersion: try row["course_version"],
                 reverses: try row["reverses"], reason: try row["reason"], recordedBy: try row["recorded_by"])
         }
+        let joined = member.practitioner.joined
+        let first = max(from ?? joined, joined), last = min(to ?? member.today, member.today)
+        guard member.scheme.carryOverMax != nil, first <= last else { return lines }
+        let records = try records(id, from: try Compliance.firstDayRead(scheme: member.scheme, joined: joined, on: first), to: last, c)
+        let carries = try Compliance.carriesIn(
+            scheme: member.scheme, joined: joined, from: first, through: last, records: records, certificates: member.certificates)
+        guard !carries.isEmpty else { return lines }
+        for carry in carries {
+            lines.append(StatementLine(
+                entry: nil, kind: .carryOver, date: carry.cycle.start, points: carry.points,
+                reason: "carried from the cycle \(carry.previous.start) to \(carry.previous.end)"))
+        }
+        // A cycle's carry comes first on its first day.
+        return lines.sorted { ($0.date, $0.entry ?? 0) < ($1.date, $1.entry ?? 0) }
     }
 
     public enum Verification: Sendable, Equatable {
@@ -428,17 +436,31 @@ public enum LedgerStore {
         case broken(entry: Int64, problem: String)
     }
 
+    /// Whether an anchor (a head published earlier) still holds: nil, or why not.
+    public struct AnchorCheck: Sendable, Equatable {
+        public var anchor: LedgerAnchor
+        public var problem: String?
+        public var holds: Bool { problem == nil }
+    }
+
     /// Recomputes the hash chain over every entry in id order and names the first broken entry.
     public static func verify(_ c: PostgresConnection) throws -> Verification {
+        try verify(anchors: [], c).0
+    }
+
+    /// `verify`, and each anchor checked in the same walk: its entry is reached through a sound chain
+    /// and still has the anchor's hash. A rewrite that recomputed every hash passes the walk, not the
+    /// anchors published before it.
+    public static func verify(anchors: [LedgerAnchor], _ c: PostgresConnection) throws -> (Verification, [AnchorCheck]) {
         // One snapshot: the count and head reported are those of the entries checked.
-        try c.withTransaction(isolation: .repeatableRead, readOnly: true) { c in try verification(c) }
+        try c.withTransaction(isolation: .repeatableRead, readOnly: true) { c in try LedgerChain.check(c, anchors: anchors) }
     }
 
     /// `verify` in the caller's transaction (the nightly report checks the chain in its own snapshot).
     /// The chain is walked in cpdd (`LedgerChain`), which gives the answer `ledger_first_break()`
     /// gives in SQL at about half the CPU.
     static func verification(_ c: PostgresConnection) throws -> Verification {
-        try LedgerChain.check(c)
+        try LedgerChain.check(c).0
     }
 
     // MARK: - Internals

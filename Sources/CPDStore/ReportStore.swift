@@ -147,7 +147,7 @@ public enum ReportStore {
                 atRisk.append(ReportRow(.atRisk, [
                     code, member.practitioner.id, member.practitioner.name, s.status.rawValue, s.required.description,
                     s.counted.description, s.shortfall.description, s.cycle.end.description, String(s.daysLeft),
-                    DeadlineFlag.flag(daysLeft: s.daysLeft).map(String.init) ?? "",
+                    DeadlineFlag.flag(daysLeft: s.daysLeft).map(String.init) ?? "", s.carried.description,
                 ]))
             }
             for certificate in s.certificates where certificate.state != .current {

@@ -16,7 +16,7 @@ struct CPDCtl: ParsableCommand {
             Any protocol command can be given directly, its arguments as options:             cpdctl points --practitioner P-1001 is the request 'points practitioner=P-1001',             cpdctl course search --q anxiety is 'course.search q=anxiety'. --json asks for JSON data lines.             Exit status: 0 OK, 1 ERR from the server, 2 usage, 3 cannot connect or unavailable.
             """,
         version: "0.1.0",
-        subcommands: [Send.self, Ping.self, Import.self, Report.self],
+        subcommands: [Send.self, Ping.self, Import.self, Report.self, Ledger.self],
         defaultSubcommand: Send.self)
 
     static func main() {
@@ -136,6 +136,11 @@ enum OneShot {
         }
         guard let command = rest.first, !subcommands.contains(command) else { return arguments }
         rest = rest.dropFirst()
+        // `ledger verify --anchors DIR` reads the reports' files before it asks: a subcommand of its
+        // own. Without --anchors it is the plain request, as before.
+        if command == "ledger", rest.first == "verify", rest.contains(where: { $0 == "--anchors" || $0.hasPrefix("--anchors=") }) {
+            return ["ledger", "verify"] + global + rest.dropFirst()
+        }
         var name = command
         if families.contains(command), let next = rest.first, !next.hasPrefix("-") {
             name += "." + next

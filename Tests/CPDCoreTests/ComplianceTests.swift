@@ -226,8 +226,68 @@ import Testing
         #expect(carry([carriedIn, completion("2025-05-01", "25")]) == Points(5), "carried points never carry twice")
         #expect(try Compliance.carryOver(scheme: Schemes.myotherapy, joined: day("2020-01-01"), previous: Cycle(start: day("2025-07-01"), end: day("2026-06-30")),
                                      records: [completion("2025-08-01", "40")], certificates: []) == .zero, "no carry-over in the scheme")
-        // Carried in, the 10 count in the new cycle.
-        let next = standing(Schemes.cma, on: "2026-06-01", joined: "2025-03-01", [PointsRecord(effective: day("2026-03-01"), kind: .carryOver, category: nil, delivery: nil, points: Points(10)), completion("2026-04-01", "10")])
-        #expect(next.counted == Points(20) && next.status == .compliant)
+    }
+
+    // The issue's example: an anniversary scheme (20 a year, at most 10 carried), a member who joined
+    // on 1 March 2024 and earned 34 in their first year and 8 in their second.
+    let issueRecords = [completion("2024-05-01", "20"), completion("2024-11-01", "14"), completion("2025-06-01", "8")]
+
+    @Test func whatCarriesCountsInTheNextCycleFromItsFirstDayWithNothingWritten() {
+        // 34 − 20 = 14 above the requirement, capped at 10: 10 + 8 = 18 of 20, earned and counted.
+        let first = standing(Schemes.cma, on: "2025-03-01", joined: "2024-03-01", issueRecords)
+        #expect(first.cycle == Cycle(start: day("2025-03-01"), end: day("2026-02-28")))
+        #expect(first.carried == Points(10) && first.earned == Points(10) && first.counted == Points(10))
+        let later = standing(Schemes.cma, on: "2025-09-01", joined: "2024-03-01", issueRecords)
+        #expect(later.carried == Points(10) && later.earned == Points(18) && later.counted == Points(18) && later.shortfall == Points(2))
+        // The last day of the first cycle has nothing carried in: it is the member's first cycle.
+        let firstCycle = standing(Schemes.cma, on: "2025-02-28", joined: "2024-03-01", issueRecords)
+        #expect(firstCycle.carried == .zero && firstCycle.counted == Points(34))
+    }
+
+    @Test func carriedPointsNeverCarryAgainAndAShortCycleCarriesNothing() {
+        // Second year: 10 carried + 8 = 18, short at its close: nothing carries into the third.
+        #expect(standing(Schemes.cma, on: "2026-03-01", joined: "2024-03-01", issueRecords).carried == .zero)
+        // Second year with 25 of its own: 10 carried + 25 = 35, but only its own 25 − 20 = 5 carry on.
+        let more = issueRecords + [completion("2025-07-01", "17")]
+        let third = standing(Schemes.cma, on: "2026-03-01", joined: "2024-03-01", more)
+        #expect(third.carried == Points(5) && third.counted == Points(5))
+    }
+
+    @Test func capsInThePreviousCycleLimitWhatCarries() {
+        // 18 in person + 9 online with online capped at 5: 27 earned, 23 counted, so 3 carry (not 7).
+        let capped = try! Scheme(
+            code: "CAP", title: "Capped", period: .anniversary(months: 12), required: Points(20),
+            rules: [SchemeRule(target: .delivery(.online), bound: .max(Points(5)))], carryOverMax: Points(10))
+        let records = [completion("2024-05-01", "18"), completion("2024-06-01", "9", "mental_health", .online)]
+        let next = standing(capped, on: "2025-04-01", joined: "2024-03-01", records)
+        #expect(next.carried == Points(3) && next.counted == Points(3))
+    }
+
+    @Test func aCarryOverEntryInTheLedgerIsNotCountedBesideTheDerivedCarry() {
+        // Written by hand or by an older cpdd, for the same 10 or for another figure: the derived 10 count, once.
+        for written in ["10", "4"] {
+            let entry = PointsRecord(effective: day("2025-03-01"), kind: .carryOver, category: nil, delivery: nil, points: pts(written))
+            let s = standing(Schemes.cma, on: "2025-09-01", joined: "2024-03-01", issueRecords + [entry])
+            #expect(s.carried == Points(10) && s.earned == Points(18) && s.counted == Points(18), "a \(written) entry")
+        }
+    }
+
+    @Test func whatAStandingReadsReachesBackToThePreviousCycleOnlyWithCarryOver() {
+        #expect(Compliance.firstDayRead(scheme: Schemes.cma, joined: day("2024-03-01"), on: day("2025-09-01")) == day("2024-03-01"))
+        #expect(Compliance.firstDayRead(scheme: Schemes.cma, joined: day("2024-03-01"), on: day("2024-09-01")) == day("2024-03-01"), "the first cycle")
+        #expect(Compliance.firstDayRead(scheme: Schemes.myotherapy, joined: day("2020-01-01"), on: day("2026-11-21")) == day("2026-07-01"))
+        #expect(Compliance.monthsRead(scheme: Schemes.cma) == 24 && Compliance.monthsRead(scheme: Schemes.myotherapy) == 12)
+    }
+
+    @Test func aStatementsCarriesAreEachCyclesInTheRange() throws {
+        let more = issueRecords + [completion("2025-07-01", "17"), completion("2026-04-01", "30")]
+        let carries = try Compliance.carriesIn(
+            scheme: Schemes.cma, joined: day("2024-03-01"), from: day("2024-03-01"), through: day("2027-03-01"), records: more, certificates: [])
+        #expect(carries.map(\.cycle.start) == [day("2025-03-01"), day("2026-03-01"), day("2027-03-01")])
+        #expect(carries.map(\.points) == [Points(10), Points(5), Points(10)])
+        #expect(carries[0].previous == Cycle(start: day("2024-03-01"), end: day("2025-02-28")))
+        let later = try Compliance.carriesIn(
+            scheme: Schemes.cma, joined: day("2024-03-01"), from: day("2025-03-02"), through: day("2026-12-31"), records: more, certificates: [])
+        #expect(later.map(\.cycle.start) == [day("2026-03-01")], "a cycle that starts before `from` is left out")
     }
 }

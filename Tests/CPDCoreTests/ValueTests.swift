@@ -33,6 +33,16 @@ import Testing
         #expect(try day("2027-08-31").monthsStarted(until: day("2027-09-01")) == 1)
     }
 
+    @Test func aLedgerAnchorIsAnEntryNumberAColonAnd64HexDigits() {
+        let hash = String(repeating: "0a", count: 32)
+        #expect(LedgerAnchor(parsing: "13:\(hash)")?.entry == 13)
+        #expect(LedgerAnchor(parsing: "13:\(hash.uppercased())")?.description == "13:\(hash)", "read in either case, written lower-case")
+        for bad in ["", "13", "13:", ":\(hash)", "0:\(hash)", "-1:\(hash)", "+1:\(hash)", "13:\(hash)0", "13:\(hash.dropLast())g",
+                    "99999999999999999999:\(hash)", " 13:\(hash)", "13:\(hash):1"] {
+            #expect(LedgerAnchor(parsing: bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func daysRejectImpossibleDates() {
         #expect(Day(parsing: "2026-02-29") == nil)
         #expect(Day(parsing: "2028-02-29") != nil)

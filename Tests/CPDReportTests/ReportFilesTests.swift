@@ -9,9 +9,9 @@ import TestSupport
 func sampleRows(date: String = "2027-04-01", run: String = "7", atRiskName: String = "Alex Ng") -> [ReportRow] {
     [
         ReportRow(.run, [date, "\(date)T02:30:00", "Demo registry", "Australia/Melbourne", run, "6", "2027-03-31", "40", "5"]),
-        ReportRow(.atRisk, ["MYO-AA", "P-1001", atRiskName, "at_risk", "20.00", "4.00", "16.00", "2027-06-30", "90", "90"]),
-        ReportRow(.atRisk, ["MYO-AA", "P-1002", "Sam, \"Jr\" Lee", "non_compliant", "20.00", "0.00", "20.00", "2027-06-30", "90", "90"]),
-        ReportRow(.atRisk, ["RMT", "P-1003", "Kim Tran", "at_risk", "30.00", "10.00", "20.00", "2027-04-20", "19", "30"]),
+        ReportRow(.atRisk, ["MYO-AA", "P-1001", atRiskName, "at_risk", "20.00", "4.00", "16.00", "2027-06-30", "90", "90", "0.00"]),
+        ReportRow(.atRisk, ["MYO-AA", "P-1002", "Sam, \"Jr\" Lee", "non_compliant", "20.00", "0.00", "20.00", "2027-06-30", "90", "90", "0.00"]),
+        ReportRow(.atRisk, ["RMT", "P-1003", "Kim Tran", "at_risk", "30.00", "10.00", "20.00", "2027-04-20", "19", "30", "2.00"]),
         ReportRow(.certificates, ["MYO-AA", "P-1002", "Sam Lee", "first_aid", "expiring", "2027-05-30", "59"]),
         ReportRow(.certificates, ["MYO-AA", "P-1004", "Jo Park", "first_aid", "expired", "2027-03-01", "-31"]),
         ReportRow(.schemeStatus, ["MYO-AA", "Myotherapy", "3", "1", "0", "1", "1"]),
@@ -32,9 +32,9 @@ func sampleRows(date: String = "2027-04-01", run: String = "7", atRiskName: Stri
     @Test func aCSVHasTheSectionsColumnsAsHeaderAndQuotesWhatNeedsIt() {
         let csv = CSVFile.render(.atRisk, Array(sampleRows()[1...2]))
         let lines = csv.components(separatedBy: "\r\n")
-        #expect(lines[0] == "scheme,practitioner,name,status,required,counted,shortfall,cycle_end,days_left,flag")
-        #expect(lines[1] == "MYO-AA,P-1001,Alex Ng,at_risk,20.00,4.00,16.00,2027-06-30,90,90")
-        #expect(lines[2] == "MYO-AA,P-1002,\"Sam, \"\"Jr\"\" Lee\",non_compliant,20.00,0.00,20.00,2027-06-30,90,90")
+        #expect(lines[0] == "scheme,practitioner,name,status,required,counted,shortfall,cycle_end,days_left,flag,carried")
+        #expect(lines[1] == "MYO-AA,P-1001,Alex Ng,at_risk,20.00,4.00,16.00,2027-06-30,90,90,0.00")
+        #expect(lines[2] == "MYO-AA,P-1002,\"Sam, \"\"Jr\"\" Lee\",non_compliant,20.00,0.00,20.00,2027-06-30,90,90,0.00")
         #expect(lines.count == 4 && lines[3].isEmpty, "every record ends in CRLF")
     }
 
@@ -116,13 +116,33 @@ func sampleRows(date: String = "2027-04-01", run: String = "7", atRiskName: Stri
         let path = try ReportDirectory.publish(first.files, in: out, date: "2027-04-01")
         #expect(path == out + "/2027-04-01")
         let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-        #expect(names == (ReportSection.allCases.map { "\($0.rawValue).csv" } + ["index.html", "summary.json"]).sorted())
+        #expect(names == (ReportSection.allCases.map { "\($0.rawValue).csv" } + ["index.html", "ledger-head.txt", "summary.json"]).sorted())
         #expect(read(path + "/summary.json")?.contains(#""run":7"#) == true)
 
         try ReportDirectory.publish(NightlyReport(rows: sampleRows(run: "8")).files, in: out, date: "2027-04-01")
         #expect(read(path + "/summary.json")?.contains(#""run":8"#) == true)
         let hidden = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix(".2027") }
         #expect(hidden.count == 1, "only the current report's directory is kept: \(hidden)")
+    }
+
+    @Test func eachReportWhoseChainVerifiedPublishesItsHeadAndTheyAreReadBackByDate() throws {
+        let out = try TestDatabase.scratchDirectory("reports")
+        let head = String(repeating: "ab", count: 32)
+        try ReportDirectory.publish(NightlyReport(rows: sampleRows(date: "2027-04-01")).files, in: out, date: "2027-04-01")
+        #expect(read(out + "/2027-04-01/ledger-head.txt") == "40:\(head)\n", "entry 40, the last of the 40 verified, and its hash")
+        // A broken chain vouches for nothing: no head.
+        var broken = sampleRows(date: "2027-04-02")
+        broken[broken.firstIndex { $0.section == .integrity }!] = ReportRow(.integrity, ["broken", "41", "", "17", "its content does not match its hash"])
+        try ReportDirectory.publish(NightlyReport(rows: broken).files, in: out, date: "2027-04-02")
+        #expect(read(out + "/2027-04-02/ledger-head.txt") == nil)
+        try ReportDirectory.publish(NightlyReport(rows: sampleRows(date: "2027-03-31")).files, in: out, date: "2027-03-31")
+        let heads = try ReportDirectory.publishedHeads(in: out)
+        #expect(heads.map(\.date) == ["2027-03-31", "2027-04-01"])
+        #expect(heads.map(\.anchor.description) == ["40:\(head)", "40:\(head)"])
+        // A head file that is not one ENTRY:HASH line is named, not skipped.
+        try "40:not-a-hash\n".write(toFile: out + "/2027-04-01/ledger-head.txt", atomically: false, encoding: .utf8)
+        let error = #expect(throws: ReportFormatError.self) { try ReportDirectory.publishedHeads(in: out) }
+        #expect(error?.description.contains("2027-04-01/ledger-head.txt") == true)
     }
 
     @Test func aWriteThatFailsHalfWayLeavesThePreviousReportWhole() throws {

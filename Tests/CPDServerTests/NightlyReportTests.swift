@@ -110,11 +110,11 @@ import TestSupport
             #expect(status == 0, "\(said)")
             let day = out + "/2027-04-01"
             #expect(try csv(day + "/at_risk.csv") == [
-                "scheme,practitioner,name,status,required,counted,shortfall,cycle_end,days_left,flag",
-                "FIX2,P-5,Eve,at_risk,10.00,0.00,10.00,2027-12-31,274,",
-                "MYO,P-1,Ada,at_risk,20.00,13.00,7.00,2027-06-30,90,90",
-                "MYO,P-3,Cat,non_compliant,20.00,19.00,1.00,2027-06-30,90,90",
-                "MYO,P-4,Dan,non_compliant,20.00,0.00,20.00,2027-06-30,90,90",
+                "scheme,practitioner,name,status,required,counted,shortfall,cycle_end,days_left,flag,carried",
+                "FIX2,P-5,Eve,at_risk,10.00,0.00,10.00,2027-12-31,274,,0.00",
+                "MYO,P-1,Ada,at_risk,20.00,13.00,7.00,2027-06-30,90,90,0.00",
+                "MYO,P-3,Cat,non_compliant,20.00,19.00,1.00,2027-06-30,90,90,0.00",
+                "MYO,P-4,Dan,non_compliant,20.00,0.00,20.00,2027-06-30,90,90,0.00",
             ])
             #expect(try csv(day + "/certificates.csv") == [
                 "scheme,practitioner,name,certificate,state,expires,days_left",
@@ -180,6 +180,54 @@ import TestSupport
         _ = cpdctl
     }
 
+    /// The issue's example, as a registry admin would try it: an anniversary scheme (20 a year, at
+    /// most 10 carried), a member who joined on 2024-03-01 and earned 34 in their first year and 8 in
+    /// their second. 14 above the requirement, capped at 10, carry: 18 of 20 on the last day of the
+    /// second year, non-compliant by 2. `points`, `statement` and the report agree, before and after
+    /// the report runs, with nothing written for the carry.
+    @Test func carryOverShowsInPointsStatementAndTheReportWithNoJobHavingRun() async throws {
+        let out = try TestDatabase.scratchDirectory("reports")
+        try await withRegistry(label: "carry") { socket, owner in
+            let c = try AdminClient(socketPath: socket)
+            for line in [
+                "provider.add code=CALM name=\"Calm Hands\"",
+                "course.add provider=CALM code=C8 title=\"Trigger points\" points=8 hours=8 category=clinical delivery=in_person",
+                "course.add provider=CALM code=C2 title=\"Sleep\" points=2 hours=2 category=mental_health delivery=webinar",
+                "course.publish code=C8", "course.publish code=C2",
+                "scheme.add code=CMA title=\"Anniversary years\" period=anniversary length=12 required=20 carry_over_max=10",
+                "practitioner.add id=P-7 name=Kim scheme=CMA joined=2024-03-01",
+                "completion.record practitioner=P-7 course=C8 completed=2024-04-01 key=k1",
+                "completion.record practitioner=P-7 course=C8 completed=2024-05-01 key=k2",
+                "completion.record practitioner=P-7 course=C8 completed=2024-06-01 key=k3",
+                "completion.record practitioner=P-7 course=C8 completed=2024-07-01 key=k4",
+                "completion.record practitioner=P-7 course=C2 completed=2024-08-01 key=k5",
+                "completion.record practitioner=P-7 course=C8 completed=2025-06-01 key=k6",
+            ] {
+                let response = try c.request(line)
+                guard response.isOK else { throw TestSetupError(description: "\(line): \(response.final)") }
+            }
+            let summary = "kind=summary practitioner=P-7 scheme=CMA cycle_start=2025-03-01 cycle_end=2026-02-28 required=20.00 earned=18.00 counted=18.00 carried=10.00 shortfall=2.00 status=non_compliant days_left=0"
+            #expect(try c.request("points practitioner=P-7 on=2026-02-28").data.first == summary)
+            #expect(try c.request("points practitioner=P-7 on=2024-12-01").data.first?.contains(" earned=34.00 counted=34.00 carried=0.00 ") == true, "the first year carries nothing in")
+            let statement = try c.request("statement practitioner=P-7 from=2025-03-01 to=2026-02-28")
+            #expect(statement.data.count == 2)
+            #expect(statement.data.first == #"kind=carry_over date=2025-03-01 points=10.00 reason="carried from the cycle 2024-03-01 to 2025-02-28""#)
+            #expect(statement.data.last?.hasPrefix("entry=6 kind=completion date=2025-06-01 points=8.00 course=C8 ") == true)
+            #expect(statement.final == "OK 1 entries, 1 carried in")
+
+            let (status, said) = try report(socket, out, date: "2026-02-28")
+            #expect(status == 0, "\(said)")
+            #expect(try csv(out + "/2026-02-28/at_risk.csv") == [
+                "scheme,practitioner,name,status,required,counted,shortfall,cycle_end,days_left,flag,carried",
+                "CMA,P-7,Kim,non_compliant,20.00,18.00,2.00,2026-02-28,0,30,10.00",
+            ])
+            #expect(try c.request("points practitioner=P-7 on=2026-02-28").data.first == summary, "the same after the report")
+            #expect(try owner.query("SELECT count(*) FROM ledger_entry")[0][0] as Int == 6, "nothing was written for the carry")
+            // Short at the close of the second year: nothing carries into the third.
+            #expect(try c.request("points practitioner=P-7 on=2026-03-01").data.first?.contains(" carried=0.00 ") == true)
+        }
+    }
+
     @Test func aSecondRunForTheSameDateReplacesThatDaysReportAndCountsFromTheSameRun() async throws {
         let out = try TestDatabase.scratchDirectory("reports")
         try await withRegistry(label: "rerun") { socket, owner in
@@ -219,6 +267,7 @@ import TestSupport
             let summary = try json(out + "/2027-04-01/summary.json")
             #expect((summary["ledger"] as? [String: Any])?["status"] as? String == "broken", "the report is still written, to be read")
             #expect((summary["ledger"] as? [String: Any])?["broken_entry"] as? Int == 5)
+            #expect(!FileManager.default.fileExists(atPath: out + "/2027-04-01/ledger-head.txt"), "a broken chain publishes no head")
             let failed = try owner.query("SELECT status, problem FROM report_run WHERE report_date = '2027-04-01'")
             #expect(try failed.first?["status"] as String? == "failed")
 
@@ -228,6 +277,71 @@ import TestSupport
             let run = try csv(out + "/2027-04-02/run.csv")
             #expect(run.count == 2 && run[1].contains(",2027-03-31,"), "\(run)")
         }
+    }
+
+    /// What the database's owner can do: change entry 5 and recompute every hash after it, so that
+    /// the chain verifies again.
+    static let rewriteRecomputingEveryHash = """
+        ALTER TABLE ledger_entry DISABLE TRIGGER USER;
+        UPDATE ledger_entry SET points = 80 WHERE id = 5;
+        DO $$
+        DECLARE
+            r record;
+            prev bytea;
+        BEGIN
+            SELECT hash INTO prev FROM ledger_entry WHERE id = 4;
+            FOR r IN SELECT id FROM ledger_entry WHERE id >= 5 ORDER BY id LOOP
+                UPDATE ledger_entry SET prev_hash = prev WHERE id = r.id;
+                UPDATE ledger_entry e SET hash = ledger_entry_digest(e) WHERE e.id = r.id RETURNING e.hash INTO prev;
+            END LOOP;
+        END $$;
+        ALTER TABLE ledger_entry ENABLE TRIGGER USER;
+        """
+
+    @Test func headsPublishedByReportsExposeARewriteThatRecomputedEveryHash() async throws {
+        let out = try TestDatabase.scratchDirectory("reports")
+        let cpdctl = self.cpdctl
+        try await withRegistry(label: "anchors") { socket, owner in
+            let c = try AdminClient(socketPath: socket)
+            try Self.seed(c)
+            #expect(try report(socket, out, date: "2027-03-31").0 == 0)
+            let firstHead = try #require(try c.request("ledger.verify").final.split(separator: "=").last.map(String.init))
+            #expect(try String(contentsOfFile: out + "/2027-03-31/ledger-head.txt", encoding: .utf8) == "11:\(firstHead)\n")
+            try Self.changesAfterTheFirstReport(c)
+            #expect(try report(socket, out, date: "2027-04-01").0 == 0)
+            let secondHead = try #require(try c.request("ledger.verify").final.split(separator: "=").last.map(String.init))
+            let (held, heldSaid) = try ChildProcess.run([cpdctl, "ledger", "verify", "--socket", socket, "--anchors", out])
+            #expect(held == 0, "\(heldSaid)")
+            #expect(heldSaid.contains("the 2 ledger heads published by 2 reports under \(out) hold (OK entries=13 head=\(secondHead) anchors=2)"), "\(heldSaid)")
+            let entry3: String = try owner.query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = 3")[0][0]
+
+            try owner.execute(script: Self.rewriteRecomputingEveryHash)
+            #expect(try owner.query("SELECT points::text FROM ledger_entry WHERE id = 5")[0][0] as String == "80.00")
+            let plain = try c.request("ledger.verify").final
+            #expect(plain.hasPrefix("OK entries=13 head=") && !plain.hasSuffix(secondHead), "the chain verifies again: \(plain)")
+
+            let (status, said) = try ChildProcess.run([cpdctl, "ledger", "verify", "--socket", socket, "--anchors", out])
+            #expect(status == 1, "\(said)")
+            #expect(said.contains("not held: entry 11 hash \(firstHead), published by the report of 2027-03-31: entry 11's hash is now "), "\(said)")
+            #expect(said.contains("not held: entry 13 hash \(secondHead), published by the report of 2027-04-01: entry 13's hash is now "), "\(said)")
+            #expect(said.contains("2 of 2 anchors do not hold"), "\(said)")
+
+            // Over the socket: a head before the rewritten entry still holds; one after it is named.
+            let both = try c.request("ledger.verify anchors=3:\(entry3),11:\(firstHead)")
+            #expect(both.data.first == "anchor=3:\(entry3) holds=yes")
+            #expect(both.data.last?.hasPrefix("anchor=11:\(firstHead) holds=no problem=\"entry 11's hash is now ") == true)
+            #expect(both.errorCode == "conflict" && both.final.contains("1 of 2 anchors do not hold: 11:\(firstHead) (entry 11's hash is now "), "\(both.final)")
+            #expect(try c.request("ledger.verify anchors=3:\(entry3)").final.hasSuffix(" anchors=1"))
+            #expect(try c.request("ledger.verify anchors=99:\(entry3)").final.contains("entry 99 is not in the ledger, which has 13 entries"))
+            for bad in ["3:xyz", "", "3:\(entry3),", "x:\(entry3)"] {
+                #expect(try c.request("ledger.verify anchors=\"\(bad)\"").errorCode == "invalid_argument", "\(bad)")
+            }
+            // A directory with no heads proves nothing: it fails.
+            let empty = try TestDatabase.scratchDirectory("no-reports")
+            let (none, noneSaid) = try ChildProcess.run([cpdctl, "ledger", "verify", "--socket", socket, "--anchors", empty])
+            #expect(none == 1 && noneSaid.contains("no ledger head is published under"), "\(noneSaid)")
+        }
+        _ = cpdctl
     }
 
     @Test func aReportThatCannotBeMadeWritesNothingAndSaysWhy() async throws {

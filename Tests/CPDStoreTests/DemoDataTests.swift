@@ -70,6 +70,16 @@ import TestSupport
         #expect(try standing("P-1012").status == .compliant)
     }
 
+    @Test func theDemoCarryOverMemberShowsWhatCarriedIntoTheirYear() throws {
+        // P-1009, CMA (anniversary, at most 10 carried): 21 of 20 in the year to 2026-10-16 carry 1
+        // into the year from 2026-10-17, beside the 7 earned in it so far.
+        let s = try standing("P-1009")
+        #expect(s.cycle == Cycle(start: day("2026-10-17"), end: day("2027-10-16")))
+        #expect(s.carried == Points(1) && s.earned == Points(8) && s.counted == Points(8))
+        let carry = try LedgerStore.statement(practitioner: "P-1009", from: day("2026-10-17"), to: nil, app).first
+        #expect(carry?.entry == nil && carry?.kind == .carryOver && carry?.points == Points(1) && carry?.date == day("2026-10-17"))
+    }
+
     @Test func theSetBasedStandingsAgreeWithEachMembersOwn() throws {
         var seen = 0
         var previous = ""

@@ -405,16 +405,58 @@ import TestSupport
         #expect(try LedgerStore.standing(practitioner: "P-2001", on: day("2026-11-21"), app).standing.counted == Points(40))
     }
 
-    @Test func carryOverIsAppendedOnceIntoTheNextCycle() throws {
+    /// The example: anniversary, 20 a year, at most 10 carried; joined 1 March 2024, 34 in the
+    /// first year, 8 in the second.
+    func carryOverMember(_ app: PostgresConnection) throws {
+        try SchemeStore.addScheme(try Scheme(code: "CMA", title: "CMA", period: .anniversary(months: 12), required: Points(20), carryOverMax: Points(10)), startText: nil, app)
+        try SchemeStore.addPractitioner(try Practitioner(id: "P-3001", name: "Kim", scheme: "CMA", joined: day("2024-03-01")), by: .root, app)
+        for (index, date) in ["2024-04-01", "2024-05-01", "2024-06-01", "2024-07-01"].enumerated() {
+            _ = try record("c\(index)", course: "NMT-ANX", completed: date, practitioner: "P-3001", app)
+        }
+        _ = try record("c4", course: "BOW-SLEEP", completed: "2024-08-01", practitioner: "P-3001", app)
+        _ = try record("c5", course: "NMT-ANX", completed: "2025-06-01", practitioner: "P-3001", app)
+    }
+
+    @Test func carryOverCountsInTheNextCycleWithNoEntryWritten() throws {
         let app = try fixture.app()
-        try SchemeStore.addScheme(try Scheme(code: "CMA", title: "CMA", period: .anniversary(months: 12), required: Points(5), carryOverMax: Points(2)), startText: nil, app)
-        try SchemeStore.addPractitioner(try Practitioner(id: "P-3001", name: "Kim", scheme: "CMA", joined: day("2025-03-01")), by: .root, app)
-        _ = try record("c1", course: "NMT-ANX", completed: "2025-06-01", practitioner: "P-3001", app)
-        let carried = try #require(try LedgerStore.appendCarryOver(practitioner: "P-3001", on: day("2026-03-05"), app))
-        #expect(carried.points == Points(2) && !carried.replayed)
-        #expect(try LedgerStore.appendCarryOver(practitioner: "P-3001", on: day("2026-04-01"), app)?.replayed == true)
-        let standing = try LedgerStore.standing(practitioner: "P-3001", on: day("2026-04-01"), app).standing
-        #expect(standing.cycle == Cycle(start: day("2026-03-01"), end: day("2027-02-28")) && standing.counted == Points(2))
-        #expect(try LedgerStore.appendCarryOver(practitioner: "P-1001", on: day("2026-08-01"), app) == nil, "MYO-AA has no carry-over")
+        try carryOverMember(app)
+        let standing = try LedgerStore.standing(practitioner: "P-3001", on: day("2025-09-01"), app).standing
+        #expect(standing.cycle == Cycle(start: day("2025-03-01"), end: day("2026-02-28")))
+        #expect(standing.carried == Points(10) && standing.earned == Points(18) && standing.counted == Points(18) && standing.shortfall == Points(2))
+        #expect(try LedgerStore.standing(practitioner: "P-3001", on: day("2025-03-01"), app).standing.counted == Points(10), "from the cycle's first day")
+        #expect(try fixture.entryCount(app) == 6, "nothing was written")
+
+        // The statement shows the carry on the cycle's first day, so the cycle's lines add up to 18.
+        let lines = try LedgerStore.statement(practitioner: "P-3001", from: day("2025-03-01"), to: nil, app)
+        #expect(lines.count == 2)
+        #expect(lines[0] == LedgerStore.StatementLine(
+            entry: nil, kind: .carryOver, date: day("2025-03-01"), points: Points(10), reason: "carried from the cycle 2024-03-01 to 2025-02-28"))
+        #expect(lines[1].entry == 6 && lines.reduce(Points.zero) { $0 + $1.points } == standing.earned)
+        // Nothing carries into a cycle that starts after `to`, or into the member's first cycle.
+        #expect(try LedgerStore.statement(practitioner: "P-3001", from: nil, to: day("2025-02-28"), app).allSatisfy { $0.entry != nil })
+        // The second year was short at its close: nothing carries into the third.
+        #expect(try LedgerStore.standing(practitioner: "P-3001", on: day("2026-03-01"), app).standing.carried == .zero)
+    }
+
+    @Test func aCarryOverEntryInTheLedgerIsNeverCountedTwice() throws {
+        let app = try fixture.app()
+        try carryOverMember(app)
+        // What the removed appendCarryOver wrote (an older cpdd), and one of another figure by hand.
+        _ = try LedgerStore.insert(
+            app, practitioner: "P-3001", kind: .carryOver, points: Points(10), effective: day("2025-03-01"),
+            reason: "carried from the cycle 2024-03-01 to 2025-02-28", by: .daemon, key: "carry-over:P-3001:2025-03-01",
+            request: "carry_over practitioner=P-3001 cycle=2025-03-01")
+        _ = try LedgerStore.insert(
+            app, practitioner: "P-3001", kind: .carryOver, points: Points(3), effective: day("2025-03-02"), reason: "by hand", by: .root,
+            key: "by-hand", request: "by hand")
+        let standing = try LedgerStore.standing(practitioner: "P-3001", on: day("2025-09-01"), app).standing
+        #expect(standing.carried == Points(10) && standing.earned == Points(18) && standing.counted == Points(18))
+        var seen: [String: Standing] = [:]
+        try LedgerStore.allStandings(on: day("2025-09-01"), app) { seen[$0.practitioner.id] = $0.standing }
+        #expect(seen["P-3001"] == standing)
+        let lines = try LedgerStore.statement(practitioner: "P-3001", from: day("2025-03-01"), to: nil, app)
+        #expect(lines.map(\.entry) == [nil, 7, 8, 6])
+        #expect(lines.map(\.counts) == [true, false, false, true])
+        #expect(lines.filter(\.counts).reduce(Points.zero) { $0 + $1.points } == standing.earned)
     }
 }
