@@ -237,10 +237,13 @@ public final class AdminServer: Service, Sendable {
             var inFlight: [Task<[String], Never>] = []
             let unfinished = Counter()
             reading: for try await frame in inbound {
-                // Over the soft bound: read nothing more until the client has read enough.
-                guard await backlog.drained() else {
-                    overflow("over the soft bound for \(configuration.outputStallTimeout)")
-                    break reading
+                // Over the soft bound: read nothing more until the client has read enough. (Checked
+                // first without waiting: this runs once per request.)
+                if backlog.bytes > configuration.outputSoftLimit {
+                    guard await backlog.drained() else {
+                        overflow("over the soft bound for \(configuration.outputStallTimeout)")
+                        break reading
+                    }
                 }
                 let task: Task<[String], Never>
                 switch session.step(for: frame) {
