@@ -51,6 +51,25 @@ public enum Prose {
     }
 }
 
+/// A sender's idempotency key. Checked here exactly as the database checks it (`length(key) BETWEEN 1
+/// AND 200`, where PostgreSQL counts Unicode scalars, not the grapheme clusters `String.count` counts),
+/// so that a key the table would refuse is refused before it can fail a group-commit batch.
+public enum IdempotencyKey {
+    public static let maxScalars = 200
+
+    /// The key as given (it is stored untrimmed, so its whole length counts).
+    public static func validate(_ key: String, field: String = "key") throws(ValidationError) -> String {
+        guard !key.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError(field, "must not be empty") }
+        guard key.unicodeScalars.count <= maxScalars else {
+            throw ValidationError(field, "is longer than \(maxScalars) characters (Unicode code points)")
+        }
+        guard !key.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" || $0.value == 0x7F }) else {
+            throw ValidationError(field, "must not contain control characters")
+        }
+        return key
+    }
+}
+
 extension String {
     func trimmingCharacters(in set: CharacterSetLike) -> String {
         var scalars = Substring(self)

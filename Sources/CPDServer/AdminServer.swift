@@ -26,6 +26,12 @@ public final class AdminServer: Service, Sendable {
         public var maxConnectionsPerAccount: Int = 64
         /// A connection that sends nothing for this long is closed.
         public var idleTimeout: Duration = .seconds(900)
+        /// Answers made but not yet written, per connection (a client that does not read its answers):
+        /// past the soft bound no more requests are read until they are written; past the hard bound,
+        /// or over the soft bound for the stall time, the connection is closed.
+        public var outputSoftLimit: Int = 1 << 20
+        public var outputHardLimit: Int = 16 << 20
+        public var outputStallTimeout: Duration = .seconds(60)
 
         public init(socketPath: String) {
             self.socketPath = socketPath
@@ -168,7 +174,7 @@ public final class AdminServer: Service, Sendable {
                     var session = Session(principal: principal, lineLimit: configuration.lineLimit)
                     try await outbound.write(Self.buffer([session.greeting]))
                     var identity = ConnectionIdentity(peer: connection.peer, principal: principal, stamp: stamp)
-                    try await answer(inbound, outbound, &session, &identity)
+                    try await answer(inbound, outbound, &session, &identity, channel: channel, logger: connectionLogger)
                 }
             } onCancelOrGracefulShutdown: {
                 // Stop reading: what was already read is answered, then the connection closes. The
@@ -187,21 +193,47 @@ public final class AdminServer: Service, Sendable {
     /// `completion.record` requests go to the group-commit batcher together, while any other command
     /// first waits for everything before it (a script that adds a practitioner and then records a
     /// completion for them must see them added). Answers are written strictly in request order.
+    ///
+    /// What is answered but not yet written is counted (`OutputBacklog`): a client that sends and never
+    /// reads makes the reader stop reading, and then has its connection closed, instead of having its
+    /// answers pile up in cpdd.
     private func answer(
         _ inbound: NIOAsyncChannelInboundStream<FramedLine>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
-        _ session: inout Session, _ identity: inout ConnectionIdentity
+        _ session: inout Session, _ identity: inout ConnectionIdentity, channel: Channel, logger: Logger
     ) async throws {
         let principal = identity.principal
         let (answers, queue) = AsyncStream<Answer>.makeStream()
         let runner = self.runner
+        let backlog = OutputBacklog(limits: .init(
+            soft: configuration.outputSoftLimit, hard: configuration.outputHardLimit, stall: configuration.outputStallTimeout))
+        @Sendable func overflow(_ why: String) {
+            guard backlog.close() else { return }
+            logger.notice("closed a connection that does not read its answers", metadata: [
+                "why": "\(why)", "unwritten": "\(backlog.bytes)",
+            ])
+            channel.close(promise: nil as EventLoopPromise<Void>?)
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await answer in answers {
+                    let lines: [String]
                     switch answer {
-                    case .ready(let lines): try await outbound.write(Self.buffer(lines))
-                    case .pending(let task): try await outbound.write(Self.buffer(await task.value))
+                    case .ready(let ready):
+                        lines = ready  // counted when it was queued
+                    case .pending(let task):
+                        lines = await task.value
+                        guard backlog.add(OutputBacklog.size(lines)) else { return overflow("past the hard bound") }
                     }
+                    // Returns once the socket has room (NIO's write-buffer watermarks), so what waits
+                    // here is in the backlog, not in NIO's buffers.
+                    try await outbound.write(Self.buffer(lines))
+                    backlog.remove(OutputBacklog.size(lines))
                 }
+            }
+            /// Queues lines known now; false when the backlog is past its hard bound.
+            func queueReady(_ lines: [String]) -> Bool {
+                queue.yield(.ready(lines))
+                return backlog.add(OutputBacklog.size(lines))
             }
             var barrier: Task<[String], Never>? = nil
             var batchedSinceBarrier: [Task<[String], Never>] = []
@@ -209,6 +241,14 @@ public final class AdminServer: Service, Sendable {
             var inFlight: [Task<[String], Never>] = []
             let unfinished = Counter()
             reading: for try await frame in inbound {
+                // Over the soft bound: read nothing more until the client has read enough. (Checked
+                // first without waiting: this runs once per request.)
+                if backlog.bytes > configuration.outputSoftLimit {
+                    guard await backlog.drained() else {
+                        overflow("over the soft bound for \(configuration.outputStallTimeout)")
+                        break reading
+                    }
+                }
                 let task: Task<[String], Never>
                 switch session.step(for: frame) {
                 case nil:
@@ -218,14 +258,16 @@ public final class AdminServer: Service, Sendable {
                     if let command = reply.refusedCommand, let final = reply.lines.last {
                         runner?.noteRefusal(command: command, final: final, by: principal)
                     }
-                    queue.yield(.ready(reply.lines))
+                    guard queueReady(reply.lines) else {
+                        overflow("past the hard bound")
+                        break reading
+                    }
                     if reply.closeAfterwards { break reading }
                     continue
                 case .execute(let request, let spec):
                     if let refusal = await recheck(&identity) {
                         runner?.noteRefusal(command: spec.name, final: refusal.line, by: principal)
-                        queue.yield(.ready([refusal.line]))
-                        if refusal.close { break reading }
+                        guard queueReady([refusal.line]), !refusal.close else { break reading }
                         continue
                     }
                     let json = session.json
@@ -265,7 +307,10 @@ public final class AdminServer: Service, Sendable {
                         // out of reach of the connection's cancellation.)
                         let lines = await runner.run(request, spec, as: principal, json: json)
                         if CommandRunner.changesPrincipals(spec) { resolver.changes?.noteChange() }
-                        queue.yield(.ready(lines))
+                        guard queueReady(lines) else {
+                            overflow("past the hard bound")
+                            break reading
+                        }
                         barrier = nil
                         batchedSinceBarrier = []
                         continue

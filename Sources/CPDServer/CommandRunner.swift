@@ -15,18 +15,24 @@ struct CommandFailure: Error {
 /// answered.
 public struct CommandRunner: Sendable {
     let pool: PostgresPool
-    /// Where the nightly report reads: a replica's pool, or nil for `pool`.
-    let reportPool: PostgresPool?
+    /// Where the nightly report reads: a replica, or nil for the pool's database.
+    let reportDatabase: PostgresPool.Configuration?
     let logger: Logger
     let completions: CompletionBatcher
     let rejections: RejectionLog
+    /// The report's and `ledger.verify`'s connections, apart from the pool.
+    let longReads: LongReads
 
-    public init(pool: PostgresPool, reportPool: PostgresPool? = nil, logger: Logger = Logger(label: "cpd.commands")) {
+    public init(
+        pool: PostgresPool, reportDatabase: PostgresPool.Configuration? = nil, longReadConnections: Int = 4,
+        logger: Logger = Logger(label: "cpd.commands")
+    ) {
         self.pool = pool
-        self.reportPool = reportPool
+        self.reportDatabase = reportDatabase
         self.logger = logger
         self.completions = CompletionBatcher(pool: pool)
         self.rejections = RejectionLog(pool: pool, logger: logger)
+        self.longReads = LongReads(limit: max(2, longReadConnections))
     }
 
     /// Notes a refusal that never reached the runner (a role or argument error found by the session).
@@ -80,6 +86,7 @@ public struct CommandRunner: Sendable {
     public func run(_ request: Request, _ spec: CommandSpec, as principal: Principal, json: Bool) async -> [String] {
         if Self.isBatched(spec) { return await runCompletion(request, as: principal, json: json) }
         if spec.name == "report.nightly" { return await runReport(request, as: principal, json: json) }
+        if spec.name == "ledger.verify" { return await runVerify(request, spec, as: principal, json: json) }
         do {
             let answer = try await pool.withConnection { c in
                 try Self.execute(request, spec, principal, json, c)
@@ -91,8 +98,19 @@ public struct CommandRunner: Sendable {
         }
     }
 
-    /// The nightly report: made in one snapshot on the report pool (a replica, when configured),
-    /// recorded as a run on the primary. A ledger that does not verify, or totals that do not
+    /// `ledger.verify` reads the whole ledger: on a connection of its own (`LongReads`), not the pool's.
+    func runVerify(_ request: Request, _ spec: CommandSpec, as principal: Principal, json: Bool) async -> [String] {
+        do {
+            return try await longReads.reserving(1) {
+                try await longReads.onConnectionOfItsOwn(pool.configuration) { c in try Self.execute(request, spec, principal, json, c) }
+            }
+        } catch {
+            return [refusal(error, command: spec.name, by: principal)]
+        }
+    }
+
+    /// The nightly report: made in one snapshot on two connections of its own (`LongReads`), on the
+    /// report database (a replica, when configured), recorded as a run on the primary. A ledger that does not verify, or totals that do not
     /// reconcile, still give every data line, then `ERR conflict` (and a failed run, which the next
     /// report does not count from).
     func runReport(_ request: Request, as who: Principal, json: Bool) async -> [String] {
@@ -105,37 +123,48 @@ public struct CommandRunner: Sendable {
             // This cpdd's refusals so far are in the table before the report reads it.
             await rejections.flush()
             // Two connections in one snapshot: the sections on one, the checks over the whole
-            // ledger (hash chain, totals) on the other, at the same time.
-            let readers = reportPool ?? pool
-            let (exported, exporter) = AsyncStream<ReportStore.SharedSnapshot>.makeStream()
-            let imported = DispatchSemaphore(value: 0)
-            async let sections = readers.withConnection { c in
-                defer { exporter.finish() }
-                var rows: [ReportRow] = []
-                let made = try ReportStore.make(
-                    date: date, since: previous, c, shared: { exporter.yield($0) },
-                    beforeCommit: { _ = imported.wait(timeout: .now() + 60) }
-                ) { rows.append($0) }
-                return (made, rows)
-            }
-            var snapshots = exported.makeAsyncIterator()
-            var checked: (ReportStore.Checks, [ReportRow])? = nil
-            var checkFailure: Error? = nil
-            if let snapshot = await snapshots.next() {
-                do {
-                    checked = try await readers.withConnection { c in
+            // ledger (hash chain, totals) on the other, at the same time. Both are reserved before
+            // either opens, so a report never holds one while it waits for the other.
+            let readers = reportDatabase ?? pool.configuration
+            let longReads = self.longReads
+            let ((made0, sectionRows), checked) = try await longReads.reserving(2) {
+                let (exported, exporter) = AsyncStream<ReportStore.SharedSnapshot>.makeStream()
+                let imported = DispatchSemaphore(value: 0)
+                async let sections: (ReportStore.Made, [ReportRow]) = {
+                    // Finished however the sections end (or fail to start), so the checks never wait for nothing.
+                    defer { exporter.finish() }
+                    return try await longReads.onConnectionOfItsOwn(readers) { c in
                         var rows: [ReportRow] = []
-                        let checks = try ReportStore.check(in: snapshot, c, imported: { imported.signal() }) { rows.append($0) }
-                        return (checks, rows)
+                        let made = try ReportStore.make(
+                            date: date, since: previous, c, shared: { exporter.yield($0) },
+                            beforeCommit: { _ = imported.wait(timeout: .now() + 60) }
+                        ) { rows.append($0) }
+                        return (made, rows)
                     }
-                } catch {
-                    checkFailure = error
+                }()
+                var snapshots = exported.makeAsyncIterator()
+                var checked: (ReportStore.Checks, [ReportRow])? = nil
+                var checkFailure: Error? = nil
+                if let snapshot = await snapshots.next() {
+                    defer { imported.signal() }  // should the checks fail before importing, the sections need not wait
+                    do {
+                        checked = try await longReads.onConnectionOfItsOwn(readers) { c in
+                            var rows: [ReportRow] = []
+                            let checks = try ReportStore.check(in: snapshot, c, imported: { imported.signal() }) { rows.append($0) }
+                            return (checks, rows)
+                        }
+                    } catch {
+                        checkFailure = error
+                    }
                 }
+                // The sections' error first: when they fail (a date whose cycles leave the calendar),
+                // the snapshot they shared is gone and the checks fail only because of it.
+                let made = try await sections
+                if let checkFailure { throw checkFailure }
+                return (made, checked)
             }
-            // The sections' error first: when they fail (a date whose cycles leave the calendar), the
-            // snapshot they shared is gone and the checks fail only because of it.
-            var (made, rows) = try await sections
-            if let checkFailure { throw checkFailure }
+            var made = made0
+            var rows = sectionRows
             guard let (checks, checkRows) = checked else { throw StoreError.conflict("the report's snapshot was not shared") }
             rows += checkRows
             made.timings += checks.timings

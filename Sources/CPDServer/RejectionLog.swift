@@ -7,15 +7,20 @@ import Synchronization
 /// Writes that cpdd refused, on their way to the `rejected_write` table for the nightly report.
 /// Noting one never delays the answer: refusals queue here and are written in the background, many
 /// per statement. It is a log, not the ledger: refusals noted while the database is down, or in the
-/// instant before cpdd is killed, are lost (and say so in cpdd's log).
+/// instant before cpdd is killed, are lost (and say so in cpdd's log). It is bounded: at most
+/// `bounds.perPrincipalPerDay` rows per principal per day are kept and the rest counted, and rows
+/// older than `bounds.retentionDays` are deleted as new ones are written.
 final class RejectionLog: Sendable {
     let pool: PostgresPool
     let logger: Logger
+    /// Rows kept per principal per day (the rest are counted), and for how many days.
+    let bounds: ReportStore.RejectionBounds
     private let state = Mutex((pending: [ReportStore.Rejection](), draining: false, waiters: [CheckedContinuation<Void, Never>]()))
 
-    init(pool: PostgresPool, logger: Logger) {
+    init(pool: PostgresPool, logger: Logger, bounds: ReportStore.RejectionBounds = ReportStore.RejectionBounds()) {
         self.pool = pool
         self.logger = logger
+        self.bounds = bounds
     }
 
     /// The commands that change something: an ERR answer to one of them is a rejected write.
@@ -70,7 +75,11 @@ final class RejectionLog: Sendable {
                 return
             }
             do {
-                try await pool.withConnection { c in try ReportStore.logRejections(batch, c) }
+                let bounds = self.bounds
+                let logged = try await pool.withConnection { c in try ReportStore.logRejections(batch, bounds: bounds, c) }
+                if logged.failed > 0 {
+                    logger.warning("could not log some rejected writes", metadata: ["count": "\(logged.failed)"])
+                }
             } catch {
                 logger.warning("could not log rejected writes", metadata: ["count": "\(batch.count)", "error": "\(error)"])
             }

@@ -75,6 +75,10 @@ public struct Session: Sendable {
         if let unknown = request.arguments.first(where: { !allowed.contains($0.key) }) {
             return .reply(.error(.invalidArgument, "\(spec.name) takes no argument '\(unknown.key)'; usage: \(spec.usage)", refusing: spec.name))
         }
+        // libpq takes C strings: a NUL would cut a value short, so no value with one goes further.
+        if let bad = request.arguments.first(where: { $0.value.unicodeScalars.contains("\u{0}") }) {
+            return .reply(.error(.invalidArgument, "\(bad.key): must not contain NUL (U+0000)", refusing: spec.name))
+        }
         if let missing = spec.required.first(where: { request[$0] == nil }) {
             return .reply(.error(.invalidArgument, "\(spec.name) needs \(missing)=; usage: \(spec.usage)", refusing: spec.name))
         }

@@ -28,10 +28,20 @@ public struct Settings: Sendable, Equatable {
     public var idleTimeoutSeconds: Int = 900
     /// The most database connections cpdd opens.
     public var poolSize: Int = 8
+    /// Per connection, bytes of answers made but not yet written: past the soft bound cpdd stops reading
+    /// the connection's requests; past the hard bound, or over the soft bound for the stall time in
+    /// seconds, it closes the connection (a client that sends and never reads).
+    public var outputSoftLimit: Int = 1 << 20
+    public var outputHardLimit: Int = 16 << 20
+    public var outputStallTimeoutSeconds: Int = 60
+    /// Database connections of their own for the long reads (`report.nightly` takes two, `ledger.verify`
+    /// one), apart from the pool, so that they never hold the pool's connections from short requests.
+    public var longReadConnections: Int = 4
 
     public static let fileKeys: Set<String> = [
         "database", "report_database", "socket", "socket_group", "state_dir", "log_level", "sql_dir", "max_connections",
-        "max_connections_per_account", "idle_timeout", "pool_size",
+        "max_connections_per_account", "idle_timeout", "pool_size", "output_soft_limit", "output_hard_limit", "output_stall_timeout",
+        "long_read_connections",
     ]
 
     /// - Parameters:
@@ -81,6 +91,15 @@ public struct Settings: Sendable, Equatable {
             "max_connections_per_account", "CPD_MAX_CONNECTIONS_PER_ACCOUNT", default: 64, range: 1...100_000)
         settings.idleTimeoutSeconds = try number("idle_timeout", "CPD_IDLE_TIMEOUT", default: 900, range: 1...86_400)
         settings.poolSize = try number("pool_size", "CPD_POOL_SIZE", default: 8, range: 1...200)
+        settings.outputSoftLimit = try number("output_soft_limit", "CPD_OUTPUT_SOFT_LIMIT", default: 1 << 20, range: 4096...(1 << 30))
+        settings.outputHardLimit = try number(
+            "output_hard_limit", "CPD_OUTPUT_HARD_LIMIT", default: max(16 << 20, settings.outputSoftLimit), range: 4096...(1 << 30))
+        guard settings.outputHardLimit >= settings.outputSoftLimit else {
+            throw SettingsError("output_hard_limit (\(settings.outputHardLimit)) is below output_soft_limit (\(settings.outputSoftLimit))")
+        }
+        settings.outputStallTimeoutSeconds = try number("output_stall_timeout", "CPD_OUTPUT_STALL_TIMEOUT", default: 60, range: 1...86_400)
+        // A report needs two at once.
+        settings.longReadConnections = try number("long_read_connections", "CPD_LONG_READ_CONNECTIONS", default: 4, range: 2...64)
         return settings
     }
 

@@ -48,11 +48,40 @@ public enum LedgerStore {
     /// another writer take one of the batch's keys meanwhile, the batch is done again one request at a
     /// time (`recordCompletionsOneByOne`). The results are in the order of `requests`; nothing is
     /// acknowledged before the commit.
+    ///
+    /// The requests come from many senders, so one sender's bad request must not fail the others':
+    /// whatever the table's constraints would refuse is refused first, in Swift (`check`), and should
+    /// the batch's statements fail all the same, the batch is done again one request at a time, where
+    /// only the request at fault fails.
     public static func recordCompletions(_ requests: [CompletionRequest], _ c: PostgresConnection) throws -> [Result<EntryReceipt, Error>] {
-        do {
-            return try c.withTransaction(isolation: .readCommitted, retry: .never) { c in try recordSetBased(requests, c) }
-        } catch let error as PostgresError where error.violates(keyConstraint) {
-            return try recordCompletionsOneByOne(requests, c)
+        var refused: [Result<EntryReceipt, Error>?] = Array(repeating: nil, count: requests.count)
+        for (index, request) in requests.enumerated() {
+            do { try check(request) } catch { refused[index] = .failure(error) }
+        }
+        let kept = requests.indices.filter { refused[$0] == nil }
+        let batch = kept.map { requests[$0] }
+        var outcomes: [Result<EntryReceipt, Error>] = []
+        if !batch.isEmpty {
+            do {
+                outcomes = try c.withTransaction(isolation: .readCommitted, retry: .never) { c in try recordSetBased(batch, c) }
+            } catch let error as PostgresError where !error.isConnectionLoss {
+                // Another writer took one of the keys meanwhile (the usual case), or something not
+                // foreseen above failed a shared statement.
+                outcomes = try recordCompletionsOneByOne(batch, c)
+            }
+        }
+        var results = refused
+        for (index, outcome) in zip(kept, outcomes) { results[index] = outcome }
+        return results.map { $0 ?? .failure(StoreError.conflict("the completion was not recorded; try again")) }
+    }
+
+    /// What the table would refuse of a completion, refused before any statement: a key of the wrong
+    /// length (counted as PostgreSQL counts it) or with control characters, and NUL in any text
+    /// (libpq takes C strings, and the Postgres layer refuses such a parameter for the whole statement).
+    static func check(_ request: CompletionRequest) throws(StoreError) {
+        _ = try validated { () throws(ValidationError) in try IdempotencyKey.validate(request.key) }
+        for (field, value) in [("practitioner", request.practitioner), ("course", request.course)] where value.unicodeScalars.contains("\u{0}") {
+            throw StoreError.invalid(ValidationError(field, "must not contain NUL (U+0000)"))
         }
     }
 
@@ -96,7 +125,7 @@ public enum LedgerStore {
         var accepted: [(index: Int, course: Course)] = []
         for (index, request) in requests.enumerated() {
             results[index] = Result { () throws -> EntryReceipt? in
-                _ = try validated { () throws(ValidationError) in try Prose.validate(request.key, field: "key", maxLength: 200) }
+                _ = try validated { () throws(ValidationError) in try IdempotencyKey.validate(request.key) }
                 if let first = legacy[slot(request.recorder.name, request.key)] ?? used[slot(request.recorder.keyScope, request.key)] {
                     guard first.request == request.fingerprint else {
                         throw StoreError.conflict("key \(request.key) was already used for another request (\(first.request))")
@@ -168,7 +197,7 @@ public enum LedgerStore {
             results.reserveCapacity(requests.count)
             for request in requests {
                 results.append(Result {
-                    _ = try validated { () throws(ValidationError) in try Prose.validate(request.key, field: "key", maxLength: 200) }
+                    _ = try validated { () throws(ValidationError) in try IdempotencyKey.validate(request.key) }
                     for attempt in 1...2 {
                         try c.execute(script: "SAVEPOINT completion")
                         do {
@@ -499,7 +528,7 @@ public enum LedgerStore {
         key: String, by recorder: Recorder, request: String, _ c: PostgresConnection,
         _ append: @escaping (PostgresConnection) throws -> EntryReceipt
     ) throws -> EntryReceipt {
-        _ = try validated { () throws(ValidationError) in try Prose.validate(key, field: "key", maxLength: 200) }
+        _ = try validated { () throws(ValidationError) in try IdempotencyKey.validate(key) }
         for attempt in 1...2 {
             do {
                 return try c.withTransaction(isolation: .readCommitted, retry: .serializationFailures) { c in

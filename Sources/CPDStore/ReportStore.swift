@@ -235,6 +235,22 @@ public enum ReportStore {
         {
             try emit(ReportRow(.rejectedWrites, [try row["command"], try row["code"], try row["reason"], String(try row["n"] as Int64)]))
         }
+        // Refusals past a principal's bound for the day were counted, not kept: one row per principal
+        // and day, with the day's count, when it changed since the previous run.
+        for row in try c.query(
+            """
+            SELECT o.day, o.principal, o.dropped FROM rejected_write_overflow o
+            WHERE \(newSince("o"))
+            ORDER BY o.day, o.principal
+            """, [snapshot])
+        {
+            let day: Day = try row["day"]
+            let principal: String = try row["principal"]
+            try emit(ReportRow(.rejectedWrites, [
+                "*", "not_kept", "refusals of \(principal) on \(day) past the day's bound: counted, not kept (the day's count)",
+                String(try row["dropped"] as Int64),
+            ]))
+        }
     }
 
     /// Points recorded on each of the 30 days up to `date`, days reckoned in the registry's time zone.
@@ -311,19 +327,125 @@ public enum ReportStore {
         }
     }
 
-    /// Appends refused writes, many in one statement. The commit need not wait for the disk: this is
-    /// a log for the report, not the ledger.
-    public static func logRejections(_ rejections: [Rejection], _ c: PostgresConnection) throws {
-        guard !rejections.isEmpty else { return }
-        try c.withTransaction { c in
-            try c.execute(script: "SET LOCAL synchronous_commit = off")
-            try c.query(
-                """
-                INSERT INTO rejected_write (command, code, reason, principal)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-                """,
-                [TextArray(rejections.map(\.command)), TextArray(rejections.map(\.code)), TextArray(rejections.map { String($0.reason.prefix(500)) }),
-                 TextArray(rejections.map(\.principal))])
+    /// How the rejected-writes log is bounded: rows kept per principal per day (the registry's day;
+    /// the rest are counted in `rejected_write_overflow`), and days a row is kept.
+    public struct RejectionBounds: Sendable, Equatable {
+        public var perPrincipalPerDay: Int
+        public var retentionDays: Int
+        public init(perPrincipalPerDay: Int = 1000, retentionDays: Int = 90) {
+            self.perPrincipalPerDay = perPrincipalPerDay
+            self.retentionDays = retentionDays
         }
+    }
+
+    /// What `logRejections` did with a batch.
+    public struct LoggedRejections: Sendable, Equatable {
+        public var kept = 0
+        /// Over the day's bound for their principal: counted, not kept.
+        public var counted = 0
+        /// Refused by the database even alone; logged by the caller.
+        public var failed = 0
+    }
+
+    /// Appends refused writes, many in one statement, within `bounds`: rows older than the retention
+    /// are deleted, and past a principal's rows for the day the rest are only counted. Text is made
+    /// storable first (no NUL, which the database layer refuses; reasons cut at 500 code points), and
+    /// should the one statement fail all the same, the rows are written one at a time, so that one row
+    /// the database refuses never loses the others. The commit need not wait for the disk: this is a
+    /// log for the report, not the ledger.
+    @discardableResult
+    public static func logRejections(
+        _ rejections: [Rejection], bounds: RejectionBounds = RejectionBounds(), _ c: PostgresConnection
+    ) throws -> LoggedRejections {
+        guard !rejections.isEmpty else { return LoggedRejections() }
+        return try c.withTransaction { c in
+            try c.execute(script: "SET LOCAL synchronous_commit = off")
+            let clock = try c.query(
+                """
+                SELECT (now() AT TIME ZONE time_zone)::date AS day,
+                       ((now() AT TIME ZONE time_zone)::date::timestamp AT TIME ZONE time_zone)::text AS day_start
+                FROM registry
+                """)[0]
+            let day: Day = try clock["day"]
+            let dayStart: String = try clock["day_start"]
+            try c.query("DELETE FROM rejected_write WHERE at < now() - make_interval(days => $1::int)", [Int32(bounds.retentionDays)])
+            try c.query("DELETE FROM rejected_write_overflow WHERE day < $1::date - $2::int", [day, Int32(bounds.retentionDays)])
+
+            let rows = rejections.map(storable)
+            var today: [String: Int] = [:]
+            for row in try c.query(
+                """
+                SELECT principal, count(*) AS n FROM rejected_write
+                WHERE principal = ANY($1::text[]) AND at >= $2::text::timestamptz GROUP BY principal
+                """, [TextArray(Array(Set(rows.map(\.principal)))), dayStart])
+            {
+                today[try row["principal"]] = Int(try row["n"] as Int64)
+            }
+            var kept: [Rejection] = []
+            var over: [String: Int] = [:]
+            for row in rows {
+                if today[row.principal, default: 0] < bounds.perPrincipalPerDay {
+                    today[row.principal, default: 0] += 1
+                    kept.append(row)
+                } else {
+                    over[row.principal, default: 0] += 1
+                }
+            }
+            var outcome = LoggedRejections(kept: 0, counted: over.values.reduce(0, +), failed: 0)
+            if !kept.isEmpty {
+                do {
+                    try c.execute(script: "SAVEPOINT rejections")
+                    try insertRejections(kept, c)
+                    try c.execute(script: "RELEASE SAVEPOINT rejections")
+                    outcome.kept = kept.count
+                } catch let error as PostgresError where !error.isConnectionLoss {
+                    try c.execute(script: "ROLLBACK TO SAVEPOINT rejections")
+                    for row in kept {
+                        do {
+                            try c.execute(script: "SAVEPOINT rejection")
+                            try insertRejections([row], c)
+                            try c.execute(script: "RELEASE SAVEPOINT rejection")
+                            outcome.kept += 1
+                        } catch let error as PostgresError where !error.isConnectionLoss {
+                            try c.execute(script: "ROLLBACK TO SAVEPOINT rejection")
+                            outcome.failed += 1
+                        }
+                    }
+                }
+            }
+            if !over.isEmpty {
+                let counts = over.sorted { $0.key < $1.key }
+                try c.query(
+                    """
+                    INSERT INTO rejected_write_overflow (day, principal, dropped)
+                    SELECT $1, p, n::bigint FROM unnest($2::text[], $3::text[]) AS o (p, n)
+                    ON CONFLICT (day, principal) DO UPDATE
+                    SET dropped = rejected_write_overflow.dropped + excluded.dropped, tx = pg_current_xact_id()
+                    """, [day, TextArray(counts.map(\.key)), TextArray(counts.map { String($0.value) })])
+            }
+            return outcome
+        }
+    }
+
+    static func insertRejections(_ rows: [Rejection], _ c: PostgresConnection) throws {
+        try c.query(
+            """
+            INSERT INTO rejected_write (command, code, reason, principal)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+            """,
+            [TextArray(rows.map(\.command)), TextArray(rows.map(\.code)), TextArray(rows.map(\.reason)), TextArray(rows.map(\.principal))])
+    }
+
+    /// The row as the table can take it: NUL replaced (libpq takes C strings), each text cut to a
+    /// bounded number of code points (as PostgreSQL counts them).
+    static func storable(_ rejection: Rejection) -> Rejection {
+        func clean(_ text: String, _ limit: Int) -> String {
+            var scalars = String.UnicodeScalarView()
+            for scalar in text.unicodeScalars.prefix(limit) { scalars.append(scalar == "\u{0}" ? "\u{FFFD}" : scalar) }
+            return String(scalars)
+        }
+        return Rejection(
+            command: clean(rejection.command, 64), code: clean(rejection.code, 64), reason: clean(rejection.reason, 500),
+            principal: clean(rejection.principal, 200))
     }
 }

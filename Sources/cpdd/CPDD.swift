@@ -57,6 +57,18 @@ struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds of silence before a connection is closed (env CPD_IDLE_TIMEOUT; default 900).", valueName: "seconds"))
     var idleTimeout: Int?
 
+    @Option(help: ArgumentHelp("Bytes of unwritten answers per connection past which cpdd stops reading its requests (env CPD_OUTPUT_SOFT_LIMIT; default 1048576).", valueName: "bytes"))
+    var outputSoftLimit: Int?
+
+    @Option(help: ArgumentHelp("Bytes of unwritten answers per connection past which cpdd closes it (env CPD_OUTPUT_HARD_LIMIT; default 16777216).", valueName: "bytes"))
+    var outputHardLimit: Int?
+
+    @Option(help: ArgumentHelp("Seconds a connection may stay over the soft limit before cpdd closes it (env CPD_OUTPUT_STALL_TIMEOUT; default 60).", valueName: "seconds"))
+    var outputStallTimeout: Int?
+
+    @Option(help: ArgumentHelp("Database connections of their own for report.nightly and ledger.verify (env CPD_LONG_READ_CONNECTIONS; default 4).", valueName: "n"))
+    var longReadConnections: Int?
+
     /// The settings, with logging set up to stderr at their level.
     func settings() throws -> Settings {
         var flags: [String: String] = [:]
@@ -70,6 +82,10 @@ struct CommonOptions: ParsableArguments {
         flags["max_connections"] = maxConnections.map(String.init)
         flags["max_connections_per_account"] = maxConnectionsPerAccount.map(String.init)
         flags["idle_timeout"] = idleTimeout.map(String.init)
+        flags["output_soft_limit"] = outputSoftLimit.map(String.init)
+        flags["output_hard_limit"] = outputHardLimit.map(String.init)
+        flags["output_stall_timeout"] = outputStallTimeout.map(String.init)
+        flags["long_read_connections"] = longReadConnections.map(String.init)
         let settings = try Settings.resolve(
             flags: flags, configFlag: config, environment: ProcessInfo.processInfo.environment,
             executablePath: Self.executablePath, workingDirectory: FileManager.default.currentDirectoryPath)

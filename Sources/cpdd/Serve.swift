@@ -26,9 +26,9 @@ struct Serve: AsyncParsableCommand {
         let sql = try options.sqlDirectory(settings)
         let database = try await Database.open(settings: settings, sqlDirectory: sql, logger: logger, poolSize: settings.poolSize)
 
-        // The nightly report reads through a pool of its own when it has a database of its own.
-        let reportPool = settings.reportDatabase.map {
-            PostgresPool(configuration: .init(conninfo: $0, maxConnections: 2, sessionSetup: ApplicationRole.sessionSetup))
+        // The nightly report reads there when it has a database of its own (a replica).
+        let reportDatabase = settings.reportDatabase.map {
+            PostgresPool.Configuration(conninfo: $0, sessionSetup: ApplicationRole.sessionSetup)
         }
 
         var serverConfiguration = AdminServer.Configuration(socketPath: settings.socketPath)
@@ -36,14 +36,19 @@ struct Serve: AsyncParsableCommand {
         serverConfiguration.maxConnections = settings.maxConnections
         serverConfiguration.maxConnectionsPerAccount = settings.maxConnectionsPerAccount
         serverConfiguration.idleTimeout = .seconds(settings.idleTimeoutSeconds)
+        serverConfiguration.outputSoftLimit = settings.outputSoftLimit
+        serverConfiguration.outputHardLimit = settings.outputHardLimit
+        serverConfiguration.outputStallTimeout = .seconds(settings.outputStallTimeoutSeconds)
         let notifySocket = ProcessInfo.processInfo.environment["NOTIFY_SOCKET"]
         let socketPath = settings.socketPath
         let server = AdminServer(
             configuration: serverConfiguration, resolver: .database(database.pool),
-            runner: CommandRunner(pool: database.pool, reportPool: reportPool), logger: Logger(label: "cpd.server"),
+            runner: CommandRunner(
+                pool: database.pool, reportDatabase: reportDatabase, longReadConnections: settings.longReadConnections),
+            logger: Logger(label: "cpd.server"),
             ready: { SystemdNotify.send("READY=1\nSTATUS=serving on \(socketPath)", notifySocket: notifySocket) })
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: database.pool)] + (reportPool.map { [.init(service: $0)] } ?? []) + [.init(service: server)],
+            services: [.init(service: database.pool), .init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         // In-flight requests get this long to finish after SIGTERM; then they are cancelled.
@@ -53,12 +58,10 @@ struct Serve: AsyncParsableCommand {
             try await group.run()
         } catch {
             logger.error("cpdd stopped on an error", metadata: ["error": "\(error)"])
-            await reportPool?.close()
             await database.close()
             throw ExitCode.failure
         }
         SystemdNotify.send("STOPPING=1", notifySocket: notifySocket)
-        await reportPool?.close()
         await database.close()
         logger.notice("cpdd stopped")
     }

@@ -191,6 +191,67 @@ import TestSupport
         }
     }
 
+    /// cpdd's resident memory, from /proc.
+    static func residentKiB(_ pid: pid_t) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// A client that sends `help` over and over and never reads: cpdd stops reading its requests once
+    /// its unwritten answers pass the soft bound, closes it after the stall time, and meanwhile its
+    /// memory stays near a normal client's and another client's ping is answered.
+    @Test func aClientThatNeverReadsIsStoppedThenClosedAndCostsLittleMemory() async throws {
+        let database = try TestDatabase.fresh("noreader")
+        let socket = try TestDatabase.scratchDirectory("noreader") + "/cpdd.sock"
+        let cpdd = self.cpdd
+        let helps = 200_000
+        try await runBlocking {
+            #expect(try ChildProcess.run([cpdd, "migrate", "--database", database]).0 == 0)
+            let server = try startCpdd(database: database, socket: socket, ["--output-stall-timeout", "4"])
+            defer { server.terminate() }
+            // A normal client: the same requests, each answer read.
+            let normal = try AdminClient(socketPath: socket)
+            let idle = Self.residentKiB(server.pid)
+            for _ in 0..<2_000 { #expect(try normal.request("help").isOK) }
+            let afterNormal = Self.residentKiB(server.pid)
+
+            let greedy = try AdminClient(socketPath: socket)
+            nonisolated(unsafe) let unread = greedy
+            let sent = Locked(0)
+            let ended = Locked(String?.none)
+            let sender = Thread {
+                let batch = String(repeating: "help\n", count: 1_000)
+                do {
+                    for _ in 0..<(helps / 1_000) {
+                        try unread.send(batch)
+                        sent.withLock { $0 += 1_000 }
+                    }
+                    ended.withLock { $0 = "sent everything" }
+                } catch {
+                    ended.withLock { $0 = "\(error)" }
+                }
+            }
+            sender.start()
+            var peak = 0
+            let watch = ContinuousClock.now
+            while ended.value == nil, ContinuousClock.now - watch < .seconds(30) {
+                peak = max(peak, Self.residentKiB(server.pid))
+                usleep(100_000)
+                #expect(try normal.request("ping").final == "OK pong")
+            }
+            let peakAfter = max(peak, Self.residentKiB(server.pid))
+            let end: String = ended.value ?? "still open"
+            let numbers = "cpdd resident \(idle / 1024) MiB idle, \(afterNormal / 1024) MiB after a normal client's 2,000 help"
+            print("never-reading client: \(numbers), peak \(peakAfter / 1024) MiB beside a client sending help without reading; \(sent.value) of \(helps) sent, then: \(end)")
+            // cpdd stopped reading (the sender blocked well short of its 200,000), then closed it.
+            #expect(sent.value < helps)
+            #expect(ended.value != nil && ended.value != "sent everything", "the connection was closed")
+            #expect(peakAfter - afterNormal < 48 * 1024, "unwritten answers stay bounded")
+            #expect(try normal.request("ping").final == "OK pong")
+        }
+    }
+
     /// 500 connections that each send one byte a second (a request trickling in) do not hold up a
     /// normal client: its pings stay under 10 ms at p99.
     @Test func fiveHundredTricklingConnectionsDoNotSlowAPing() async throws {

@@ -406,6 +406,50 @@ private func UnixAccountExists(_ name: String) -> Bool { getpwnam(name) != nil }
         }
     }
 
+    /// Two senders pipeline completions at once, so that their requests share batches; a few carry a
+    /// key the database would refuse (NUL, or 201 code points that Swift counts as one character).
+    /// Only those fail, with invalid_argument; every other request is recorded.
+    @Test func aKeyTheDatabaseWouldRefuseFailsOnlyItsOwnRequest() async throws {
+        try await ProtocolTests().withRegistry { socket, db in
+            let setup = try AdminClient(socketPath: socket)
+            for line in Self.setup { #expect(try setup.request(line).isOK) }
+            let combining = "e" + String(repeating: "\u{301}", count: 200)
+            #expect(combining.count == 1 && combining.unicodeScalars.count == 201)
+            let bad = ["nul-\u{0}-key", combining, String(repeating: "k", count: 201)]
+            let outcomes = Locked([String: [(String, String)]]())
+            let senders = (0..<2).map { sender in
+                Thread {
+                    guard let c = try? AdminClient(socketPath: socket) else { return }
+                    var lines: [String] = []
+                    for i in 0..<300 {
+                        let key = i % 100 == 50 ? bad[(i / 100 + sender) % bad.count] : "s\(sender)-\(i)"
+                        lines.append("completion.record practitioner=P-1 course=C1 completed=2026-08-01 key=\(key)")
+                    }
+                    try? c.send(lines.joined(separator: "\n"))
+                    var got: [(String, String)] = []
+                    for line in lines { got.append((line, (try? c.readResponse().final) ?? "no answer")) }
+                    outcomes.withLock { $0["\(sender)"] = got }
+                }
+            }
+            senders.forEach { $0.start() }
+            let start = ContinuousClock.now
+            while outcomes.value.count < 2, ContinuousClock.now - start < .seconds(60) { usleep(10_000) }
+            let all = outcomes.value.values.flatMap { $0 }
+            #expect(all.count == 600)
+            var refused = 0
+            for (line, final) in all {
+                if bad.contains(where: { line.hasSuffix("key=\($0)") }) {
+                    refused += 1
+                    #expect(final.hasPrefix("ERR invalid_argument key: "), "\(final)")
+                } else {
+                    #expect(final.hasPrefix("OK entry="), "\(line.suffix(12)): \(final)")
+                }
+            }
+            #expect(refused == 6)
+            #expect(try db.query("SELECT count(*) FROM ledger_entry")[0][0] as Int == 594)
+        }
+    }
+
     @Test func theFirstOfTwoRequestsWithOneKeyInAPipelineWins() async throws {
         try await ProtocolTests().withRegistry { socket, _ in
             let c = try AdminClient(socketPath: socket)

@@ -10,11 +10,11 @@ import TestSupport
 /// Runs a server on a fresh, migrated database for `body`, which gets the socket path and a
 /// connection as the database's owner (which may do what cpdd may not, such as break the ledger).
 func withRegistry(
-    label: String, socketGroup: String? = nil, _ body: @escaping @Sendable (String, PostgresConnection) throws -> Void
+    label: String, socketGroup: String? = nil, poolSize: Int = 4, _ body: @escaping @Sendable (String, PostgresConnection) throws -> Void
 ) async throws {
     let conninfo = try TestDatabase.fresh(label)
     try Migrator(set: try MigrationSet(directory: Checkout.root + "/sql/migrations")).migrate(PostgresConnection(conninfo: conninfo))
-    let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: 4, sessionSetup: ApplicationRole.sessionSetup))
+    let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: poolSize, sessionSetup: ApplicationRole.sessionSetup))
     let path = try TestDatabase.scratchDirectory(label) + "/cpdd.sock"
     let ready = Locked(false)
     var configuration = AdminServer.Configuration(socketPath: path)

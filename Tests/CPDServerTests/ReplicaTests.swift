@@ -67,13 +67,13 @@ import TestSupport
 
         // cpdd with the primary for everything and the replica for the report.
         let pool = PostgresPool(configuration: .init(conninfo: database, maxConnections: 4, sessionSetup: ApplicationRole.sessionSetup))
-        let replicaPool = PostgresPool(configuration: .init(conninfo: replicaConninfo, maxConnections: 2, sessionSetup: ApplicationRole.sessionSetup))
+        let replica = PostgresPool.Configuration(conninfo: replicaConninfo, sessionSetup: ApplicationRole.sessionSetup)
         let path = base + "/cpdd.sock"
         let ready = Locked(false)
         let server = AdminServer(
-            configuration: .init(socketPath: path), resolver: .database(pool), runner: CommandRunner(pool: pool, reportPool: replicaPool),
+            configuration: .init(socketPath: path), resolver: .database(pool), runner: CommandRunner(pool: pool, reportDatabase: replica),
             ready: { ready.withLock { $0 = true } })
-        let group = ServiceGroup(configuration: .init(services: [pool, replicaPool, server], logger: Logger(label: "test")))
+        let group = ServiceGroup(configuration: .init(services: [pool, server], logger: Logger(label: "test")))
         let running = Task { try await group.run() }
         while !ready.value { try await Task.sleep(for: .milliseconds(10)) }
         defer { running.cancel() }

@@ -67,9 +67,13 @@ final class DaemonFuzzer {
         guard link.greeting.hasPrefix("OK cpdd ") else { throw FuzzFailure(description: "\(name): a greeting outside the contract: \(link.greeting)") }
         links[name] = link
         json[name] = false
-        if let role = link.greeting.split(separator: " ").first(where: { $0.hasPrefix("role=") }).flatMap({ Role(rawValue: String($0.dropFirst(5))) }) {
-            identities[name]?.role = role
+        // The spare account's grant changes under the fuzz: learn what it is now.
+        try link.send(Array("whoami\n".utf8))
+        guard let whoami = try FuzzResponse.read(from: link, json: false, timeout: .seconds(30)), whoami.isOK,
+              let line = whoami.data.first, let fields = Self.fields(line), let role = fields["role"].flatMap(Role.init(rawValue:)) else {
+            throw FuzzFailure(description: "\(name): whoami after connecting did not answer its principal")
         }
+        identities[name] = FuzzIdentity(name: name, role: role, provider: fields["provider"], practitioner: fields["practitioner"])
     }
 
     // MARK: - Rounds
@@ -166,7 +170,11 @@ final class DaemonFuzzer {
             guard let entry = fields["entry"].flatMap({ Int64($0) }), let points = fields["points"], let key = a["key"] else {
                 throw FuzzFailure(description: "\(name): an acknowledged write without entry= and points=: \(response.final)")
             }
-            let slot = name + "\u{1}" + key
+            // Keys are scoped to what the sender acts for (docs/protocol.md): one provider's accounts
+            // share its keys, every admin shares the registry's.
+            let who = identities[name]
+            let scope = who?.role == .provider ? "provider:" + (who?.provider ?? name) : "registry"
+            let slot = scope + "\u{1}" + key
             if let earlier = acknowledged[slot], earlier != entry {
                 throw FuzzFailure(description: "\(name): key \(key.debugDescription.prefix(80)) acknowledged as entry \(earlier) and then as entry \(entry)")
             }
@@ -193,8 +201,14 @@ final class DaemonFuzzer {
         let twice = try daemon.owner.query(
             "SELECT reverses FROM ledger_entry WHERE reverses IS NOT NULL GROUP BY reverses HAVING count(*) > 1")
         guard twice.isEmpty else { throw FuzzFailure(description: "an entry is reversed twice: \(try twice[0][0] as Int64)") }
-        let chain = try checkerRequest("ledger.verify")
-        guard chain.isOK else { throw FuzzFailure(description: "the hash chain does not verify: \(chain.final)") }
+        // Every head seen before must still hold: history cannot be rewritten unnoticed.
+        let earlier = world.heads.suffix(40)
+        let chain = try checkerRequest("ledger.verify" + (earlier.isEmpty ? "" : " anchors=" + earlier.joined(separator: ",")))
+        guard chain.isOK else { throw FuzzFailure(description: "the hash chain does not verify, or a head seen earlier no longer holds: \(chain.final)") }
+        if let fields = Self.fields(chain.final), let entries = fields["entries"], let head = fields["head"], entries != "0" {
+            let anchor = "\(entries):\(head)"
+            if !world.heads.contains(anchor) { world.heads.append(anchor) }
+        }
         for ack in unchecked {
             let rows = try daemon.owner.query("SELECT points::text, idempotency_key FROM ledger_entry WHERE id = $1", [ack.entry])
             guard let row = rows.first else { throw FuzzFailure(description: "acknowledged entry \(ack.entry) is not in the ledger") }

@@ -27,6 +27,8 @@ struct FuzzWorld {
     var practitioners = ["P-1", "P-2", "P-3", "P-4", "P-5"]
     var entries: [Int64] = [1]
     var keys: [String] = ["k-setup"]
+    /// Heads of the chain seen so far (`ENTRY:HASH`): each must hold for ever.
+    var heads: [String] = []
     var fresh = 0
 
     mutating func freshName(_ prefix: String) -> String {
@@ -185,7 +187,12 @@ struct FuzzRequests {
             return a
         },
         "report.nightly": { r, _, _ in r.chance(40) ? [] : [("date", day(&r))] },
-        "ledger.verify": { _, _, _ in [] },
+        "ledger.verify": { r, w, _ in
+            guard r.chance(50) else { return [] }
+            let junk = ["1:00", "0:" + String(repeating: "0", count: 64), "x", "", "99999:" + String(repeating: "a", count: 64), ":", "1:"]
+            let anchors = (0..<(1 + r.below(3))).map { _ in r.chance(60) && !w.heads.isEmpty ? r.pick(w.heads) : r.pick(junk) }
+            return [("anchors", anchors.joined(separator: r.chance(90) ? "," : ";"))]
+        },
         "principal.add": { r, w, _ in
             let role = r.pick(["admin", "provider", "practitioner", "reporter", "wizard"])
             var a = [("role", role)]
