@@ -7,8 +7,9 @@ public struct Points: Hashable, Comparable, Sendable, CustomStringConvertible, A
     public init(_ whole: Int) { self.hundredths = Int64(whole) * 100 }
 
     public static let zero = Points(hundredths: 0)
-    /// No single figure in the registry is larger (a million points).
-    public static let limit = Points(hundredths: 100_000_000)
+    /// No single figure in the registry is larger: 999,999.99, the most the catalogue's and the
+    /// schemes' `numeric(8,2)` columns hold (a million overflowed them and was answered `internal`).
+    public static let limit = Points(hundredths: 99_999_999)
 
     /// Parses `3`, `2.5`, `-1.25`: at most two decimal places, within ±`limit`. Nil otherwise.
     public init?(parsing text: String) {

@@ -79,6 +79,25 @@ import TestSupport
         }
     }
 
+    /// Found by the daemon fuzzer: a million points passed the parser and overflowed `numeric(8,2)`
+    /// (`ERR internal`); a refused principal.remove moved the principals' generation on.
+    @Test func figuresAtTheirBoundsAndRefusedRemovalsChangeNothing() async throws {
+        try await CPDServerTests.withRegistry(label: "edge-bounds") { path, db in
+            let c = try AdminClient(socketPath: path)
+            for line in Self.setup { #expect(try c.request(line).isOK, "\(line)") }
+            for line in ["course.add provider=CALM code=BIG title=T points=1000000 hours=1 category=clinical delivery=online",
+                         "scheme.rule scheme=FIX delivery=reading max=1000000", "scheme.add code=BIG title=B period=rolling length=12 required=1000000",
+                         "entry.adjust practitioner=P-1 points=1000000 reason=r key=big"] {
+                #expect(try c.request(line).errorCode == "invalid_argument", "\(line)")
+            }
+            #expect(try c.request("course.add provider=CALM code=BIG title=T points=999999.99 hours=1000 category=clinical delivery=online").isOK)
+            #expect(try c.request("scheme.rule scheme=FIX delivery=reading max=999999.99").isOK)
+            let generation: Int64 = try db.query("SELECT value FROM principal_generation")[0][0]
+            #expect(try c.request("principal.remove user=nobody").errorCode == "not_found")
+            #expect(try db.query("SELECT value FROM principal_generation")[0][0] as Int64 == generation)
+        }
+    }
+
     @Test func anErrorThatEchoesALineBreakIsStillOneLine() async throws {
         try await CPDServerTests.withRegistry(label: "edge-lines") { path, _ in
             let c = try AdminClient(socketPath: path)

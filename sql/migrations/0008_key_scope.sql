@@ -37,7 +37,11 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER principal_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON principal
+-- Per row, so that a statement that changes no principal (a refused principal.remove) changes
+-- nothing at all; a TRUNCATE is a statement with no rows to report.
+CREATE TRIGGER principal_changed AFTER INSERT OR UPDATE OR DELETE ON principal
+    FOR EACH ROW EXECUTE FUNCTION principal_generation_bump();
+CREATE TRIGGER principal_truncated AFTER TRUNCATE ON principal
     FOR EACH STATEMENT EXECUTE FUNCTION principal_generation_bump();
 
 GRANT SELECT ON principal_generation TO cpd_app;
