@@ -90,7 +90,7 @@ import TestSupport
                          "entry.adjust practitioner=P-1 points=1000000 reason=r key=big"] {
                 #expect(try c.request(line).errorCode == "invalid_argument", "\(line)")
             }
-            #expect(try c.request("course.add provider=CALM code=BIG title=T points=999999.99 hours=1000 category=clinical delivery=online").isOK)
+            #expect(try c.request("course.add provider=CALM code=BIG title=T points=1000 hours=1000 category=clinical delivery=online").isOK)
             #expect(try c.request("scheme.rule scheme=FIX delivery=reading max=999999.99").isOK)
             let generation: Int64 = try db.query("SELECT value FROM principal_generation")[0][0]
             #expect(try c.request("principal.remove user=nobody").errorCode == "not_found")
