@@ -63,6 +63,7 @@ public final class AdminServer: Service, Sendable {
     struct AcceptedConnection: Sendable {
         var peer: PeerCredentials
         var channel: NIOAsyncChannel<FramedLine, ByteBuffer>
+        var framing: LineFrameDecoder.Closing
     }
 
     public func run() async throws {
@@ -85,10 +86,11 @@ public final class AdminServer: Service, Sendable {
                 ).flatMapThrowing { (credentials: KernelPeerCredentials) in
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(IdleCloser())
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(limit: lineLimit)))
+                    let framing = LineFrameDecoder.Closing()
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(limit: lineLimit, closing: framing)))
                     return AcceptedConnection(
                         peer: PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid),
-                        channel: try NIOAsyncChannel(wrappingChannelSynchronously: channel))
+                        channel: try NIOAsyncChannel(wrappingChannelSynchronously: channel), framing: framing)
                 }
             }
         defer { unlink(path) }
@@ -179,6 +181,8 @@ public final class AdminServer: Service, Sendable {
             } onCancelOrGracefulShutdown: {
                 // Stop reading: what was already read is answered, then the connection closes. The
                 // service group's shutdown bound cancels anything that takes longer.
+                // A line cut off by this close is not a request the client finished sending.
+                connection.framing.closingHere()
                 channel.close(mode: .input, promise: nil as EventLoopPromise<Void>?)
             }
         } catch {
@@ -405,9 +409,19 @@ public final class AdminServer: Service, Sendable {
 final class LineFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = FramedLine
     private var framer: LineFramer
+    private let closing: Closing
 
-    init(limit: Int) {
+    /// Set when cpdd itself stops reading (shutdown): the end of input is then not the client's, and
+    /// a partial last line is dropped rather than taken for a request.
+    final class Closing: Sendable {
+        private let here = Atomic<Bool>(false)
+        func closingHere() { here.store(true, ordering: .sequentiallyConsistent) }
+        var isHere: Bool { here.load(ordering: .sequentiallyConsistent) }
+    }
+
+    init(limit: Int, closing: Closing = Closing()) {
         framer = LineFramer(limit: limit)
+        self.closing = closing
     }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -419,7 +433,8 @@ final class LineFrameDecoder: ByteToMessageDecoder {
 
     func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         _ = try decode(context: context, buffer: &buffer)
-        if seenEOF, let last = framer.finish() { context.fireChannelRead(wrapInboundOut(last)) }
+        // The client shut down its side after a last line without LF: still a request.
+        if seenEOF, !closing.isHere, let last = framer.finish() { context.fireChannelRead(wrapInboundOut(last)) }
         return .needMoreData
     }
 }

@@ -149,7 +149,7 @@ public enum LedgerStore {
                 return nil
             }.flatMap { receipt in receipt.map { .success($0) } ?? .failure(Pending()) }
         }
-        guard !accepted.isEmpty else { return results.map { $0! } }
+        guard !accepted.isEmpty else { return results.map { $0 ?? .failure(StoreError.conflict("the batch left this request undecided; send it again")) } }
 
         let rows = accepted.map { (requests[$0.index], $0.course) }
         let inserted = try c.query(
@@ -175,7 +175,7 @@ public enum LedgerStore {
             used[key]?.entry = try row["id"]
         }
         for (index, request) in requests.enumerated() {
-            guard case .failure(let error) = results[index]!, error is Pending else { continue }
+            guard case .failure(let error)? = results[index], error is Pending else { continue }
             guard let first = legacy[slot(request.recorder.name, request.key)] ?? used[slot(request.recorder.keyScope, request.key)],
                   let entry = first.entry
             else {
@@ -183,7 +183,7 @@ public enum LedgerStore {
             }
             results[index] = .success(EntryReceipt(entry: entry, points: first.points, replayed: first.index != index))
         }
-        return results.map { $0! }
+        return results.map { $0 ?? .failure(StoreError.conflict("the batch left this request undecided; send it again")) }
     }
 
     /// A decided request whose entry is known only after the INSERT.

@@ -113,7 +113,7 @@ public struct Migrator: Sendable {
             status.applied.append(version)
         }
         for version in status.applied where !set.migrations.contains(where: { $0.version == version }) {
-            let name = appliedChecksums[version]!.0
+            let name = appliedChecksums[version]?.0 ?? "?"
             throw MigrationError(
                 kind: .unknownVersion,
                 description: "the database has migration \(Migration.paddedVersion(version))_\(name), which \(set.directory) does not: it was migrated by a newer cpdd")

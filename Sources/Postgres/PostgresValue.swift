@@ -405,7 +405,7 @@ extension Date: PostgresEncodable, PostgresDecodable {
                 throw PostgresDecodingFailure()
             }
             let offset = parts.enumerated().reduce(0) { total, part in
-                total + Int(part.element)! * [3600, 60, 1][part.offset]
+                total + (Int(part.element) ?? 0) * [3600, 60, 1][part.offset]
             }
             seconds -= Double(sign == "+" ? offset : -offset)
             rest = rest[rest.endIndex...]

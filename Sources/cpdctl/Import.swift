@@ -51,7 +51,7 @@ struct Import: ParsableCommand {
         var unavailable = false
         func line(for row: CSVRecord) -> String? {
             guard row.fields.count == names.count else { return nil }
-            let value = { (name: String) in ResponseLine.quote(row.fields[column[name]!].trimmingCharacters(in: .whitespaces)) }
+            let value = { (name: String) in ResponseLine.quote((column[name].map { row.fields[$0] } ?? "").trimmingCharacters(in: .whitespaces)) }
             return "completion.record practitioner=\(value("practitioner")) course=\(value("course")) completed=\(value("completed")) key=\(value("key")) explain=yes"
         }
         // Rows that cannot even be sent (a wrong number of fields) are rejected here, in order.

@@ -246,7 +246,8 @@ func sampleRows(date: String = "2027-04-01", run: String = "7", atRiskName: Stri
         #expect(mode(report) == 0o750, "the report's folder")
         #expect(mode(out + "/.lock") == 0o640)
         let names = try FileManager.default.contentsOfDirectory(atPath: report)
-        #expect(names.count == ReportSection.allCases.count + 2)
+        // A CSV a section, summary.json, index.html, and ledger-head.txt where the chain verified.
+        #expect(names.count >= ReportSection.allCases.count + 2)
         for name in names { #expect(mode(report + "/" + name) == 0o640, "\(name)") }
     }
 

@@ -95,7 +95,14 @@ final class DaemonFuzzer {
             sent[name] = batch
             trace += batch.map { Step(link: name, request: $0) }
             let sentinel: [UInt8] = batch.last?.command == "quit" ? [] : Array("ping\n".utf8)
-            try link.send(batch.flatMap { $0.bytes + [0x0A] } + sentinel)
+            do {
+                try link.send(batch.flatMap { $0.bytes + [0x0A] } + sentinel)
+            } catch where name == "cpdf_spare" {
+                // Its principal was removed in an earlier sequence and cpdd closed it: open it again.
+                try connect(name)
+                sent[name] = nil
+                continue
+            }
         }
         for name in sent.keys.sorted() {
             guard let batch = sent[name] else { continue }

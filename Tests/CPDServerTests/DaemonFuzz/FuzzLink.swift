@@ -81,7 +81,7 @@ final class FuzzLink {
             var poller = pollfd(fd: fd, events: Int16(POLLOUT | POLLIN), revents: 0)
             let ready = poll(&poller, 1, 100)
             if ready < 0 && errno != EINTR { throw Failure(description: "poll: \(String(cString: strerror(errno)))") }
-            if poller.revents & Int16(POLLIN) != 0 { _ = try fill() }
+            if poller.revents & Int16(POLLIN) != 0, try !fill() { throw Failure(description: "the connection closed while sending") }
             if poller.revents & Int16(POLLOUT) != 0 {
                 let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, min($0.count, 65_536), Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
                 if sent > 0 { offset += sent } else if sent < 0 && errno != EAGAIN && errno != EINTR {
@@ -103,6 +103,9 @@ final class FuzzLink {
         if count > 0 { buffer.append(contentsOf: chunk[..<count]); return true }
         if count == 0 { return false }
         if errno == EAGAIN || errno == EINTR { return true }
+        // The server closed with requests of ours unread (a removed principal's connection): the
+        // kernel resets rather than ends the stream, and for the reader it is the same end.
+        if errno == ECONNRESET { return false }
         throw Failure(description: "recv: \(String(cString: strerror(errno)))")
     }
 
