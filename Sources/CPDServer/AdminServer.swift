@@ -192,6 +192,8 @@ public final class AdminServer: Service, Sendable {
 
     /// Requests in flight on one connection before it stops reading ahead.
     static let readAhead = 256
+    /// Bytes of one answer handed to the socket at a time.
+    static let writeChunk = 64 * 1024
 
     /// Answers one connection's requests, in order. Requests are read ahead: consecutive
     /// `completion.record` requests go to the group-commit batcher together, while any other command
@@ -219,19 +221,31 @@ public final class AdminServer: Service, Sendable {
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
+                // However the writer ends (the client went away), a reader waiting for it to drain
+                // the backlog is let go at once.
+                defer { _ = backlog.close() }
                 for await answer in answers {
                     let lines: [String]
                     switch answer {
                     case .ready(let ready):
                         lines = ready  // counted when it was queued
                     case .pending(let task):
-                        lines = await task.value
-                        guard backlog.add(OutputBacklog.size(lines)) else { return overflow("past the hard bound") }
+                        lines = await task.value  // counted when it finished
                     }
                     // Returns once the socket has room (NIO's write-buffer watermarks), so what waits
-                    // here is in the backlog, not in NIO's buffers.
-                    try await outbound.write(Self.buffer(lines))
-                    backlog.remove(OutputBacklog.size(lines))
+                    // here is in the backlog, not in NIO's buffers. A long answer (a report of every
+                    // member) goes in pieces, so the backlog shows the client's progress through it.
+                    var start = lines.startIndex
+                    while start < lines.endIndex {
+                        var end = start, size = 0
+                        while end < lines.endIndex, size < Self.writeChunk {
+                            size += lines[end].utf8.count + 1
+                            end += 1
+                        }
+                        try await outbound.write(Self.buffer(Array(lines[start..<end])))
+                        backlog.remove(size)
+                        start = end
+                    }
                 }
             }
             /// Queues lines known now; false when the backlog is past its hard bound.
@@ -334,7 +348,14 @@ public final class AdminServer: Service, Sendable {
                         batchedSinceBarrier = []
                     }
                 }
-                queue.yield(.pending(task))
+                // Counted as soon as it is answered, not when the writer reaches it: behind a write
+                // the client does not read, finished answers would otherwise pile up unseen.
+                let answered = task
+                queue.yield(.pending(Task {
+                    let lines = await answered.value
+                    if !backlog.add(OutputBacklog.size(lines)) { overflow("past the hard bound") }
+                    return lines
+                }))
                 inFlight.append(task)
                 if inFlight.count >= Self.readAhead {
                     // Bounded read-ahead: wait for the oldest half before reading more, and forget them

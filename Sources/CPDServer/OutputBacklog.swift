@@ -4,7 +4,9 @@ import Synchronization
 /// bounds Redis calls client-output-buffer-limit. A client that sends requests and never reads its
 /// answers would otherwise have them queue in cpdd without end. Past the soft bound the connection's
 /// reader stops taking requests until the writer has brought the backlog back under it; a backlog
-/// over the soft bound for the stall time, or past the hard bound at any moment, closes the connection.
+/// over the soft bound with no progress for the stall time, or answers piled past the hard bound,
+/// closes the connection. One answer alone may be of any size (a report of every member, read by a
+/// client that reads): the hard bound counts what piles up behind the answer being written.
 final class OutputBacklog: Sendable {
     struct Limits: Sendable, Equatable {
         var soft: Int
@@ -14,7 +16,9 @@ final class OutputBacklog: Sendable {
 
     let limits: Limits
     /// `wait` numbers the reader's waits, so that the timer of an earlier wait cannot end a later one.
-    private let state = Mutex((bytes: 0, waiter: CheckedContinuation<Bool, Never>?.none, wait: 0, closed: false))
+    /// `progress` counts the pieces the writer has handed over, so that a client reading a long answer
+    /// slowly is not taken for one that does not read.
+    private let state = Mutex((bytes: 0, waiter: CheckedContinuation<Bool, Never>?.none, wait: 0, closed: false, progress: 0))
 
     init(limits: Limits) {
         self.limits = limits
@@ -27,8 +31,9 @@ final class OutputBacklog: Sendable {
     /// Counts answers made; false when that takes the backlog past the hard bound (close the connection).
     func add(_ count: Int) -> Bool {
         state.withLock { state in
+            let alone = state.bytes == 0
             state.bytes += count
-            return state.bytes <= limits.hard
+            return state.bytes <= limits.hard || alone
         }
     }
 
@@ -36,6 +41,7 @@ final class OutputBacklog: Sendable {
     func remove(_ count: Int) {
         let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             state.bytes -= count
+            state.progress += 1
             guard state.bytes <= limits.soft else { return nil }
             defer { state.waiter = nil }
             return state.waiter
@@ -74,20 +80,27 @@ final class OutputBacklog: Sendable {
             case .wait(let wait):
                 let stall = limits.stall
                 Task { [weak self] in
-                    try? await Task.sleep(for: stall)
-                    self?.giveUp(wait)
+                    var seen = self?.state.withLock { $0.progress } ?? 0
+                    while true {
+                        try? await Task.sleep(for: stall)
+                        guard let self, let now = self.stillWaiting(wait, since: seen) else { return }
+                        seen = now
+                    }
                 }
             }
         }
     }
 
-    /// The stall time has passed: a reader still waiting is told to close.
-    private func giveUp(_ wait: Int) {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard state.wait == wait else { return nil }
+    /// The stall time has passed: a reader still waiting with no progress since `seen` is told to
+    /// close (nil: stop watching); with progress, the new count to watch from.
+    private func stillWaiting(_ wait: Int, since seen: Int) -> Int? {
+        let (waiter, progress) = state.withLock { state -> (CheckedContinuation<Bool, Never>?, Int?) in
+            guard state.wait == wait, state.waiter != nil else { return (nil, nil) }
+            if state.progress != seen { return (nil, state.progress) }
             defer { state.waiter = nil }
-            return state.waiter
+            return (state.waiter, nil)
         }
         waiter?.resume(returning: false)
+        return progress
     }
 }

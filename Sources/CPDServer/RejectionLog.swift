@@ -15,7 +15,10 @@ final class RejectionLog: Sendable {
     let logger: Logger
     /// Rows kept per principal per day (the rest are counted), and for how many days.
     let bounds: ReportStore.RejectionBounds
-    private let state = Mutex((pending: [ReportStore.Rejection](), draining: false, waiters: [CheckedContinuation<Void, Never>]()))
+    private let state = Mutex((pending: [ReportStore.Rejection](), draining: false, waiters: [CheckedContinuation<Void, Never>](), dropped: 0))
+
+    /// Refusals held at most while they wait to be written.
+    static let pendingBound = 10_000
 
     init(pool: PostgresPool, logger: Logger, bounds: ReportStore.RejectionBounds = ReportStore.RejectionBounds()) {
         self.pool = pool
@@ -40,6 +43,12 @@ final class RejectionLog: Sendable {
         let reason = rest.dropFirst(code.count).drop { $0 == " " }
         let rejection = ReportStore.Rejection(command: command, code: String(code), reason: String(reason), principal: principal)
         let startDrain = state.withLock { state -> Bool in
+            // While the database is down the queue cannot drain: past a bound, refusals are dropped
+            // (and counted in cpdd's log) rather than held without end.
+            guard state.pending.count < Self.pendingBound else {
+                state.dropped += 1
+                return false
+            }
             state.pending.append(rejection)
             guard !state.draining else { return false }
             state.draining = true
@@ -62,13 +71,18 @@ final class RejectionLog: Sendable {
 
     private func drain() async {
         while true {
-            let (batch, waiters) = state.withLock { state -> ([ReportStore.Rejection], [CheckedContinuation<Void, Never>]) in
+            let (batch, waiters, dropped) = state.withLock { state -> ([ReportStore.Rejection], [CheckedContinuation<Void, Never>], Int) in
+                let dropped = state.dropped
+                state.dropped = 0
                 let batch = Array(state.pending.prefix(1000))
                 state.pending.removeFirst(batch.count)
-                guard batch.isEmpty else { return (batch, []) }
+                guard batch.isEmpty else { return (batch, [], dropped) }
                 state.draining = false
                 defer { state.waiters = [] }
-                return (batch, state.waiters)
+                return (batch, state.waiters, dropped)
+            }
+            if dropped > 0 {
+                logger.warning("dropped rejected writes past the queue's bound", metadata: ["count": "\(dropped)", "bound": "\(Self.pendingBound)"])
             }
             if batch.isEmpty {
                 waiters.forEach { $0.resume() }

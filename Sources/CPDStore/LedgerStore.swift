@@ -97,9 +97,11 @@ public enum LedgerStore {
             """,
             [TextArray(requests.map(\.recorder.keyScope)), TextArray(requests.map(\.recorder.name)), TextArray(requests.map(\.key))])
         struct Used { var entry: Int64?; var points: Points; var request: String; var index: Int? }
-        var used: [String: Used] = [:]
-        var legacy: [String: Used] = [:]
-        func slot(_ scope: String, _ key: String) -> String { scope + "\u{0}" + key }
+        // By bytes, as PostgreSQL compares text: Swift's String equality would take "é" and "e" with
+        // a combining accent for one key, where the database keeps two.
+        var used: [[UInt8]: Used] = [:]
+        var legacy: [[UInt8]: Used] = [:]
+        func slot(_ scope: String, _ key: String) -> [UInt8] { Array(scope.utf8) + [0] + Array(key.utf8) }
         for row in existing {
             let first = Used(entry: try row["id"], points: try row["points"], request: try row["request"], index: nil)
             if let scope: String = try row["key_scope"] {
@@ -127,7 +129,7 @@ public enum LedgerStore {
             results[index] = Result { () throws -> EntryReceipt? in
                 _ = try validated { () throws(ValidationError) in try IdempotencyKey.validate(request.key) }
                 if let first = legacy[slot(request.recorder.name, request.key)] ?? used[slot(request.recorder.keyScope, request.key)] {
-                    guard first.request == request.fingerprint else {
+                    guard first.request.utf8.elementsEqual(request.fingerprint.utf8) else {
                         throw StoreError.conflict("key \(request.key) was already used for another request (\(first.request))")
                     }
                     if let entry = first.entry { return EntryReceipt(entry: entry, points: first.points, replayed: true) }
@@ -554,7 +556,7 @@ public enum LedgerStore {
             """, [key, recorder.keyScope, recorder.name]
         ).first else { return nil }
         let first: String = try row["request"]
-        guard first == request else { throw StoreError.conflict("key \(key) was already used for another request (\(first))") }
+        guard first.utf8.elementsEqual(request.utf8) else { throw StoreError.conflict("key \(key) was already used for another request (\(first))") }
         return EntryReceipt(entry: try row["id"], points: try row["points"], replayed: true)
     }
 

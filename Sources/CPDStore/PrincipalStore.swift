@@ -73,6 +73,12 @@ public enum PrincipalStore {
             if known.isEmpty { throw StoreError.notFound("no practitioner \(practitioner)") }
         }
         let (uid, user) = columns(grant.account)
+        // The account may already have a grant under another form: by uid, or by a name it had
+        // when that grant was added.
+        if let accountUID = uid ?? grant.userUID.map({ Int64($0) }),
+           try !c.query("SELECT 1 FROM principal WHERE uid = $1 OR user_uid = $1", [accountUID]).isEmpty {
+            throw StoreError.conflict("\(describe(grant.account)) (uid \(accountUID)) already has a principal; remove it first")
+        }
         let values: [any PostgresEncodable] = [
             uid, user, grant.userUID.map(Int64.init), grant.role.rawValue, grant.provider, grant.practitioner, principal,
         ]

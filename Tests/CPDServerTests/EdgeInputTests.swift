@@ -98,6 +98,29 @@ import TestSupport
         }
     }
 
+    /// Found in review: keys were compared as Swift Strings in a batch (canonical equivalence), where
+    /// PostgreSQL compares bytes; and one account could hold two grants, one by name and one by uid.
+    @Test func keysAreTheirBytesAndAnAccountHasOneGrant() async throws {
+        try await CPDServerTests.withRegistry(label: "edge-keys") { path, db in
+            let c = try AdminClient(socketPath: path)
+            for line in Self.setup { #expect(try c.request(line).isOK, "\(line)") }
+            let composed = "completion.record practitioner=P-1 course=C1 completed=2026-08-02 key=\u{E9}"
+            let decomposed = "completion.record practitioner=P-1 course=C1 completed=2026-08-02 key=e\u{301}"
+            try c.send(composed + "\n" + decomposed)
+            let first = try c.readResponse(), second = try c.readResponse()
+            #expect(first.isOK && second.isOK && first.final != second.final, "two keys, two entries: \(first.final) | \(second.final)")
+            #expect(try c.request(decomposed).final == second.final, "each replays its own entry")
+            #expect(try c.request(composed).final == first.final)
+            #expect(try db.query("SELECT count(*) FROM ledger_entry WHERE idempotency_key IN ($1, $2)", ["\u{E9}", "e\u{301}"])[0][0] as Int64 == 2)
+
+            if getpwnam("nobody") != nil {
+                #expect(try c.request("principal.add user=nobody role=reporter").isOK)
+                #expect(try c.request("principal.add uid=65534 role=admin").errorCode == "conflict", "one grant per account")
+                #expect(try c.request("principal.remove user=nobody").isOK)
+            }
+        }
+    }
+
     @Test func anErrorThatEchoesALineBreakIsStillOneLine() async throws {
         try await CPDServerTests.withRegistry(label: "edge-lines") { path, _ in
             let c = try AdminClient(socketPath: path)

@@ -15,14 +15,7 @@ import TestSupport
     let cpdd = Checkout.product("cpdd")
 
     func startCpdd(database: String, socket: String, _ extra: [String] = []) throws -> ChildProcess {
-        let child = try ChildProcess([cpdd, "serve", "--database", database, "--socket", socket, "--log-level", "warning"] + extra)
-        let start = ContinuousClock.now
-        while ContinuousClock.now - start < .seconds(60) {
-            if (try? AdminClient(socketPath: socket)) != nil { return child }
-            if let status = child.wait(timeout: .zero) { throw TestSetupError(description: "cpdd exited with \(status): \(child.output)") }
-            usleep(20_000)
-        }
-        throw TestSetupError(description: "cpdd did not start: \(child.output)")
+        try CPDServerTests.startCpdd(database: database, socket: socket, extra)
     }
 
     /// A pipelined import is cut by kill -9 of cpdd; the client retries what was not acknowledged,
@@ -249,6 +242,112 @@ import TestSupport
             #expect(ended.value != nil && ended.value != "sent everything", "the connection was closed")
             #expect(peakAfter - afterNormal < 48 * 1024, "unwritten answers stay bounded")
             #expect(try normal.request("ping").final == "OK pong")
+
+            // The same with answers that come from tasks (completions, refused at once), which are
+            // counted when they are answered, not when the stuck writer reaches them.
+            let tasked = try AdminClient(socketPath: socket)
+            nonisolated(unsafe) let unreadTasks = tasked
+            let sentTasks = Locked(0)
+            let endedTasks = Locked(String?.none)
+            Thread {
+                let batch = String(repeating: "completion.record practitioner=P course=C completed=x key=k\n", count: 1_000)
+                do {
+                    for _ in 0..<(helps / 1_000) {
+                        try unreadTasks.send(batch)
+                        sentTasks.withLock { $0 += 1_000 }
+                    }
+                    endedTasks.withLock { $0 = "sent everything" }
+                } catch {
+                    endedTasks.withLock { $0 = "\(error)" }
+                }
+            }.start()
+            var peakTasks = 0
+            let watchTasks = ContinuousClock.now
+            while endedTasks.value == nil, ContinuousClock.now - watchTasks < .seconds(30) {
+                peakTasks = max(peakTasks, Self.residentKiB(server.pid))
+                usleep(100_000)
+            }
+            print("never-reading client of completions: peak \(max(peakTasks, Self.residentKiB(server.pid)) / 1024) MiB; \(sentTasks.value) of \(helps) sent, then: \(endedTasks.value ?? "still open")")
+            #expect(sentTasks.value < helps, "cpdd stopped reading completions too")
+            #expect(endedTasks.value != nil && endedTasks.value != "sent everything", "and closed the connection")
+            #expect(max(peakTasks, Self.residentKiB(server.pid)) - afterNormal < 64 * 1024, "unwritten answers from tasks stay bounded too")
+            #expect(try normal.request("ping").final == "OK pong")
+        }
+    }
+
+    /// One long answer (here a statement of 3,000 entries, about 400 KB, beside a hard bound of 64 KiB
+    /// and a stall time of 2 s) read slowly, a piece every half second, arrives whole: the hard bound
+    /// counts answers piled behind the one being written, and reading it is progress, not a stall.
+    /// Pipelined answers left unread past the bound still close the connection.
+    @Test func aLongAnswerReadSlowlyArrivesWholeWhileUnreadAnswersStillClose() async throws {
+        let database = try TestDatabase.fresh("longanswer")
+        let socket = try TestDatabase.scratchDirectory("longanswer") + "/cpdd.sock"
+        let cpdd = self.cpdd
+        try await runBlocking {
+            #expect(try ChildProcess.run([cpdd, "migrate", "--database", database]).0 == 0)
+            let server = try startCpdd(database: database, socket: socket, [
+                "--output-soft-limit", "16384", "--output-hard-limit", "65536", "--output-stall-timeout", "2"])
+            defer { server.terminate() }
+            let admin = try AdminClient(socketPath: socket)
+            for line in ["provider.add code=P name=P", "course.add provider=P code=C title=T points=1 hours=1 category=clinical delivery=online",
+                         "course.publish code=C", "scheme.add code=S title=S period=rolling length=36 required=20",
+                         "practitioner.add id=M-1 name=M scheme=S joined=2020-01-01"] {
+                #expect(try admin.request(line).isOK, "\(line)")
+            }
+            let entries = 3_000
+            try admin.send((0..<entries).map { "completion.record practitioner=M-1 course=C completed=2026-0\(1 + $0 % 9)-01 key=k-\($0)" }.joined(separator: "\n"))
+            for _ in 0..<entries { _ = try admin.readResponse() }
+
+            // A raw socket, so that the test reads at its own pace.
+            let fd = socket.withCString { path -> Int32 in
+                let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+                var address = sockaddr_un()
+                address.sun_family = sa_family_t(AF_UNIX)
+                withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                    raw.copyBytes(from: UnsafeRawBufferPointer(start: path, count: strlen(path)))
+                }
+                _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+                return fd
+            }
+            defer { close(fd) }
+            var small = [UInt8](repeating: 0, count: 1_024)
+            let readAll = { () -> [UInt8] in
+                var out: [UInt8] = []
+                while true {
+                    let n = small.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                    if n <= 0 { return out }
+                    out += small[..<n]
+                    if n < small.count || out.count % 65_536 < 1_024 { usleep(500_000) }
+                    if out.count >= 3 && out.suffix(40).contains(0x0A), let text = String(validating: out, as: UTF8.self),
+                       text.split(separator: "\n").last.map({ $0.hasPrefix("OK") || $0.hasPrefix("ERR") }) == true { return out }
+                }
+            }
+            #expect(String(decoding: readAll(), as: UTF8.self).hasPrefix("OK cpdd"), "the greeting")
+            _ = send(fd, "statement practitioner=M-1\n", 27, Int32(MSG_NOSIGNAL))
+            let answer = String(decoding: readAll(), as: UTF8.self)
+            let lines = answer.split(separator: "\n")
+            #expect(lines.count == entries + 1, "every entry and the final line: \(lines.count)")
+            #expect(lines.last == "OK \(entries) entries", "\(lines.last ?? "")")
+            print("long answer: \(answer.utf8.count) bytes read slowly beside a hard bound of 65,536 and a stall time of 2 s")
+
+            // The same connection pipelines statements and reads nothing: they pile up past the hard bound.
+            let request = Array(String(repeating: "statement practitioner=M-1\n", count: 20).utf8)
+            _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var closed = false
+            let start = ContinuousClock.now
+            while ContinuousClock.now - start < .seconds(30) {
+                sleep(1)
+                var probe = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&probe, 1, 0)
+                if server.wait(timeout: .zero) != nil { break }
+                // Drain what has arrived and see whether the end has come.
+                var chunk = [UInt8](repeating: 0, count: 1 << 20)
+                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if n == 0 || (n < 0 && errno == ECONNRESET) { closed = true; break }
+                if n > 0 { usleep(2_500_000) }  // read a little, then nothing for longer than the stall time
+            }
+            #expect(closed, "answers piled up behind one another and left unread close the connection")
+            #expect(try AdminClient(socketPath: socket).request("ping").final == "OK pong", "cpdd serves on")
         }
     }
 

@@ -17,18 +17,9 @@ struct IdentityTests {
 
     static func run(_ arguments: [String]) throws -> (Int32, String) { try ChildProcess.run(arguments) }
 
-    static func createAccounts() throws {
-        _ = try run(["/usr/sbin/groupadd", "-f", group])
-        for user in accounts where getpwnam(user) == nil {
-            let (status, output) = try run(["/usr/sbin/useradd", "-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", user])
-            guard status == 0 else { throw TestSetupError(description: "useradd \(user): \(output)") }
-        }
-    }
+    static func createAccounts() throws { try TestAccounts.create(accounts, group: group) }
 
-    static func removeAccounts() {
-        for user in accounts { _ = try? run(["/usr/sbin/userdel", user]) }
-        _ = try? run(["/usr/sbin/groupdel", group])
-    }
+    static func removeAccounts() { TestAccounts.remove(accounts, group: group) }
 
     /// A registry with two providers, a course each, a member, and a principal for each account.
     func withRegistry(_ body: @escaping @Sendable (_ socket: String, _ cpdctl: String, _ db: PostgresConnection) throws -> Void) async throws {
@@ -129,7 +120,7 @@ struct IdentityTests {
                 } else {
                     #expect(try AdminClient(socketPath: socket).request("principal.remove user=\(user)").isOK)
                 }
-                FileManager.default.createFile(atPath: flag, contents: nil)
+                _ = FileManager.default.createFile(atPath: flag, contents: nil)
                 let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 process.waitUntilExit()
                 let lines = text.split(separator: "\n").map(String.init)

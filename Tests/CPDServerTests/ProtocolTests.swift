@@ -181,18 +181,9 @@ struct RoleMatrixTests {
         return who
     }()
 
-    static func createAccounts() throws {
-        _ = try run(["/usr/sbin/groupadd", "-f", group])
-        for (user, _) in accounts where UnixAccountExists(user) == false {
-            let (status, output) = try run(["/usr/sbin/useradd", "-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", user])
-            guard status == 0 else { throw TestSetupError(description: "useradd \(user): \(output)") }
-        }
-    }
+    static func createAccounts() throws { try TestAccounts.create(accounts.map(\.user), group: group) }
 
-    static func removeAccounts() {
-        for (user, _) in accounts { _ = try? run(["/usr/sbin/userdel", user]) }
-        _ = try? run(["/usr/sbin/groupdel", group])
-    }
+    static func removeAccounts() { TestAccounts.remove(accounts.map(\.user), group: group) }
 
     /// Final lines (OK or ERR) of each response to `lines`, sent by `user` through cpdctl.
     static func finals(as user: String, cpdctl: String, socket: String, _ lines: [String]) throws -> [String] {

@@ -1,3 +1,4 @@
+import AdminClient
 import CPDStore
 import Foundation
 import Logging
@@ -34,4 +35,32 @@ func withRegistry(
     await group.triggerGracefulShutdown()
     try? await running.value
     if let failure { throw failure }
+}
+
+/// Unix accounts made for a test (as root), in a group of their own that may connect to the socket.
+enum TestAccounts {
+    static func create(_ users: [String], group: String) throws {
+        _ = try ChildProcess.run(["/usr/sbin/groupadd", "-f", group])
+        for user in users where getpwnam(user) == nil {
+            let (status, output) = try ChildProcess.run(["/usr/sbin/useradd", "-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", user])
+            guard status == 0 else { throw TestSetupError(description: "useradd \(user): \(output)") }
+        }
+    }
+
+    static func remove(_ users: [String], group: String) {
+        for user in users { _ = try? ChildProcess.run(["/usr/sbin/userdel", user]) }
+        _ = try? ChildProcess.run(["/usr/sbin/groupdel", group])
+    }
+}
+
+/// cpdd as a child process on `database`, once its socket answers; what it printed if it exits first.
+func startCpdd(database: String, socket: String, _ extra: [String] = []) throws -> ChildProcess {
+    let child = try ChildProcess([Checkout.product("cpdd"), "serve", "--database", database, "--socket", socket, "--log-level", "warning"] + extra)
+    let start = ContinuousClock.now
+    while ContinuousClock.now - start < .seconds(60) {
+        if (try? AdminClient(socketPath: socket)) != nil { return child }
+        if let status = child.wait(timeout: .zero) { throw TestSetupError(description: "cpdd exited with \(status): \(child.output)") }
+        usleep(20_000)
+    }
+    throw TestSetupError(description: "cpdd did not start: \(child.output)")
 }

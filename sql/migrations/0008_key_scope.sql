@@ -18,7 +18,9 @@ ALTER TABLE ledger_entry DROP CONSTRAINT ledger_entry_recorded_by_idempotency_ke
 -- that account if it is renamed, and does not pass to a new account that takes the name later.
 ALTER TABLE principal ADD COLUMN user_uid integer CHECK (user_uid >= 0);
 ALTER TABLE principal ADD CONSTRAINT principal_user_uid_only_with_name CHECK (user_uid IS NULL OR user_name IS NOT NULL);
-CREATE INDEX principal_user_uid ON principal (user_uid);
+-- One grant per account: a renamed account granted again under its new name would otherwise have
+-- two, and which one applied would be arbitrary.
+CREATE UNIQUE INDEX principal_user_uid ON principal (user_uid);
 
 -- Connections already open re-resolve their principal when this changes (docs/protocol.md): every
 -- statement that changes principals moves it on, in the same transaction, so a cpdd that reads the

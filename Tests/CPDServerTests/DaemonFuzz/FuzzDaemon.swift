@@ -47,18 +47,11 @@ final class FuzzDaemon {
     static var canMakeAccounts: Bool { geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/socat") }
 
     static func createAccounts() throws {
-        guard canMakeAccounts else { return }
-        _ = try ChildProcess.run(["/usr/sbin/groupadd", "-f", group])
-        for (user, _) in accounts where getpwnam(user) == nil {
-            let (status, output) = try ChildProcess.run(["/usr/sbin/useradd", "-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", user])
-            guard status == 0 else { throw TestSetupError(description: "useradd \(user): \(output)") }
-        }
+        if canMakeAccounts { try TestAccounts.create(accounts.map(\.user), group: group) }
     }
 
     static func removeAccounts() {
-        guard canMakeAccounts else { return }
-        for (user, _) in accounts { _ = try? ChildProcess.run(["/usr/sbin/userdel", user]) }
-        _ = try? ChildProcess.run(["/usr/sbin/groupdel", group])
+        if canMakeAccounts { TestAccounts.remove(accounts.map(\.user), group: group) }
     }
 
     init(label: String) throws {
@@ -78,16 +71,7 @@ final class FuzzDaemon {
     }
 
     static func start(database: String, socket: String, grouped: Bool) throws -> ChildProcess {
-        var arguments = [Checkout.product("cpdd"), "serve", "--database", database, "--socket", socket, "--log-level", "warning"]
-        if grouped { arguments += ["--socket-group", group] }
-        let child = try ChildProcess(arguments)
-        let start = ContinuousClock.now
-        while ContinuousClock.now - start < .seconds(60) {
-            if (try? AdminClient(socketPath: socket)) != nil { return child }
-            if let status = child.wait(timeout: .zero) { throw TestSetupError(description: "cpdd exited with \(status): \(child.output)") }
-            usleep(20_000)
-        }
-        throw TestSetupError(description: "cpdd did not start: \(child.output)")
+        try startCpdd(database: database, socket: socket, grouped ? ["--socket-group", group] : [])
     }
 
     /// Nil while cpdd runs; its exit status (128 + signal) once it has died.
