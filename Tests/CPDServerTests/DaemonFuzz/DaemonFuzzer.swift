@@ -116,6 +116,9 @@ final class DaemonFuzzer {
     /// Reads one connection's answers to `batch` and its sentinel ping, in order.
     func answers(to batch: [FuzzRequest], on name: String) throws {
         guard let link = links[name] else { return }
+        let others = links.filter { $0.key != name }.map(\.value)
+        link.whileWaiting = { for other in others { other.pump() } }
+        defer { link.whileWaiting = nil }
         for (index, request) in batch.enumerated() {
             let response: FuzzResponse?
             do {

@@ -10,6 +10,11 @@ final class FuzzLink {
     private(set) var fd: Int32 = -1
     private var helper: pid_t? = nil
     private var buffer: [UInt8] = []
+    /// End of file seen while pumping: the buffer is all there will be.
+    private var atEnd = false
+    /// Called while a read waits: the fuzzer pumps its other connections, so that it never becomes
+    /// a client that leaves its answers unread (which cpdd rightly closes).
+    var whileWaiting: (() -> Void)? = nil
     private(set) var greeting = ""
 
     struct Failure: Error, CustomStringConvertible { var description: String }
@@ -118,14 +123,29 @@ final class FuzzLink {
                 buffer.removeSubrange(...newline)
                 return line
             }
+            if atEnd {
+                guard buffer.isEmpty else { throw Failure(description: "a last line without LF: \(String(decoding: buffer, as: UTF8.self).debugDescription)") }
+                return nil
+            }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let left = deadline - ContinuousClock.now
             guard left > .zero else { throw Failure(description: "no line within \(timeout)") }
-            _ = poll(&poller, 1, Int32(min(left.components.seconds * 1000 + 1, 1000)))
+            _ = poll(&poller, 1, Int32(min(left.components.seconds * 1000 + 1, whileWaiting == nil ? 1000 : 20)))
+            if poller.revents == 0 { whileWaiting?() }
             if poller.revents != 0, try !fill() {
                 guard buffer.isEmpty else { throw Failure(description: "a last line without LF: \(String(decoding: buffer, as: UTF8.self).debugDescription)") }
                 return nil
             }
+        }
+    }
+
+    /// Takes in whatever has arrived, without waiting.
+    func pump() {
+        guard fd >= 0, !atEnd else { return }
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while poll(&poller, 1, 0) > 0, poller.revents != 0 {
+            guard (try? fill()) == true else { atEnd = true; return }
+            poller.revents = 0
         }
     }
 
