@@ -171,3 +171,22 @@ import TestSupport
         }
     }
 }
+
+/// The rejected-writes log through the socket: a principal's refusals past the day's bound (1,000)
+/// are counted, not kept, and the nightly report says how many.
+@Suite(.serialized) struct RejectedWritesBoundTests {
+    @Test func refusalsPastTheDaysBoundAreCountedNotKept() async throws {
+        try await CPDServerTests.withRegistry(label: "edge-rejections") { path, db in
+            let c = try AdminClient(socketPath: path)
+            let refusals = 1_050
+            try c.send((0..<refusals).map { "course.show code=X nosuch=\($0)\nprovider.add code=lower\($0) name=x" }.joined(separator: "\n"))
+            for _ in 0..<(2 * refusals) { _ = try c.readResponse() }
+            let report = try c.request("report.nightly")
+            #expect(report.isOK, "\(report.final)")
+            let kept: Int64 = try db.query("SELECT count(*) FROM rejected_write")[0][0]
+            #expect(kept == 1_000, "the day's bound for one principal: \(kept)")
+            let notKept = report.data.filter { $0.contains("section=rejected_writes") && $0.contains("code=not_kept") }
+            #expect(notKept.count == 1 && notKept.first?.contains("50") == true, "\(notKept)")
+        }
+    }
+}
