@@ -88,7 +88,7 @@ final class FuzzDaemon {
         if tables.isEmpty {
             tables = try owner.query("""
                 SELECT tablename FROM pg_tables WHERE schemaname = 'public'
-                  AND tablename NOT IN ('rejected_write', 'report_run') AND tablename NOT LIKE '%migration%' ORDER BY tablename
+                  AND tablename NOT LIKE 'rejected_write%' AND tablename <> 'report_run' AND tablename NOT LIKE '%migration%' ORDER BY tablename
                 """).map { try $0[0] as String }
         }
         // Table names come from the catalogue, not from a request, and are quoted as identifiers.
