@@ -63,7 +63,8 @@ public enum IdempotencyKey {
         guard key.unicodeScalars.count <= maxScalars else {
             throw ValidationError(field, "is longer than \(maxScalars) characters (Unicode code points)")
         }
-        guard !key.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+        // LF is allowed: a roster's key may be a quoted CSV field with a line break in it.
+        guard !key.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) }) else {
             throw ValidationError(field, "must not contain control characters")
         }
         return key

@@ -241,6 +241,14 @@ final class DaemonFuzzer {
                 throw FuzzFailure(description: "points for \(member) on \(on) has no summary line: \(standing.data)")
             }
             let carried = fields["carried"] ?? "0.00"
+            // What carries in comes from cpdd; hold it to the scheme's own bound, read from the database.
+            let bound: String = try daemon.owner.query("""
+                SELECT CASE WHEN s.period = 'rolling' THEN 0 ELSE coalesce(s.carry_over_max, 0) END::numeric(12,2)::text
+                FROM practitioner p JOIN scheme s ON s.code = p.scheme WHERE p.id = $1
+                """, [member])[0][0]
+            guard let carriedValue = Double(carried), let boundValue = Double(bound), carriedValue >= 0, carriedValue <= boundValue else {
+                throw FuzzFailure(description: "\(member) on \(on): carried \(carried) is outside 0 to the scheme's carry_over_max \(bound)")
+            }
             let sum: String = try daemon.owner.query("""
                 SELECT (coalesce(sum(points), 0) + $4::numeric)::numeric(12,2)::text FROM ledger_entry
                 WHERE practitioner = $1 AND effective BETWEEN $2::date AND $3::date AND kind <> 'carry_over'
