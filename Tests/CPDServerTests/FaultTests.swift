@@ -299,16 +299,8 @@ import TestSupport
             for _ in 0..<entries { _ = try admin.readResponse() }
 
             // A raw socket, so that the test reads at its own pace.
-            let fd = socket.withCString { path -> Int32 in
-                let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-                var address = sockaddr_un()
-                address.sun_family = sa_family_t(AF_UNIX)
-                withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                    raw.copyBytes(from: UnsafeRawBufferPointer(start: path, count: strlen(path)))
-                }
-                _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-                return fd
-            }
+            let fd = connectedUnixSocket(to: socket)
+            #expect(fd >= 0)
             defer { close(fd) }
             var small = [UInt8](repeating: 0, count: 1_024)
             let readAll = { () -> [UInt8] in

@@ -26,9 +26,7 @@ struct IdentityTests {
         try Self.createAccounts()
         defer { Self.removeAccounts() }
         try await CPDServerTests.withRegistry(label: "identity", socketGroup: Self.group) { socket, db in
-            let cpdctl = (socket as NSString).deletingLastPathComponent + "/cpdctl"
-            try FileManager.default.copyItem(atPath: Checkout.product("cpdctl"), toPath: cpdctl)
-            chmod(cpdctl, 0o755)
+            let cpdctl = try cpdctlBeside(socket)
             let admin = try AdminClient(socketPath: socket)
             for line in [
                 "provider.add code=CALM name=Calm", "provider.add code=BOWEN name=Bowen",

@@ -196,9 +196,7 @@ struct RoleMatrixTests {
         defer { Self.removeAccounts() }
         try await ProtocolTests().withRegistry(socketGroup: Self.group) { socket, _ in
             // cpdctl where every account can run it (the checkout may sit in a closed directory).
-            let cpdctl = (socket as NSString).deletingLastPathComponent + "/cpdctl"
-            try FileManager.default.copyItem(atPath: Checkout.product("cpdctl"), toPath: cpdctl)
-            chmod(cpdctl, 0o755)
+            let cpdctl = try cpdctlBeside(socket)
             let admin = try AdminClient(socketPath: socket)
             for line in [
                 "provider.add code=CALM name=Calm", "provider.add code=BOWEN name=Bowen",

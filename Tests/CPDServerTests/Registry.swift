@@ -64,3 +64,12 @@ func startCpdd(database: String, socket: String, _ extra: [String] = []) throws 
     }
     throw TestSetupError(description: "cpdd did not start: \(child.output)")
 }
+
+/// cpdctl copied beside the socket, where every test account can run it (the checkout may sit in a
+/// directory they cannot enter).
+func cpdctlBeside(_ socket: String) throws -> String {
+    let cpdctl = (socket as NSString).deletingLastPathComponent + "/cpdctl"
+    try FileManager.default.copyItem(atPath: Checkout.product("cpdctl"), toPath: cpdctl)
+    chmod(cpdctl, 0o755)
+    return cpdctl
+}

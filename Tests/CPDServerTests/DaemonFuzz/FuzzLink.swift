@@ -1,6 +1,7 @@
 import AdminProtocol
 import Foundation
 import Glibc
+import TestSupport
 
 /// One connection to cpdd as a Unix account: for the account the tests run as, a socket of our own;
 /// for another account, `runuser -u ACCOUNT -- socat STDIO UNIX-CONNECT:…` on one end of a
@@ -45,20 +46,8 @@ final class FuzzLink {
             fd = pair[0]
             helper = pid
         } else {
-            fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                raw.copyBytes(from: Array(path.utf8))
-                raw[path.utf8.count] = 0
-            }
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            guard connected == 0 else {
-                Glibc.close(fd)
-                throw Failure(description: "connect: \(String(cString: strerror(errno)))")
-            }
+            fd = connectedUnixSocket(to: path)
+            guard fd >= 0 else { throw Failure(description: "connect: \(String(cString: strerror(errno)))") }
         }
         guard let first = try readLine(timeout: .seconds(20)) else { throw Failure(description: "closed before the greeting") }
         greeting = String(decoding: first, as: UTF8.self)
