@@ -209,70 +209,60 @@ import TestSupport
             for _ in 0..<2_000 { #expect(try normal.request("help").isOK) }
             let afterNormal = Self.residentKiB(server.pid)
 
-            let greedy = try AdminClient(socketPath: socket)
-            nonisolated(unsafe) let unread = greedy
-            let sent = Locked(0)
-            let ended = Locked(String?.none)
-            let sender = Thread {
-                let batch = String(repeating: "help\n", count: 1_000)
-                do {
-                    for _ in 0..<(helps / 1_000) {
-                        try unread.send(batch)
-                        sent.withLock { $0 += 1_000 }
-                    }
-                    ended.withLock { $0 = "sent everything" }
-                } catch {
-                    ended.withLock { $0 = "\(error)" }
-                }
+            // A client that sends `help` and never reads, while the normal one pings.
+            let flood = try Self.floodWithoutReading(socket, "help", count: helps, server: server) { () throws -> Void in
+                let pong = try normal.request("ping").final
+                #expect(pong == "OK pong")
             }
-            sender.start()
-            var peak = 0
-            let watch = ContinuousClock.now
-            while ended.value == nil, ContinuousClock.now - watch < .seconds(30) {
-                peak = max(peak, Self.residentKiB(server.pid))
-                usleep(100_000)
-                #expect(try normal.request("ping").final == "OK pong")
-            }
-            let peakAfter = max(peak, Self.residentKiB(server.pid))
-            let end: String = ended.value ?? "still open"
             let numbers = "cpdd resident \(idle / 1024) MiB idle, \(afterNormal / 1024) MiB after a normal client's 2,000 help"
-            print("never-reading client: \(numbers), peak \(peakAfter / 1024) MiB beside a client sending help without reading; \(sent.value) of \(helps) sent, then: \(end)")
+            print("never-reading client: \(numbers), peak \(flood.peak / 1024) MiB beside a client sending help without reading; \(flood.sent) of \(helps) sent, then: \(flood.end ?? "still open")")
             // cpdd stopped reading (the sender blocked well short of its 200,000), then closed it.
-            #expect(sent.value < helps)
-            #expect(ended.value != nil && ended.value != "sent everything", "the connection was closed")
-            #expect(peakAfter - afterNormal < 48 * 1024, "unwritten answers stay bounded")
+            #expect(flood.sent < helps)
+            #expect(flood.end != nil && flood.end != "sent everything", "the connection was closed")
+            #expect(flood.peak - afterNormal < 48 * 1024, "unwritten answers stay bounded")
             #expect(try normal.request("ping").final == "OK pong")
 
             // The same with answers that come from tasks (completions, refused at once), which are
             // counted when they are answered, not when the stuck writer reaches them.
-            let tasked = try AdminClient(socketPath: socket)
-            nonisolated(unsafe) let unreadTasks = tasked
-            let sentTasks = Locked(0)
-            let endedTasks = Locked(String?.none)
-            Thread {
-                let batch = String(repeating: "completion.record practitioner=P course=C completed=x key=k\n", count: 1_000)
-                do {
-                    for _ in 0..<(helps / 1_000) {
-                        try unreadTasks.send(batch)
-                        sentTasks.withLock { $0 += 1_000 }
-                    }
-                    endedTasks.withLock { $0 = "sent everything" }
-                } catch {
-                    endedTasks.withLock { $0 = "\(error)" }
-                }
-            }.start()
-            var peakTasks = 0
-            let watchTasks = ContinuousClock.now
-            while endedTasks.value == nil, ContinuousClock.now - watchTasks < .seconds(30) {
-                peakTasks = max(peakTasks, Self.residentKiB(server.pid))
-                usleep(100_000)
-            }
-            print("never-reading client of completions: peak \(max(peakTasks, Self.residentKiB(server.pid)) / 1024) MiB; \(sentTasks.value) of \(helps) sent, then: \(endedTasks.value ?? "still open")")
-            #expect(sentTasks.value < helps, "cpdd stopped reading completions too")
-            #expect(endedTasks.value != nil && endedTasks.value != "sent everything", "and closed the connection")
-            #expect(max(peakTasks, Self.residentKiB(server.pid)) - afterNormal < 64 * 1024, "unwritten answers from tasks stay bounded too")
+            let tasks = try Self.floodWithoutReading(
+                socket, "completion.record practitioner=P course=C completed=x key=k", count: helps, server: server) {}
+            print("never-reading client of completions: peak \(tasks.peak / 1024) MiB; \(tasks.sent) of \(helps) sent, then: \(tasks.end ?? "still open")")
+            #expect(tasks.sent < helps, "cpdd stopped reading completions too")
+            #expect(tasks.end != nil && tasks.end != "sent everything", "and closed the connection")
+            #expect(tasks.peak - afterNormal < 64 * 1024, "unwritten answers from tasks stay bounded too")
             #expect(try normal.request("ping").final == "OK pong")
         }
+    }
+
+    /// Sends `line` `count` times from a client that never reads, in batches of 1,000 on a thread of
+    /// its own, calling `meanwhile` every 100 ms for up to 30 s. How many it sent, how its sending
+    /// ended (nil: still open), and cpdd's peak resident KiB.
+    static func floodWithoutReading(
+        _ socket: String, _ line: String, count: Int, server: ChildProcess, meanwhile: () throws -> Void
+    ) throws -> (sent: Int, end: String?, peak: Int) {
+        nonisolated(unsafe) let unread = try AdminClient(socketPath: socket)
+        let sent = Locked(0)
+        let ended = Locked(String?.none)
+        Thread {
+            let batch = String(repeating: line + "\n", count: 1_000)
+            do {
+                for _ in 0..<(count / 1_000) {
+                    try unread.send(batch)
+                    sent.withLock { $0 += 1_000 }
+                }
+                ended.withLock { $0 = "sent everything" }
+            } catch {
+                ended.withLock { $0 = "\(error)" }
+            }
+        }.start()
+        var peak = 0
+        let watch = ContinuousClock.now
+        while ended.value == nil, ContinuousClock.now - watch < .seconds(30) {
+            peak = max(peak, residentKiB(server.pid))
+            usleep(100_000)
+            try meanwhile()
+        }
+        return (sent.value, ended.value, max(peak, residentKiB(server.pid)))
     }
 
     /// One long answer (here a statement of 3,000 entries, about 400 KB, beside a hard bound of 64 KiB
