@@ -29,6 +29,9 @@ public final class AdminClient {
 
     /// Connects and reads the greeting; a greeting that is an ERR (no principal) throws `.refused`.
     public init(socketPath: String, timeoutSeconds: Int = 30) throws {
+        // Every stored property is set once `fd` is, so from there deinit runs even when this throws,
+        // and it alone closes the socket: a second close could close a descriptor number another
+        // thread has been given meanwhile (a test's socket, once, in CI).
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw AdminClientError(kind: .io, description: "socket: \(String(cString: strerror(errno)))") }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -37,7 +40,6 @@ public final class AdminClient {
         address.sun_family = sa_family_t(AF_UNIX)
         let path = Array(socketPath.utf8)
         guard path.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
             throw AdminClientError(kind: .cannotConnect, description: "socket path too long: \(socketPath)")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -49,17 +51,15 @@ public final class AdminClient {
         }
         guard connected == 0 else {
             let reason = String(cString: strerror(errno))
-            close(fd)
             throw AdminClientError(kind: .cannotConnect, description: "cannot connect to \(socketPath): \(reason)")
         }
         greeting = try readLine()
         if greeting.hasPrefix("ERR ") {
-            close(fd)
             throw AdminClientError(kind: .refused, description: greeting)
         }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     /// Sends one request and reads its response.
     public func request(_ line: String) throws -> AdminResponse {

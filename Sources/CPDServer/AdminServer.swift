@@ -224,7 +224,9 @@ public final class AdminServer: Service, Sendable {
                 // However the writer ends (the client went away), a reader waiting for it to drain
                 // the backlog is let go at once.
                 defer { _ = backlog.close() }
+                var place = 0
                 for await answer in answers {
+                    defer { place += 1 }
                     let lines: [String]
                     switch answer {
                     case .ready(let ready):
@@ -235,6 +237,12 @@ public final class AdminServer: Service, Sendable {
                     // Returns once the socket has room (NIO's write-buffer watermarks), so what waits
                     // here is in the backlog, not in NIO's buffers. A long answer (a report of every
                     // member) goes in pieces, so the backlog shows the client's progress through it.
+                    // Each piece is counted as handed over before it is written: once the client has
+                    // read an answer, the backlog no longer holds it.
+                    guard !lines.isEmpty else {
+                        backlog.handOver(0, of: place, last: true)
+                        continue
+                    }
                     var start = lines.startIndex
                     while start < lines.endIndex {
                         var end = start, size = 0
@@ -242,20 +250,25 @@ public final class AdminServer: Service, Sendable {
                             size += lines[end].utf8.count + 1
                             end += 1
                         }
+                        backlog.handOver(size, of: place, last: end == lines.endIndex)
                         try await outbound.write(Self.buffer(Array(lines[start..<end])))
-                        backlog.remove(size)
                         start = end
                     }
                 }
             }
-            /// Queues lines known now; false when the backlog is past its hard bound.
+            /// The place in request order of the next answer queued (the writer counts the same way).
+            var nextPlace = 0
+            /// Queues lines known now; false when the backlog is past its hard bound. Counted before
+            /// the writer can take them.
             func queueReady(_ lines: [String]) -> Bool {
+                let fits = backlog.add(OutputBacklog.size(lines), at: nextPlace)
+                nextPlace += 1
                 queue.yield(.ready(lines))
-                return backlog.add(OutputBacklog.size(lines))
+                return fits
             }
             var barrier: Task<[String], Never>? = nil
             var batchedSinceBarrier: [Task<[String], Never>] = []
-            var lastEnqueued: Task<OutcomePromise, Never>? = nil
+            var lastEnqueued: Task<CompletionPromise, Never>? = nil
             var inFlight: [Task<[String], Never>] = []
             let unfinished = Counter()
             reading: for try await frame in inbound {
@@ -351,9 +364,11 @@ public final class AdminServer: Service, Sendable {
                 // Counted as soon as it is answered, not when the writer reaches it: behind a write
                 // the client does not read, finished answers would otherwise pile up unseen.
                 let answered = task
+                let place = nextPlace
+                nextPlace += 1
                 queue.yield(.pending(Task {
                     let lines = await answered.value
-                    if !backlog.add(OutputBacklog.size(lines)) { overflow("past the hard bound") }
+                    if !backlog.add(OutputBacklog.size(lines), at: place) { overflow("past the hard bound") }
                     return lines
                 }))
                 inFlight.append(task)

@@ -6,7 +6,8 @@ import Synchronization
 /// reader stops taking requests until the writer has brought the backlog back under it; a backlog
 /// over the soft bound with no progress for the stall time, or answers piled past the hard bound,
 /// closes the connection. One answer alone may be of any size (a report of every member, read by a
-/// client that reads): the hard bound counts what piles up behind the answer being written.
+/// client that reads): the hard bound counts what piles up behind the answer being written, so a
+/// `ping` pipelined behind a long report is not taken for a flood.
 final class OutputBacklog: Sendable {
     struct Limits: Sendable, Equatable {
         var soft: Int
@@ -15,10 +16,21 @@ final class OutputBacklog: Sendable {
     }
 
     let limits: Limits
-    /// `wait` numbers the reader's waits, so that the timer of an earlier wait cannot end a later one.
-    /// `progress` counts the pieces the writer has handed over, so that a client reading a long answer
-    /// slowly is not taken for one that does not read.
-    private let state = Mutex((bytes: 0, waiter: CheckedContinuation<Bool, Never>?.none, wait: 0, closed: false, progress: 0))
+    /// `total` is every unwritten byte; `sizes` the unwritten bytes of each answer by its place in
+    /// request order, and `head` the place of the answer the writer is on (or waits for), which the
+    /// hard bound does not count. `wait` numbers the reader's waits, so that the timer of an earlier
+    /// wait cannot end a later one. `progress` counts the pieces the writer has handed over, so that a
+    /// client reading a long answer slowly is not taken for one that does not read.
+    private struct State {
+        var total = 0
+        var sizes: [Int: Int] = [:]
+        var head = 0
+        var waiter: CheckedContinuation<Bool, Never>? = nil
+        var wait = 0
+        var closed = false
+        var progress = 0
+    }
+    private let state = Mutex(State())
 
     init(limits: Limits) {
         self.limits = limits
@@ -26,23 +38,34 @@ final class OutputBacklog: Sendable {
 
     static func size(_ lines: [String]) -> Int { lines.reduce(0) { $0 + $1.utf8.count + 1 } }
 
-    var bytes: Int { state.withLock { $0.bytes } }
+    var bytes: Int { state.withLock { $0.total } }
 
-    /// Counts answers made; false when that takes the backlog past the hard bound (close the connection).
-    func add(_ count: Int) -> Bool {
+    /// Counts the answer at `place` in request order (0 for the first answer on the connection) as
+    /// made. Call it before the writer can see the answer. False when the answers behind the one at
+    /// the head of the write order are then past the hard bound (close the connection).
+    func add(_ count: Int, at place: Int) -> Bool {
         state.withLock { state in
-            let alone = state.bytes == 0
-            state.bytes += count
-            return state.bytes <= limits.hard || alone
+            state.total += count
+            state.sizes[place, default: 0] += count
+            return state.total - (state.sizes[state.head] ?? 0) <= limits.hard
         }
     }
 
-    /// Counts answers handed to the socket, and lets a waiting reader go on once under the soft bound.
-    func remove(_ count: Int) {
+    /// Counts a piece of the answer at `place` as handed to the socket, just before it is written, so
+    /// that by the time the client has read it the backlog no longer holds it. `last` marks the
+    /// answer's last piece (an answer of no lines has one of 0 bytes): the next answer is then the head.
+    /// Lets a waiting reader go on once under the soft bound.
+    func handOver(_ count: Int, of place: Int, last: Bool) {
         let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            state.bytes -= count
+            state.total -= count
+            if last {
+                state.sizes[place] = nil
+                state.head = place + 1
+            } else {
+                state.sizes[place, default: 0] -= count
+            }
             state.progress += 1
-            guard state.bytes <= limits.soft else { return nil }
+            guard state.total <= limits.soft else { return nil }
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -69,7 +92,7 @@ final class OutputBacklog: Sendable {
         return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let now = state.withLock { state -> Now in
                 if state.closed { return .closed }
-                if state.bytes <= limits.soft { return .fine }
+                if state.total <= limits.soft { return .fine }
                 state.waiter = continuation
                 state.wait += 1
                 return .wait(state.wait)

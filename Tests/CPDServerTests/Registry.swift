@@ -55,7 +55,7 @@ enum TestAccounts {
 
 /// cpdd as a child process on `database`, once its socket answers; what it printed if it exits first.
 func startCpdd(database: String, socket: String, _ extra: [String] = []) throws -> ChildProcess {
-    let child = try ChildProcess([Checkout.product("cpdd"), "serve", "--database", database, "--socket", socket, "--log-level", "warning"] + extra)
+    let child = try ChildProcess([Checkout.product("cpdd"), "serve", "--database", database, "--socket", socket, "--log-level", ProcessInfo.processInfo.environment["CPD_TEST_LOG_LEVEL"] ?? "warning"] + extra)
     let start = ContinuousClock.now
     while ContinuousClock.now - start < .seconds(60) {
         if (try? AdminClient(socketPath: socket)) != nil { return child }
