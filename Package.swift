@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "CPDServer",
             dependencies: [
-                "AdminProtocol", "CPDCore", "CPDStore", "Postgres",
+                "AdminProtocol", "CPDCore", "CPDStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

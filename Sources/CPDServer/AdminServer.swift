@@ -1,5 +1,6 @@
 import AdminProtocol
 import CPDCore
+import CPDStore
 import Glibc
 import Logging
 import NIOCore
@@ -286,19 +287,17 @@ public final class AdminServer: Service, Sendable {
                     continue
                 case .reply(let reply):
                     // Answered by the session alone (ping, help, a refusal): no task to wait for.
-                    if let command = reply.refusedCommand, let final = reply.lines.last {
-                        runner?.noteRefusal(command: command, final: final, by: principal)
-                    }
+                    if let refused = reply.refused { runner?.noteRefusal(refused, by: principal) }
                     guard queueReady(reply.lines) else {
                         overflow("past the hard bound")
                         break reading
                     }
                     if reply.closeAfterwards { break reading }
                     continue
-                case .execute(let request, let spec):
+                case .execute(let command, let definition):
                     if let refusal = await recheck(&identity) {
-                        runner?.noteRefusal(command: spec.name, final: refusal.line, by: principal)
-                        guard queueReady([refusal.line]), !refusal.close else { break reading }
+                        runner?.noteRefusal(Session.Refusal(command: definition.name, error: refusal.error), by: principal)
+                        guard queueReady([refusal.error.line]), !refusal.close else { break reading }
                         continue
                     }
                     let json = session.json
@@ -306,38 +305,32 @@ public final class AdminServer: Service, Sendable {
                         task = Task { [ResponseLine.err(.unavailable, "this cpdd has no database")] }
                         break
                     }
-                    if CommandRunner.isBatched(spec) {
+                    if definition.effect == .batchedWrite, let (completion, explain) = runner.completion(command, as: principal) {
                         // Completions reach the batcher in request order: each is enqueued after the
                         // one before it (and after any other command before it), then waits for its
                         // batch to commit.
-                        switch runner.completion(request, as: principal) {
-                        case .failure(let failure):
-                            task = Task { [failure.line] }
-                        case .success(let completion):
-                            let before = barrier
-                            let previous = lastEnqueued
-                            let enqueued = Task { () -> OutcomePromise in
-                                _ = await before?.value
-                                _ = await previous?.value
-                                return runner.enqueue(completion)
-                            }
-                            lastEnqueued = enqueued
-                            let explain = request["explain"] == "yes"
-                            unfinished.add(1)
-                            task = Task {
-                                defer { unfinished.add(-1) }
-                                return runner.answer(await enqueued.value.outcome, explain: explain, json: json, by: principal)
-                            }
+                        let before = barrier
+                        let previous = lastEnqueued
+                        let enqueued = Task { () -> CompletionPromise in
+                            _ = await before?.value
+                            _ = await previous?.value
+                            return runner.enqueue(completion)
+                        }
+                        lastEnqueued = enqueued
+                        unfinished.add(1)
+                        task = Task {
+                            defer { unfinished.add(-1) }
+                            return runner.answer(await enqueued.value.outcome, explain: explain, json: json, by: principal)
                         }
                         batchedSinceBarrier.append(task)
-                    } else if unfinished.value == 0, spec.name != "report.nightly" {
+                    } else if unfinished.value == 0, !definition.runsApart {
                         // Nothing before it is still running (the usual case for a client that waits
                         // for each answer): run it here rather than in a task of its own, which saves
                         // a thread hand-off per request. It would wait for everything before it anyway.
                         // (The report, minutes long and on two connections, keeps a task of its own,
                         // out of reach of the connection's cancellation.)
-                        let lines = await runner.run(request, spec, as: principal, json: json)
-                        if CommandRunner.changesPrincipals(spec) { resolver.changes?.noteChange() }
+                        let lines = await runner.run(command, definition, as: principal, json: json)
+                        if definition.changesPrincipals { resolver.changes?.noteChange() }
                         guard queueReady(lines) else {
                             overflow("past the hard bound")
                             break reading
@@ -347,12 +340,12 @@ public final class AdminServer: Service, Sendable {
                         continue
                     } else {
                         let before = [barrier].compactMap { $0 } + batchedSinceBarrier
-                        let changes = CommandRunner.changesPrincipals(spec) ? resolver.changes : nil
+                        let changes = definition.changesPrincipals ? resolver.changes : nil
                         unfinished.add(1)
                         task = Task {
                             defer { unfinished.add(-1) }
                             for earlier in before { _ = await earlier.value }
-                            let lines = await runner.run(request, spec, as: principal, json: json)
+                            let lines = await runner.run(command, definition, as: principal, json: json)
                             // Before the answer goes out: once the admin reads OK, the change holds on every connection.
                             changes?.noteChange()
                             return lines
@@ -398,7 +391,7 @@ public final class AdminServer: Service, Sendable {
     /// connection's principal was resolved, resolves it again. Nil to go on; otherwise the answer,
     /// and whether the connection then closes (its principal was removed or changed: a connection
     /// never goes on under a principal other than the one its greeting named).
-    private func recheck(_ identity: inout ConnectionIdentity) async -> (line: String, close: Bool)? {
+    private func recheck(_ identity: inout ConnectionIdentity) async -> (error: CommandError, close: Bool)? {
         guard let stamp = identity.stamp, let changes = resolver.changes else { return nil }
         let now = await changes.stamp()
         guard now != stamp else { return nil }
@@ -407,14 +400,14 @@ public final class AdminServer: Service, Sendable {
             current = try await resolver.principal(for: identity.peer)
         } catch {
             logger.warning("cannot look up a principal again", metadata: ["error": "\(error)"])
-            return (ResponseLine.err(.unavailable, "the database cannot be reached; try again"), false)
+            return (CommandError(.unavailable, "the database cannot be reached; try again"), false)
         }
         guard let current else {
             logger.notice("closed a connection whose principal was removed", metadata: ["account": "\(identity.principal.name)"])
-            return (ResponseLine.err(.permissionDenied, "the principal for account \(identity.principal.name) was removed"), true)
+            return (CommandError(.permissionDenied, "the principal for account \(identity.principal.name) was removed"), true)
         }
         guard current == identity.principal else {
-            return (ResponseLine.err(.permissionDenied, "the principal for account \(identity.principal.name) changed; connect again"), true)
+            return (CommandError(.permissionDenied, "the principal for account \(identity.principal.name) changed; connect again"), true)
         }
         identity.stamp = now
         return nil

@@ -1,11 +1,15 @@
 import AdminProtocol
 import CPDCore
+import CPDStore
 
 /// A request's arguments, read as domain values; each failure names the argument.
 struct Arguments {
     let request: Request
 
     func text(_ key: String) -> String? { request[key] }
+
+    /// The bare words after the command (`help ping`).
+    var words: [String] { request.positional }
 
     func required(_ key: String) throws(ValidationError) -> String {
         guard let value = request[key] else { throw ValidationError(key, "is required") }
@@ -61,18 +65,26 @@ struct Arguments {
             try Term.validate(String(v).trimmingCharacters(in: .whitespaces), field: key)
         }
     }
-}
 
-/// A data line's fields, in order, written as `key=value` pairs or as one JSON object.
-struct Record {
-    var fields: [(String, String)] = []
-
-    mutating func add(_ key: String, _ value: String?) {
-        if let value { fields.append((key, value)) }
+    /// `anchors=ENTRY:HASH,...`, each once, in the order given; none when the argument is absent.
+    func anchors(_ key: String) throws(ValidationError) -> [LedgerAnchor] {
+        guard let text = request[key] else { return [] }
+        var anchors: [LedgerAnchor] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let anchor = LedgerAnchor(parsing: item) else {
+                throw ValidationError(key, "'\(item.prefix(90))' is not ENTRY:HASH (an entry number, a colon, 64 hex digits)")
+            }
+            if !anchors.contains(anchor) { anchors.append(anchor) }
+        }
+        return anchors
     }
 
-    func line(json: Bool) -> String {
-        guard json else { return ResponseLine.data(fields) }
-        return "* {" + fields.map { "\(jsonString($0.0)):\(jsonString($0.1))" }.joined(separator: ",") + "}"
+    /// `uid=` or `user=` (the session has checked that exactly one is given).
+    func account() throws(ValidationError) -> PrincipalStore.Grant.Account {
+        if let uid = request["uid"] {
+            guard let value = UInt32(uid) else { throw ValidationError("uid", "is a number") }
+            return .uid(value)
+        }
+        return .user(try required("user"))
     }
 }

@@ -3,7 +3,6 @@
 import CPDCore
 import CPDStore
 import Glibc
-import Postgres
 
 /// The kernel's word on who connected (SO_PEERCRED): not something the client can claim.
 public struct PeerCredentials: Sendable, Equatable {
@@ -97,14 +96,14 @@ public struct PrincipalResolver: Sendable {
 
 extension PrincipalResolver {
     /// Looks accounts up in the principals table (by uid, then by user name).
-    public static func database(_ pool: PostgresPool) -> PrincipalResolver {
+    public static func database(_ store: RegistryStore) -> PrincipalResolver {
         PrincipalResolver(
             lookup: { peer in
                 let name = peer.accountName
-                let grant = try await pool.withConnection { c in try PrincipalStore.resolve(uid: peer.uid, userName: name, c) }
+                let grant = try await store.principal(uid: peer.uid, userName: name)
                 return grant.map { Principal(name: name, role: $0.role, provider: $0.provider, practitioner: $0.practitioner, uid: peer.uid) }
             },
-            changes: PrincipalChanges(pool: pool))
+            changes: PrincipalChanges(store: store))
     }
 }
 

@@ -1,5 +1,4 @@
 import CPDStore
-import Postgres
 import Synchronization
 
 /// Tells a connection when its principal may have changed, so that `principal.remove` (or a changed
@@ -21,12 +20,12 @@ public final class PrincipalChanges: Sendable {
     /// How old the database's generation may be when a request is checked against it.
     public static let databaseInterval: Duration = .seconds(1)
 
-    let pool: PostgresPool
+    let store: RegistryStore
     private let local = Atomic<Int>(0)
     private let database = Mutex((value: Int64?.none, readAt: ContinuousClock.Instant?.none, reading: false))
 
-    init(pool: PostgresPool) {
-        self.pool = pool
+    init(store: RegistryStore) {
+        self.store = store
     }
 
     /// This cpdd has changed the principals: every connection looks its principal up again before
@@ -49,7 +48,7 @@ public final class PrincipalChanges: Sendable {
         // stamp whatever the generation read says.
         let counter = local.load(ordering: .sequentiallyConsistent)
         if due {
-            let value = try? await pool.withConnection { c in try PrincipalStore.generation(c) }
+            let value = try? await store.principalGeneration()
             database.withLock { state in
                 state.reading = false
                 // When the database cannot be read, the next request tries again.

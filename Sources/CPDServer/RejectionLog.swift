@@ -1,7 +1,6 @@
 import AdminProtocol
 import CPDStore
 import Logging
-import Postgres
 import Synchronization
 
 /// Writes that cpdd refused, on their way to the `rejected_write` table for the nightly report.
@@ -11,7 +10,7 @@ import Synchronization
 /// `bounds.perPrincipalPerDay` rows per principal per day are kept and the rest counted, and rows
 /// older than `bounds.retentionDays` are deleted as new ones are written.
 final class RejectionLog: Sendable {
-    let pool: PostgresPool
+    let store: RegistryStore
     let logger: Logger
     /// Rows kept per principal per day (the rest are counted), and for how many days.
     let bounds: ReportStore.RejectionBounds
@@ -20,28 +19,18 @@ final class RejectionLog: Sendable {
     /// Refusals held at most while they wait to be written.
     static let pendingBound = 10_000
 
-    init(pool: PostgresPool, logger: Logger, bounds: ReportStore.RejectionBounds = ReportStore.RejectionBounds()) {
-        self.pool = pool
+    init(store: RegistryStore, logger: Logger, bounds: ReportStore.RejectionBounds = ReportStore.RejectionBounds()) {
+        self.store = store
         self.logger = logger
         self.bounds = bounds
     }
 
-    /// The commands that change something: an ERR answer to one of them is a rejected write.
-    static let writeCommands: Set<String> = [
-        "provider.add", "course.add", "course.update", "course.publish", "course.retire", "scheme.add", "scheme.rule",
-        "scheme.certificate", "practitioner.add", "certificate.add", "completion.record", "entry.reverse", "entry.adjust",
-        "principal.add", "principal.remove",
-    ]
-
-    /// Notes `final` when it refuses a write. Overload and outages are not refusals of the write
-    /// itself (the sender is told to try again), so `busy` and `unavailable` are not noted.
-    func note(command: String, final: String, principal: String) {
-        guard Self.writeCommands.contains(command), final.hasPrefix("ERR ") else { return }
-        let rest = final.dropFirst(4)
-        let code = rest.prefix { $0 != " " }
-        guard code != ErrorCode.busy.rawValue, code != ErrorCode.unavailable.rawValue else { return }
-        let reason = rest.dropFirst(code.count).drop { $0 == " " }
-        let rejection = ReportStore.Rejection(command: command, code: String(code), reason: String(reason), principal: principal)
+    /// Notes `error` when it refuses a write (the definition says whether its command writes).
+    /// Overload and outages are not refusals of the write itself (the sender is told to try again),
+    /// so `busy` and `unavailable` are not noted.
+    func note(_ definition: CommandDefinition, _ error: CommandError, principal: String) {
+        guard definition.writes, !error.isTransient else { return }
+        let rejection = ReportStore.Rejection(command: definition.name, code: error.code.rawValue, reason: error.message, principal: principal)
         let startDrain = state.withLock { state -> Bool in
             // While the database is down the queue cannot drain: past a bound, refusals are dropped
             // (and counted in cpdd's log) rather than held without end.
@@ -90,7 +79,7 @@ final class RejectionLog: Sendable {
             }
             do {
                 let bounds = self.bounds
-                let logged = try await pool.withConnection { c in try ReportStore.logRejections(batch, bounds: bounds, c) }
+                let logged = try await store.logRejections(batch, bounds: bounds)
                 if logged.failed > 0 {
                     logger.warning("could not log some rejected writes", metadata: ["count": "\(logged.failed)"])
                 }

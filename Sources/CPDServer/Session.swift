@@ -26,24 +26,33 @@ public struct Session: Sendable {
     public struct Reply: Sendable, Equatable {
         public var lines: [String]
         public var closeAfterwards = false
-        /// The command this reply refuses, when the session refused a known command itself (its role
-        /// or its arguments), so that a refused write can be noted for the nightly report.
-        public var refusedCommand: String?
-        public init(lines: [String], closeAfterwards: Bool = false, refusedCommand: String? = nil) {
+        /// When the session refused a known command itself (its role or its arguments): the command
+        /// and the refusal, so that a refused write can be noted for the nightly report.
+        public var refused: Refusal?
+        public init(lines: [String], closeAfterwards: Bool = false, refused: Refusal? = nil) {
             self.lines = lines
             self.closeAfterwards = closeAfterwards
-            self.refusedCommand = refusedCommand
+            self.refused = refused
         }
-        static func error(_ code: ErrorCode, _ message: String, refusing command: String? = nil) -> Reply {
-            Reply(lines: [ResponseLine.err(code, message)], refusedCommand: command)
+        static func error(_ code: ErrorCode, _ message: String) -> Reply {
+            Reply(lines: [ResponseLine.err(code, message)])
         }
+        static func refusing(_ definition: CommandDefinition, _ error: CommandError) -> Reply {
+            Reply(lines: [error.line], refused: Refusal(command: definition.name, error: error))
+        }
+    }
+
+    /// A known command refused, and why.
+    public struct Refusal: Sendable, Equatable {
+        public var command: String
+        public var error: CommandError
     }
 
     public enum Step: Sendable {
         /// Answer with these lines.
         case reply(Reply)
-        /// A checked request (known command, allowed role, known arguments) for the runner.
-        case execute(Request, CommandSpec)
+        /// A command read into its typed form (its role allowed, its arguments checked), for the runner.
+        case execute(StoreCommand, CommandDefinition)
     }
 
     /// What to do with one frame; nil for a blank line or a comment, which get no answer.
@@ -65,62 +74,76 @@ public struct Session: Sendable {
         } catch {
             return .reply(.error(.syntax, error.message))
         }
-        guard let spec = CommandTable.byName[request.command] else {
+        guard let definition = CommandTable.byName[request.command] else {
             return .reply(.error(.unknownCommand, "no command '\(request.command.prefix(64))'; 'help' lists the commands"))
         }
-        guard spec.roles.contains(principal.role) else {
-            return .reply(.error(.permissionDenied, "\(spec.name) is not for the \(principal.role.rawValue) role", refusing: spec.name))
+        let command: Command
+        do {
+            try Self.check(request, against: definition, by: principal)
+            command = try definition.parse(request)
+        } catch {
+            return .reply(.refusing(definition, error))
         }
-        let allowed = Set(spec.required + spec.optional)
+        switch command {
+        case .session(let command): return .reply(answer(command))
+        case .store(let command): return .execute(command, definition)
+        }
+    }
+
+    /// What every command's arguments must satisfy, from its definition: the role, known arguments
+    /// only, no NUL, the required ones, exactly one of each group, bare words only where it takes them.
+    static func check(_ request: Request, against definition: CommandDefinition, by principal: Principal) throws(CommandError) {
+        guard definition.roles.contains(principal.role) else {
+            throw CommandError(.permissionDenied, "\(definition.name) is not for the \(principal.role.rawValue) role")
+        }
+        let allowed = Set(definition.required + definition.optional)
         if let unknown = request.arguments.first(where: { !allowed.contains($0.key) }) {
-            return .reply(.error(.invalidArgument, "\(spec.name) takes no argument '\(unknown.key)'; usage: \(spec.usage)", refusing: spec.name))
+            throw CommandError(.invalidArgument, "\(definition.name) takes no argument '\(unknown.key)'; usage: \(definition.usage)", field: unknown.key)
         }
         // libpq takes C strings: a NUL would cut a value short, so no value with one goes further.
         if let bad = request.arguments.first(where: { $0.value.unicodeScalars.contains("\u{0}") }) {
-            return .reply(.error(.invalidArgument, "\(bad.key): must not contain NUL (U+0000)", refusing: spec.name))
+            throw CommandError(.invalidArgument, "\(bad.key): must not contain NUL (U+0000)", field: bad.key)
         }
-        if let missing = spec.required.first(where: { request[$0] == nil }) {
-            return .reply(.error(.invalidArgument, "\(spec.name) needs \(missing)=; usage: \(spec.usage)", refusing: spec.name))
+        if let missing = definition.required.first(where: { request[$0] == nil }) {
+            throw CommandError(.invalidArgument, "\(definition.name) needs \(missing)=; usage: \(definition.usage)", field: missing)
         }
-        guard request.positional.count <= spec.positional else {
-            return .reply(.error(.invalidArgument, "\(spec.name) takes no bare words; usage: \(spec.usage)", refusing: spec.name))
+        for group in definition.oneOf where group.filter({ request[$0] != nil }).count != 1 {
+            let names = group.map { "\($0)=" }
+            let listed = names.count == 2 ? names.joined(separator: " or ") : names.joined(separator: ", ")
+            throw CommandError(.invalidArgument, "\(group[0]): give exactly one of \(listed)", field: group[0])
         }
-        if let reply = sessionCommand(request, spec) { return .reply(reply) }
-        return .execute(request, spec)
+        guard request.positional.count <= (definition.takesWords ? 1 : 0) else {
+            throw CommandError(.invalidArgument, "\(definition.name) takes no bare words; usage: \(definition.usage)")
+        }
     }
 
     /// The commands that need no database.
-    private mutating func sessionCommand(_ request: Request, _ spec: CommandSpec) -> Reply? {
-        switch spec.name {
-        case "ping":
+    private mutating func answer(_ command: SessionCommand) -> Reply {
+        switch command {
+        case .ping:
             return Reply(lines: [ResponseLine.ok("pong")])
-        case "quit":
+        case .quit:
             return Reply(lines: [ResponseLine.ok("bye")], closeAfterwards: true)
-        case "whoami":
+        case .whoami:
             var record = Record()
             record.add("principal", principal.name)
             record.add("role", principal.role.rawValue)
             record.add("provider", principal.provider)
             record.add("practitioner", principal.practitioner)
             return Reply(lines: [record.line(json: json), ResponseLine.ok()])
-        case "format":
-            switch request.positional.first {
-            case "json": json = true
-            case "text": json = false
-            default: return .error(.invalidArgument, "format takes text or json")
-            }
+        case .format(let json):
+            self.json = json
             return Reply(lines: [ResponseLine.ok("format \(json ? "json" : "text")")])
-        case "help":
-            if let name = request.positional.first {
-                guard let command = CommandTable.byName[name.lowercased()], command.roles.contains(principal.role) else {
-                    return .error(.notFound, "no command '\(name.prefix(64))' for the \(principal.role.rawValue) role")
-                }
-                var record = Record()
-                record.add("command", command.name)
-                record.add("usage", command.usage)
-                record.add("summary", command.summary)
-                return Reply(lines: [record.line(json: json), ResponseLine.ok()])
+        case .help(let topic?):
+            guard let command = CommandTable.byName[topic.lowercased()], command.roles.contains(principal.role) else {
+                return .error(.notFound, "no command '\(topic.prefix(64))' for the \(principal.role.rawValue) role")
             }
+            var record = Record()
+            record.add("command", command.name)
+            record.add("usage", command.usage)
+            record.add("summary", command.summary)
+            return Reply(lines: [record.line(json: json), ResponseLine.ok()])
+        case .help(nil):
             let mine = CommandTable.all.filter { $0.roles.contains(principal.role) }
             let lines = mine.map { command -> String in
                 var record = Record()
@@ -129,8 +152,6 @@ public struct Session: Sendable {
                 return record.line(json: json)
             }
             return Reply(lines: lines + [ResponseLine.ok("\(mine.count) commands")])
-        default:
-            return nil
         }
     }
 }

@@ -7,12 +7,21 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
     case notFound(String)
     case conflict(String)
     case invalid(ValidationError)
+    /// A date computation left the calendar (a cycle around 9999-12-31).
+    case outOfRange(DayOutOfRange)
     case permissionDenied(String)
+    /// Every database connection is in use: try again.
+    case busy(String)
+    /// The database cannot be reached, or cpdd is shutting down: try again.
+    case unavailable(String)
+    /// A fault not foreseen; the details are in cpdd's log, not in the message.
+    case unexpected(String)
 
     public var description: String {
         switch self {
-        case .notFound(let m), .conflict(let m), .permissionDenied(let m): return m
+        case .notFound(let m), .conflict(let m), .permissionDenied(let m), .busy(let m), .unavailable(let m), .unexpected(let m): return m
         case .invalid(let e): return e.description
+        case .outOfRange(let e): return e.description
         }
     }
 }

@@ -41,10 +41,10 @@ struct Serve: AsyncParsableCommand {
         serverConfiguration.outputStallTimeout = .seconds(settings.outputStallTimeoutSeconds)
         let notifySocket = ProcessInfo.processInfo.environment["NOTIFY_SOCKET"]
         let socketPath = settings.socketPath
+        let store = RegistryStore(pool: database.pool, reportDatabase: reportDatabase, longReadConnections: settings.longReadConnections)
         let server = AdminServer(
-            configuration: serverConfiguration, resolver: .database(database.pool),
-            runner: CommandRunner(
-                pool: database.pool, reportDatabase: reportDatabase, longReadConnections: settings.longReadConnections),
+            configuration: serverConfiguration, resolver: .database(store),
+            runner: CommandRunner(store: store),
             logger: Logger(label: "cpd.server"),
             ready: { SystemdNotify.send("READY=1\nSTATUS=serving on \(socketPath)", notifySocket: notifySocket) })
         var groupConfiguration = ServiceGroupConfiguration(

@@ -493,7 +493,7 @@ private func UnixAccountExists(_ name: String) -> Bool { getpwnam(name) != nil }
         let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: 4, acquireTimeout: .seconds(2), sessionSetup: ApplicationRole.sessionSetup))
         let path = (cluster.directory as NSString).deletingLastPathComponent + "/cpdd.sock"
         let ready = Locked(false)
-        let server = AdminServer(configuration: .init(socketPath: path), resolver: .database(pool), runner: CommandRunner(pool: pool), ready: { ready.withLock { $0 = true } })
+        let server = AdminServer(configuration: .init(socketPath: path), resolver: .database(RegistryStore(pool: pool)), runner: CommandRunner(store: RegistryStore(pool: pool)), ready: { ready.withLock { $0 = true } })
         let group = ServiceGroup(configuration: .init(services: [pool, server], logger: Logger(label: "test")))
         let running = Task { try await group.run() }
         while !ready.value { try await Task.sleep(for: .milliseconds(10)) }
@@ -533,7 +533,7 @@ private func UnixAccountExists(_ name: String) -> Bool { getpwnam(name) != nil }
         let pool = PostgresPool(configuration: .init(conninfo: conninfo, maxConnections: 4, sessionSetup: ApplicationRole.sessionSetup))
         let path = try TestDatabase.scratchDirectory("shutdown") + "/cpdd.sock"
         let ready = Locked(false)
-        let server = AdminServer(configuration: .init(socketPath: path), resolver: .database(pool), runner: CommandRunner(pool: pool), ready: { ready.withLock { $0 = true } })
+        let server = AdminServer(configuration: .init(socketPath: path), resolver: .database(RegistryStore(pool: pool)), runner: CommandRunner(store: RegistryStore(pool: pool)), ready: { ready.withLock { $0 = true } })
         let group = ServiceGroup(configuration: .init(services: [pool, server], logger: Logger(label: "test")))
         let running = Task { try await group.run() }
         while !ready.value { try await Task.sleep(for: .milliseconds(10)) }

@@ -21,7 +21,7 @@ func withRegistry(
     var configuration = AdminServer.Configuration(socketPath: path)
     configuration.socketGroup = socketGroup
     let server = AdminServer(
-        configuration: configuration, resolver: .database(pool), runner: CommandRunner(pool: pool),
+        configuration: configuration, resolver: .database(RegistryStore(pool: pool)), runner: CommandRunner(store: RegistryStore(pool: pool)),
         ready: { ready.withLock { $0 = true } })
     let group = ServiceGroup(configuration: .init(services: [pool, server], logger: Logger(label: "test")))
     let running = Task { try await group.run() }

@@ -71,7 +71,7 @@ import TestSupport
         let path = base + "/cpdd.sock"
         let ready = Locked(false)
         let server = AdminServer(
-            configuration: .init(socketPath: path), resolver: .database(pool), runner: CommandRunner(pool: pool, reportDatabase: replica),
+            configuration: .init(socketPath: path), resolver: .database(RegistryStore(pool: pool)), runner: CommandRunner(store: RegistryStore(pool: pool, reportDatabase: replica)),
             ready: { ready.withLock { $0 = true } })
         let group = ServiceGroup(configuration: .init(services: [pool, server], logger: Logger(label: "test")))
         let running = Task { try await group.run() }

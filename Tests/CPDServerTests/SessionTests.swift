@@ -11,7 +11,7 @@ import Testing
         var session = self.session
         switch session.step(for: .line(Array(line.utf8))) {
         case .reply(let reply): return reply
-        case .execute(let request, _): return Session.Reply(lines: ["<runner: \(request.command)>"])
+        case .execute(_, let definition): return Session.Reply(lines: ["<runner: \(definition.name)>"])
         case nil: return nil
         }
     }

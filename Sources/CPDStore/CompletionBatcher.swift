@@ -1,4 +1,4 @@
-import CPDStore
+import Logging
 import Postgres
 import Synchronization
 
@@ -6,22 +6,24 @@ import Synchronization
 /// enqueued; one batch at a time is recorded in one transaction (one commit, one fsync, for the lot),
 /// and while it commits the next batch gathers, so the busier the registry, the larger the batches.
 /// Each request's promise is kept only after its batch has committed; one refused request fails alone.
-final class CompletionBatcher: Sendable {
-    typealias Outcome = Result<EntryReceipt, Error>
+public final class CompletionBatcher: Sendable {
+    public typealias Outcome = Result<EntryReceipt, StoreError>
 
     let pool: PostgresPool
     let maxBatch: Int
-    private let state = Mutex((pending: [(LedgerStore.CompletionRequest, OutcomePromise)](), draining: false))
+    let logger: Logger
+    private let state = Mutex((pending: [(LedgerStore.CompletionRequest, CompletionPromise)](), draining: false))
 
-    init(pool: PostgresPool, maxBatch: Int = 256) {
+    init(pool: PostgresPool, maxBatch: Int = 256, logger: Logger) {
         self.pool = pool
         self.maxBatch = maxBatch
+        self.logger = logger
     }
 
     /// Queues a request now (so requests keep the order they are enqueued in) and returns the promise
     /// of its outcome.
-    func enqueue(_ request: LedgerStore.CompletionRequest) -> OutcomePromise {
-        let promise = OutcomePromise()
+    func enqueue(_ request: LedgerStore.CompletionRequest) -> CompletionPromise {
+        let promise = CompletionPromise()
         let startDrain = state.withLock { state -> Bool in
             state.pending.append((request, promise))
             guard !state.draining else { return false }
@@ -34,7 +36,7 @@ final class CompletionBatcher: Sendable {
 
     private func drain() async {
         while true {
-            let batch = state.withLock { state -> [(LedgerStore.CompletionRequest, OutcomePromise)] in
+            let batch = state.withLock { state -> [(LedgerStore.CompletionRequest, CompletionPromise)] in
                 let batch = Array(state.pending.prefix(maxBatch))
                 state.pending.removeFirst(batch.count)
                 if batch.isEmpty { state.draining = false }
@@ -45,16 +47,17 @@ final class CompletionBatcher: Sendable {
             let outcomes: [Outcome]
             do {
                 outcomes = try await pool.withConnection { c in try LedgerStore.recordCompletions(requests, c) }
+                    .map { $0.mapError { [logger] in StoreError($0, during: "completion.record", logger: logger) } }
             } catch {
-                outcomes = Array(repeating: .failure(error), count: batch.count)
+                outcomes = Array(repeating: .failure(StoreError(error, during: "completion.record", logger: logger)), count: batch.count)
             }
             for (item, outcome) in zip(batch, outcomes) { item.1.keep(outcome) }
         }
     }
 }
 
-/// An outcome that will be known later; any number of tasks may wait for it.
-final class OutcomePromise: Sendable {
+/// The outcome of a queued completion, known once its batch has committed; any number of tasks may wait for it.
+public final class CompletionPromise: Sendable {
     private let state = Mutex((outcome: CompletionBatcher.Outcome?.none, waiters: [CheckedContinuation<CompletionBatcher.Outcome, Never>]()))
 
     func keep(_ outcome: CompletionBatcher.Outcome) {
@@ -66,7 +69,7 @@ final class OutcomePromise: Sendable {
         waiters.forEach { $0.resume(returning: outcome) }
     }
 
-    var outcome: CompletionBatcher.Outcome {
+    public var outcome: CompletionBatcher.Outcome {
         get async {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> CompletionBatcher.Outcome? in

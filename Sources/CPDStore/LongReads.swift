@@ -29,7 +29,7 @@ final class LongReads: Sendable {
     func onConnectionOfItsOwn<R: Sendable>(
         _ configuration: PostgresPool.Configuration, _ body: @escaping @Sendable (PostgresConnection) throws -> R
     ) async throws -> R {
-        try await runBlocking {
+        try await onThreadOfItsOwn {
             let connection = try PostgresConnection(
                 conninfo: configuration.conninfo, applicationName: configuration.applicationName + " long read",
                 connectTimeoutSeconds: configuration.connectTimeoutSeconds, sessionSetup: configuration.sessionSetup)
@@ -81,5 +81,12 @@ final class LongReads: Sendable {
             return ready
         }
         ready.forEach { $0.resume() }
+    }
+}
+
+/// Runs blocking work (libpq) on a thread of its own, never on an event loop or Swift's cooperative pool.
+public func onThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }

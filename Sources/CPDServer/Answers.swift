@@ -1,0 +1,146 @@
+import AdminProtocol
+import CPDCore
+import CPDStore
+
+/// The data lines of the runner's answers, from the domain's values.
+extension CommandRunner {
+    static func receiptLine(_ receipt: EntryReceipt) -> String {
+        ResponseLine.ok("entry=\(receipt.entry) points=\(receipt.points)")
+    }
+
+    static func courseRecord(_ course: Course, withSummary: Bool) -> Record {
+        var record = Record()
+        record.add("code", course.code)
+        record.add("title", course.content.title)
+        record.add("provider", course.provider)
+        record.add("points", course.content.points.description)
+        record.add("hours", course.content.hours.description)
+        record.add("category", course.content.category)
+        record.add("delivery", course.content.delivery.rawValue)
+        record.add("modalities", course.content.modalities.joined(separator: ","))
+        record.add("status", course.status.rawValue)
+        record.add("version", String(course.version))
+        if withSummary { record.add("summary", course.content.summary) }
+        return record
+    }
+
+    static func standingLines(_ member: LedgerStore.MemberStanding, json: Bool) -> [String] {
+        let s = member.standing
+        var summary = Record()
+        summary.add("kind", "summary")
+        summary.add("practitioner", member.practitioner.id)
+        summary.add("scheme", s.scheme)
+        summary.add("cycle_start", s.cycle.start.description)
+        summary.add("cycle_end", s.cycle.end.description)
+        summary.add("required", s.required.description)
+        summary.add("earned", s.earned.description)
+        summary.add("counted", s.counted.description)
+        summary.add("carried", s.carried.description)
+        summary.add("shortfall", s.shortfall.description)
+        summary.add("status", s.status.rawValue)
+        summary.add("days_left", String(s.daysLeft))
+        var lines = [summary.line(json: json)]
+        for rule in s.rules {
+            var record = Record()
+            record.add("kind", "rule")
+            record.add("rule", rule.rule.description)
+            record.add("value", rule.value.description)
+            record.add("limit", rule.limit.description)
+            record.add("met", rule.met ? "yes" : "no")
+            if rule.rule.bound.isMinimum {
+                if rule.gap.isPositive { record.add("missing", rule.gap.description) }
+            } else if rule.gap.isPositive {
+                record.add("uncounted", rule.gap.description)
+            }
+            lines.append(record.line(json: json))
+        }
+        for certificate in s.certificates {
+            var record = Record()
+            record.add("kind", "certificate")
+            record.add("certificate", certificate.kind)
+            record.add("state", certificate.state.rawValue)
+            record.add("expires", certificate.expires?.description)
+            lines.append(record.line(json: json))
+        }
+        return lines
+    }
+
+    static func statementRecord(_ line: LedgerStore.StatementLine) -> Record {
+        var record = Record()
+        record.add("entry", line.entry.map(String.init))
+        record.add("kind", line.kind.rawValue)
+        record.add("date", line.date.description)
+        record.add("points", line.points.description)
+        record.add("course", line.course)
+        record.add("version", line.courseVersion.map(String.init))
+        record.add("reverses", line.reverses.map(String.init))
+        record.add("reason", line.reason)
+        record.add("recorded_by", line.recordedBy)
+        if !line.counts { record.add("counted", "no") }
+        return record
+    }
+
+    static func schemeLines(_ scheme: Scheme, start: String?, json: Bool) -> [String] {
+        var head = Record()
+        head.add("kind", "scheme")
+        head.add("code", scheme.code)
+        head.add("title", scheme.title)
+        head.add("period", scheme.period.kind)
+        head.add("length", String(scheme.period.months))
+        head.add("start", start)
+        head.add("required", scheme.required.description)
+        head.add("carry_over_max", scheme.carryOverMax?.description)
+        head.add("opening", scheme.openingBalance?.description)
+        head.add("pro_rata", scheme.proRataMonthly ? "monthly" : "none")
+        var lines = [head.line(json: json)]
+        for rule in scheme.rules {
+            var record = Record()
+            record.add("kind", "rule")
+            record.add("rule", rule.description)
+            lines.append(record.line(json: json))
+        }
+        for kind in scheme.certificates {
+            var record = Record()
+            record.add("kind", "certificate")
+            record.add("certificate", kind)
+            lines.append(record.line(json: json))
+        }
+        return lines
+    }
+
+    /// One line per anchor, then the verdict on the chain and the anchors.
+    static func verificationLines(
+        _ verification: LedgerStore.Verification, _ checks: [LedgerStore.AnchorCheck], anchors: [LedgerAnchor], json: Bool
+    ) -> [String] {
+        let lines = checks.map { check -> String in
+            var record = Record()
+            record.add("anchor", check.anchor.description)
+            record.add("holds", check.holds ? "yes" : "no")
+            record.add("problem", check.problem)
+            return record.line(json: json)
+        }
+        let unheld = checks.filter { !$0.holds }.map { "\($0.anchor) (\($0.problem ?? ""))" }
+        switch verification {
+        case .intact(let entries, let head):
+            guard unheld.isEmpty else {
+                return lines + [ResponseLine.err(.conflict, "\(unheld.count) of \(checks.count) anchors do not hold: \(unheld.joined(separator: "; "))")]
+            }
+            return lines + [ResponseLine.ok("entries=\(entries) head=\(head)" + (anchors.isEmpty ? "" : " anchors=\(anchors.count)"))]
+        case .broken(let entry, let problem):
+            let also = unheld.isEmpty ? "" : "; anchors that do not hold: \(unheld.joined(separator: "; "))"
+            return lines + [ResponseLine.err(.conflict, "the chain breaks at entry \(entry): \(problem)\(also)")]
+        }
+    }
+
+    static func principalRecord(_ grant: PrincipalStore.Grant) -> Record {
+        var record = Record()
+        switch grant.account {
+        case .uid(let uid): record.add("uid", String(uid))
+        case .user(let name): record.add("user", name)
+        }
+        record.add("role", grant.role.rawValue)
+        record.add("provider", grant.provider)
+        record.add("practitioner", grant.practitioner)
+        return record
+    }
+}

@@ -1,0 +1,176 @@
+import AdminProtocol
+import CPDCore
+import CPDStore
+
+/// Every command, as docs/protocol.md lists them (a test checks the two agree).
+public enum CommandTable {
+    static let everyone: Set<Role> = Set(Role.allCases)
+    static let adminOrProvider: Set<Role> = [.admin, .provider]
+    static let readers: Set<Role> = [.admin, .reporter, .practitioner]
+
+    public static let all: [CommandDefinition] = session + catalogue + schemes + ledger + principals
+
+    public static let byName: [String: CommandDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    static let session: [CommandDefinition] = [
+        CommandDefinition("ping", everyone, effect: .session, summary: "OK pong") { _ in .session(.ping) },
+        CommandDefinition("whoami", everyone, effect: .session, summary: "your principal and role") { _ in .session(.whoami) },
+        CommandDefinition("help", everyone, words: "[command]", effect: .session,
+                          summary: "the commands you may use, or one command's arguments") { a in .session(.help(topic: a.words.first)) },
+        CommandDefinition("format", everyone, words: "(text or json)", effect: .session,
+                          summary: "format text or format json: how data lines are written") { a in
+            switch a.words.first {
+            case "json": return .session(.format(json: true))
+            case "text": return .session(.format(json: false))
+            default: throw CommandError(.invalidArgument, "format takes text or json")
+            }
+        },
+        CommandDefinition("quit", everyone, effect: .session, summary: "OK bye, then the server closes") { _ in .session(.quit) },
+    ]
+
+    static let catalogue: [CommandDefinition] = [
+        CommandDefinition("provider.add", [.admin], required: ["code", "name"], effect: .write, summary: "register a course provider") { a in
+            .store(.providerAdd(try Provider(code: try a.required("code"), name: try a.required("name"))))
+        },
+        CommandDefinition("course.add", adminOrProvider, required: ["provider", "code", "title", "points", "hours", "category", "delivery"],
+                          optional: ["modalities", "summary"], effect: .write, summary: "add a course as a draft, version 1") { a in
+            let code = try Code.validate(try a.required("code"), field: "code")
+            let content = try CourseContent(
+                title: try a.required("title"), summary: a.text("summary") ?? "", points: try a.required("points", a.points),
+                hours: try a.required("hours", a.points), category: try a.required("category"), delivery: try a.required("delivery", a.delivery),
+                modalities: try a.terms("modalities") ?? [])
+            return .store(.courseAdd(code: code, provider: try a.required("provider"), content: content))
+        },
+        CommandDefinition("course.update", adminOrProvider, required: ["code"],
+                          optional: ["title", "points", "hours", "category", "delivery", "modalities", "summary"], effect: .write,
+                          summary: "make a new version of a course") { a in
+            let changes = CatalogueStore.CourseChanges(
+                title: a.text("title"), summary: a.text("summary"), points: try a.points("points"), hours: try a.points("hours"),
+                category: try a.term("category"), delivery: try a.delivery("delivery"), modalities: try a.terms("modalities"))
+            return .store(.courseUpdate(code: try a.required("code"), changes: changes))
+        },
+        CommandDefinition("course.publish", adminOrProvider, required: ["code"], effect: .write, summary: "publish a draft course") { a in
+            .store(.courseSetStatus(code: try a.required("code"), status: .published))
+        },
+        CommandDefinition("course.retire", adminOrProvider, required: ["code"], effect: .write, summary: "retire a course") { a in
+            .store(.courseSetStatus(code: try a.required("code"), status: .retired))
+        },
+        CommandDefinition("course.show", everyone, required: ["code"], effect: .read, summary: "one course at its current version") { a in
+            .store(.courseShow(code: try a.required("code")))
+        },
+        CommandDefinition("course.search", everyone, optional: ["q", "modality", "category", "provider", "delivery", "limit", "offset"],
+                          effect: .read, summary: "published courses, best match first") { a in
+            .store(.courseSearch(CatalogueStore.SearchFilter(
+                text: a.text("q"), modality: try a.term("modality"), category: try a.term("category"), provider: try a.code("provider"),
+                delivery: try a.delivery("delivery"), limit: try a.int("limit", in: 1...100) ?? 20, offset: try a.int("offset", in: 0...100_000) ?? 0)))
+        },
+    ]
+
+    static let schemes: [CommandDefinition] = [
+        CommandDefinition("scheme.add", [.admin], required: ["code", "title", "period", "length", "required"],
+                          optional: ["start", "carry_over_max", "opening", "pro_rata"], effect: .write, summary: "define a CPD scheme") { a in
+            let start = a.text("start")
+            let proRata = a.text("pro_rata") ?? "none"
+            guard proRata == "none" || proRata == "monthly" else { throw ValidationError("pro_rata", "is none or monthly") }
+            let length = try a.required("length") { (key: String) throws(ValidationError) in try a.int(key, in: 1...120) }
+            let scheme = try Scheme(
+                code: try a.required("code"), title: try a.required("title"),
+                period: try SchemePeriod(kind: try a.required("period"), length: length, start: start),
+                required: try a.required("required", a.points), carryOverMax: try a.points("carry_over_max"), openingBalance: try a.points("opening"),
+                proRataMonthly: proRata == "monthly")
+            return .store(.schemeAdd(scheme, start: start))
+        },
+        CommandDefinition("scheme.rule", [.admin], required: ["scheme"], optional: ["category", "delivery", "min", "max", "min_share", "max_share"],
+                          oneOf: [["category", "delivery"], ["min", "max", "min_share", "max_share"]], effect: .write,
+                          summary: "a minimum or cap on one category or delivery mode") { a in
+            let target: RuleTarget = a.text("category") != nil
+                ? .category(try a.required("category", a.term)) : .delivery(try a.required("delivery", a.delivery))
+            let bound: RuleBound
+            if let amount = try a.points("min") {
+                bound = .min(amount)
+            } else if let amount = try a.points("max") {
+                bound = .max(amount)
+            } else if let amount = try a.points("min_share") {
+                bound = .minShare(percent: amount)
+            } else {
+                bound = .maxShare(percent: try a.required("max_share", a.points))
+            }
+            return .store(.schemeRule(scheme: try a.required("scheme"), rule: SchemeRule(target: target, bound: bound)))
+        },
+        CommandDefinition("scheme.certificate", [.admin], required: ["scheme", "kind"], effect: .write,
+                          summary: "members must hold a current certificate of this kind") { a in
+            .store(.schemeCertificate(scheme: try a.required("scheme"), kind: try a.required("kind", a.term)))
+        },
+        CommandDefinition("scheme.show", everyone, required: ["code"], effect: .read, summary: "a scheme and its rules") { a in
+            .store(.schemeShow(code: try a.required("code")))
+        },
+        CommandDefinition("practitioner.add", [.admin], required: ["id", "name", "scheme", "joined"], optional: ["modalities"], effect: .write,
+                          summary: "register a practitioner") { a in
+            .store(.practitionerAdd(try Practitioner(
+                id: try a.required("id"), name: try a.required("name"), scheme: try a.required("scheme"), joined: try a.required("joined", a.day),
+                modalities: try a.terms("modalities") ?? [])))
+        },
+        CommandDefinition("certificate.add", adminOrProvider, required: ["practitioner", "kind", "issued", "expires"], optional: ["ref"],
+                          effect: .write, summary: "record a certificate such as first aid") { a in
+            .store(.certificateAdd(try Certificate(
+                practitioner: try a.required("practitioner"), kind: try a.required("kind"), issued: try a.required("issued", a.day),
+                expires: try a.required("expires", a.day), reference: a.text("ref"))))
+        },
+    ]
+
+    /// Named apart: the batcher's refusals are noted against it.
+    static let completionRecord = CommandDefinition("completion.record", adminOrProvider, required: ["practitioner", "course", "completed", "key"], optional: ["explain"],
+                      effect: .batchedWrite,
+                      summary: "append a completion; idempotent by key (explain=yes adds a data line replayed=yes|no)") { a in
+        .store(.completionRecord(
+            practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.required("completed", a.day),
+            key: try a.required("key"), explain: a.text("explain") == "yes"))
+    }
+
+    static let ledger: [CommandDefinition] = [
+        completionRecord,
+        CommandDefinition("entry.reverse", adminOrProvider, required: ["entry", "reason", "key"], effect: .write,
+                          summary: "append the reversal of an entry recorded in error") { a in
+            guard let entry = Int64(try a.required("entry")), entry > 0 else { throw ValidationError("entry", "is an entry number") }
+            return .store(.entryReverse(entry: entry, reason: try a.required("reason"), key: try a.required("key")))
+        },
+        CommandDefinition("entry.adjust", [.admin], required: ["practitioner", "points", "reason", "key"], optional: ["category", "delivery"],
+                          effect: .write, summary: "append a manual adjustment") { a in
+            .store(.entryAdjust(
+                practitioner: try a.required("practitioner"), points: try a.required("points", a.points), reason: try a.required("reason"),
+                category: a.text("category"), delivery: try a.delivery("delivery"), key: try a.required("key")))
+        },
+        CommandDefinition("points", readers, optional: ["practitioner", "on"], effect: .read, summary: "a practitioner's standing in a cycle") { a in
+            .store(.points(practitioner: a.text("practitioner"), on: try a.day("on")))
+        },
+        CommandDefinition("statement", readers, optional: ["practitioner", "from", "to"], effect: .read,
+                          summary: "a practitioner's ledger entries, oldest first") { a in
+            let (from, to) = (try a.day("from"), try a.day("to"))
+            if let from, let to, from > to { throw ValidationError("from", "\(from) is after to=\(to)") }
+            return .store(.statement(practitioner: a.text("practitioner"), from: from, to: to))
+        },
+        CommandDefinition("report.nightly", [.admin, .reporter], optional: ["date"], effect: .read, runsApart: true,
+                          summary: "the nightly report as data lines, each with section=; the run is recorded (docs/report.md)") { a in
+            .store(.reportNightly(date: try a.day("date")))
+        },
+        CommandDefinition("ledger.verify", [.admin, .reporter], optional: ["anchors"], effect: .read,
+                          summary: "check the ledger's hash chain, and that heads published earlier (anchors=ENTRY:HASH,...) still hold") { a in
+            .store(.ledgerVerify(anchors: try a.anchors("anchors")))
+        },
+    ]
+
+    static let principals: [CommandDefinition] = [
+        CommandDefinition("principal.add", [.admin], required: ["role"], optional: ["uid", "user", "provider", "practitioner"],
+                          oneOf: [["uid", "user"]], effect: .write, changesPrincipals: true, summary: "map a Unix account to a role") { a in
+            guard let role = Role(rawValue: try a.required("role")) else {
+                throw ValidationError("role", "is one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return .store(.principalAdd(account: try a.account(), role: role, provider: a.text("provider"), practitioner: a.text("practitioner")))
+        },
+        CommandDefinition("principal.list", [.admin], effect: .read, summary: "the principals") { _ in .store(.principalList) },
+        CommandDefinition("principal.remove", [.admin], optional: ["uid", "user"], oneOf: [["uid", "user"]], effect: .write,
+                          changesPrincipals: true, summary: "remove an account's principal") { a in
+            .store(.principalRemove(account: try a.account()))
+        },
+    ]
+}
