@@ -61,47 +61,56 @@ public final class AdminServer: Service, Sendable {
         self.ready = ready
     }
 
-    struct AcceptedConnection: Sendable {
-        var peer: PeerCredentials
-        var channel: NIOAsyncChannel<FramedLine, ByteBuffer>
-        var framing: LineFrameDecoder.Closing
-    }
-
     public func run() async throws {
         let path = configuration.socketPath
         try SocketPlacement.prepare(path: path, directoryMode: configuration.directoryMode)
         let lineLimit = configuration.lineLimit
         let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
             + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
+        let stall = TimeAmount.nanoseconds(Int64(configuration.outputStallTimeout.components.seconds) * 1_000_000_000
+            + configuration.outputStallTimeout.components.attoseconds / 1_000_000_000)
+        let services = ConnectionServices(
+            resolver: resolver, runner: runner, lineLimit: lineLimit,
+            limits: AnswerQueue.Limits(soft: configuration.outputSoftLimit, hard: configuration.outputHardLimit), stall: stall,
+            logger: logger)
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             // A client that sends its requests and then shuts down its writing side (`printf ... | socat`,
             // `nc -U -N`) still gets every answer: end of input ends the request stream, not the connection.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .bind(unixDomainSocketPath: path) { channel -> EventLoopFuture<AcceptedConnection> in
+            // Each connection asks for more requests only while it may take them (`ConnectionHandler`).
+            .childChannelOption(.autoRead, value: false)
+            .childChannelInitializer { channel in
                 guard let options = channel as? SocketOptionProvider else {
-                    return channel.eventLoop.makeFailedFuture(ChannelError.operationUnsupported) as EventLoopFuture<AcceptedConnection>
+                    return channel.eventLoop.makeFailedFuture(ChannelError.operationUnsupported)
                 }
                 return options.unsafeGetSocketOption(
                     level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)
                 ).flatMapThrowing { (credentials: KernelPeerCredentials) in
+                    let peer = PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
+                    let admitted = self.admit(peer.uid)
+                    self.opened(channel)
+                    channel.closeFuture.whenComplete { _ in
+                        if admitted { self.release(peer.uid) }
+                        self.closed(channel)
+                    }
+                    let framing = LineFrameDecoder.Closing()
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(IdleCloser())
-                    let framing = LineFrameDecoder.Closing()
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(limit: lineLimit, closing: framing)))
-                    return AcceptedConnection(
-                        peer: PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid),
-                        channel: try NIOAsyncChannel(wrappingChannelSynchronously: channel), framing: framing)
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(services: services, peer: peer, admitted: admitted, framing: framing))
                 }
             }
+            .bind(unixDomainSocketPath: path).get()
         defer { unlink(path) }
         guard chmod(path, configuration.socketMode) == 0 else {
-            try? await server.channel.close()
+            try? await server.close()
             throw SocketPlacementError(description: "cannot set the mode of \(path): \(String(cString: strerror(errno)))")
         }
         if let groupName = configuration.socketGroup {
             guard let group = getgrnam(groupName), chown(path, uid_t.max, group.pointee.gr_gid) == 0 else {
-                try? await server.channel.close()
+                try? await server.close()
                 throw SocketPlacementError(description: "cannot give \(path) to the group \(groupName): no such group, or \(String(cString: strerror(errno)))")
             }
         }
@@ -109,19 +118,69 @@ public final class AdminServer: Service, Sendable {
         ready?()
 
         try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { tasks in
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        tasks.addTask { await self.serve(connection) }
-                    }
-                }
+            try await withTaskCancellationHandler {
+                try await server.closeFuture.get()
+                // Every connection answers what it has read, then closes.
+                await self.drained()
+            } onCancel: {
+                server.close(promise: nil as EventLoopPromise<Void>?)
+                self.closeEveryConnection()
             }
         } onGracefulShutdown: {
-            // Stop accepting; each connection closes itself on the same signal.
-            server.channel.close(promise: nil as EventLoopPromise<Void>?)
+            // Stop accepting; each connection stops reading, answers what it read, and closes.
+            server.close(promise: nil as EventLoopPromise<Void>?)
+            self.shutDownEveryConnection()
         }
         logger.info("admin socket closed", metadata: ["socket": "\(path)"])
     }
+
+    // MARK: - Open connections, for shutdown
+
+    private let open = Mutex((channels: [ObjectIdentifier: any Channel](), shuttingDown: false, waiters: [CheckedContinuation<Void, Never>]()))
+
+    private func opened(_ channel: any Channel) {
+        let late = open.withLock { state -> Bool in
+            state.channels[ObjectIdentifier(channel)] = channel
+            return state.shuttingDown
+        }
+        if late { channel.pipeline.fireUserInboundEventTriggered(ShutdownEvent()) }
+    }
+
+    private func closed(_ channel: any Channel) {
+        let waiters = open.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.channels[ObjectIdentifier(channel)] = nil
+            guard state.channels.isEmpty else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    private func shutDownEveryConnection() {
+        let channels = open.withLock { state -> [any Channel] in
+            state.shuttingDown = true
+            return Array(state.channels.values)
+        }
+        for channel in channels { channel.pipeline.fireUserInboundEventTriggered(ShutdownEvent()) }
+    }
+
+    private func closeEveryConnection() {
+        let channels = open.withLock { Array($0.channels.values) }
+        for channel in channels { channel.close(promise: nil) }
+    }
+
+    /// Returns once no connection is open.
+    private func drained() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = open.withLock { state -> Bool in
+                guard !state.channels.isEmpty else { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
 
     /// Takes a place for a new connection, or nil when the server or the account is at its limit.
     private func admit(_ uid: UInt32) -> Bool {
@@ -140,297 +199,6 @@ public final class AdminServer: Service, Sendable {
             let left = state.perAccount[uid, default: 1] - 1
             state.perAccount[uid] = left == 0 ? nil : left
         }
-    }
-
-    private func serve(_ connection: AcceptedConnection) async {
-        let channel = connection.channel.channel
-        var connectionLogger = logger
-        connectionLogger[metadataKey: "peer"] = "uid=\(connection.peer.uid) pid=\(connection.peer.pid)"
-        guard admit(connection.peer.uid) else {
-            connectionLogger.notice("refused a connection over the limit")
-            try? await connection.channel.executeThenClose { _, outbound in
-                try await outbound.write(Self.buffer([ResponseLine.err(.busy, "too many connections; try again later")]))
-            }
-            return
-        }
-        defer { release(connection.peer.uid) }
-        do {
-            try await withTaskCancellationOrGracefulShutdownHandler {
-                try await connection.channel.executeThenClose { inbound, outbound in
-                    let found: Principal?
-                    // Taken before the look-up: a change to the principals made meanwhile gives a later stamp.
-                    let stamp = resolver.isBuiltIn(connection.peer) ? nil : await resolver.changes?.stamp()
-                    do {
-                        found = try await resolver.principal(for: connection.peer)
-                    } catch {
-                        connectionLogger.warning("cannot look up a principal", metadata: ["error": "\(error)"])
-                        try await outbound.write(Self.buffer([ResponseLine.err(.unavailable, "the database cannot be reached; try again")]))
-                        return
-                    }
-                    guard let principal = found else {
-                        connectionLogger.notice("refused a peer with no principal", metadata: ["account": "\(connection.peer.accountName)"])
-                        try await outbound.write(Self.buffer([
-                            ResponseLine.err(.permissionDenied, "no principal for account \(connection.peer.accountName) (uid \(connection.peer.uid))")
-                        ]))
-                        return
-                    }
-                    var session = Session(principal: principal, lineLimit: configuration.lineLimit)
-                    try await outbound.write(Self.buffer([session.greeting]))
-                    var identity = ConnectionIdentity(peer: connection.peer, principal: principal, stamp: stamp)
-                    try await answer(inbound, outbound, &session, &identity, channel: channel, logger: connectionLogger)
-                }
-            } onCancelOrGracefulShutdown: {
-                // Stop reading: what was already read is answered, then the connection closes. The
-                // service group's shutdown bound cancels anything that takes longer.
-                // A line cut off by this close is not a request the client finished sending.
-                connection.framing.closingHere()
-                channel.close(mode: .input, promise: nil as EventLoopPromise<Void>?)
-            }
-        } catch {
-            connectionLogger.debug("connection ended", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Requests in flight on one connection before it stops reading ahead.
-    static let readAhead = 256
-    /// Bytes of one answer handed to the socket at a time.
-    static let writeChunk = 64 * 1024
-
-    /// Answers one connection's requests, in order. Requests are read ahead: consecutive
-    /// `completion.record` requests go to the group-commit batcher together, while any other command
-    /// first waits for everything before it (a script that adds a practitioner and then records a
-    /// completion for them must see them added). Answers are written strictly in request order.
-    ///
-    /// What is answered but not yet written is counted (`OutputBacklog`): a client that sends and never
-    /// reads makes the reader stop reading, and then has its connection closed, instead of having its
-    /// answers pile up in cpdd.
-    private func answer(
-        _ inbound: NIOAsyncChannelInboundStream<FramedLine>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
-        _ session: inout Session, _ identity: inout ConnectionIdentity, channel: Channel, logger: Logger
-    ) async throws {
-        let principal = identity.principal
-        let (answers, queue) = AsyncStream<Answer>.makeStream()
-        let runner = self.runner
-        let backlog = OutputBacklog(limits: .init(
-            soft: configuration.outputSoftLimit, hard: configuration.outputHardLimit, stall: configuration.outputStallTimeout))
-        @Sendable func overflow(_ why: String) {
-            guard backlog.close() else { return }
-            logger.notice("closed a connection that does not read its answers", metadata: [
-                "why": "\(why)", "unwritten": "\(backlog.bytes)",
-            ])
-            channel.close(promise: nil as EventLoopPromise<Void>?)
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                // However the writer ends (the client went away), a reader waiting for it to drain
-                // the backlog is let go at once.
-                defer { _ = backlog.close() }
-                var place = 0
-                for await answer in answers {
-                    defer { place += 1 }
-                    let lines: [String]
-                    switch answer {
-                    case .ready(let ready):
-                        lines = ready  // counted when it was queued
-                    case .pending(let task):
-                        lines = await task.value  // counted when it finished
-                    }
-                    // Returns once the socket has room (NIO's write-buffer watermarks), so what waits
-                    // here is in the backlog, not in NIO's buffers. A long answer (a report of every
-                    // member) goes in pieces, so the backlog shows the client's progress through it.
-                    // Each piece is counted as handed over before it is written: once the client has
-                    // read an answer, the backlog no longer holds it.
-                    guard !lines.isEmpty else {
-                        backlog.handOver(0, of: place, last: true)
-                        continue
-                    }
-                    var start = lines.startIndex
-                    while start < lines.endIndex {
-                        var end = start, size = 0
-                        while end < lines.endIndex, size < Self.writeChunk {
-                            size += lines[end].utf8.count + 1
-                            end += 1
-                        }
-                        backlog.handOver(size, of: place, last: end == lines.endIndex)
-                        try await outbound.write(Self.buffer(Array(lines[start..<end])))
-                        start = end
-                    }
-                }
-            }
-            /// The place in request order of the next answer queued (the writer counts the same way).
-            var nextPlace = 0
-            /// Queues lines known now; false when the backlog is past its hard bound. Counted before
-            /// the writer can take them.
-            func queueReady(_ lines: [String]) -> Bool {
-                let fits = backlog.add(OutputBacklog.size(lines), at: nextPlace)
-                nextPlace += 1
-                queue.yield(.ready(lines))
-                return fits
-            }
-            var barrier: Task<[String], Never>? = nil
-            var batchedSinceBarrier: [Task<[String], Never>] = []
-            var lastEnqueued: Task<CompletionPromise, Never>? = nil
-            var inFlight: [Task<[String], Never>] = []
-            let unfinished = Counter()
-            reading: for try await frame in inbound {
-                // Over the soft bound: read nothing more until the client has read enough. (Checked
-                // first without waiting: this runs once per request.)
-                if backlog.bytes > configuration.outputSoftLimit {
-                    guard await backlog.drained() else {
-                        overflow("over the soft bound for \(configuration.outputStallTimeout)")
-                        break reading
-                    }
-                }
-                let task: Task<[String], Never>
-                switch session.step(for: frame) {
-                case nil:
-                    continue
-                case .reply(let reply):
-                    // Answered by the session alone (ping, help, a refusal): no task to wait for.
-                    if let refused = reply.refused { runner?.noteRefusal(refused, by: principal) }
-                    guard queueReady(reply.lines) else {
-                        overflow("past the hard bound")
-                        break reading
-                    }
-                    if reply.closeAfterwards { break reading }
-                    continue
-                case .execute(let command, let definition):
-                    if let refusal = await recheck(&identity) {
-                        runner?.noteRefusal(Session.Refusal(command: definition.name, error: refusal.error), by: principal)
-                        guard queueReady([refusal.error.line]), !refusal.close else { break reading }
-                        continue
-                    }
-                    let json = session.json
-                    guard let runner else {
-                        task = Task { [ResponseLine.err(.unavailable, "this cpdd has no database")] }
-                        break
-                    }
-                    if definition.effect == .batchedWrite, let (completion, explain) = runner.completion(command, as: principal) {
-                        // Completions reach the batcher in request order: each is enqueued after the
-                        // one before it (and after any other command before it), then waits for its
-                        // batch to commit.
-                        let before = barrier
-                        let previous = lastEnqueued
-                        let enqueued = Task { () -> CompletionPromise in
-                            _ = await before?.value
-                            _ = await previous?.value
-                            return runner.enqueue(completion)
-                        }
-                        lastEnqueued = enqueued
-                        unfinished.add(1)
-                        task = Task {
-                            defer { unfinished.add(-1) }
-                            return runner.answer(await enqueued.value.outcome, explain: explain, json: json, by: principal)
-                        }
-                        batchedSinceBarrier.append(task)
-                    } else if unfinished.value == 0, !definition.runsApart {
-                        // Nothing before it is still running (the usual case for a client that waits
-                        // for each answer): run it here rather than in a task of its own, which saves
-                        // a thread hand-off per request. It would wait for everything before it anyway.
-                        // (The report, minutes long and on two connections, keeps a task of its own,
-                        // out of reach of the connection's cancellation.)
-                        let lines = await runner.run(command, definition, as: principal, json: json)
-                        if definition.changesPrincipals { resolver.changes?.noteChange() }
-                        guard queueReady(lines) else {
-                            overflow("past the hard bound")
-                            break reading
-                        }
-                        barrier = nil
-                        batchedSinceBarrier = []
-                        continue
-                    } else {
-                        let before = [barrier].compactMap { $0 } + batchedSinceBarrier
-                        let changes = definition.changesPrincipals ? resolver.changes : nil
-                        unfinished.add(1)
-                        task = Task {
-                            defer { unfinished.add(-1) }
-                            for earlier in before { _ = await earlier.value }
-                            let lines = await runner.run(command, definition, as: principal, json: json)
-                            // Before the answer goes out: once the admin reads OK, the change holds on every connection.
-                            changes?.noteChange()
-                            return lines
-                        }
-                        barrier = task
-                        batchedSinceBarrier = []
-                    }
-                }
-                // Counted as soon as it is answered, not when the writer reaches it: behind a write
-                // the client does not read, finished answers would otherwise pile up unseen.
-                let answered = task
-                let place = nextPlace
-                nextPlace += 1
-                queue.yield(.pending(Task {
-                    let lines = await answered.value
-                    if !backlog.add(OutputBacklog.size(lines), at: place) { overflow("past the hard bound") }
-                    return lines
-                }))
-                inFlight.append(task)
-                if inFlight.count >= Self.readAhead {
-                    // Bounded read-ahead: wait for the oldest half before reading more, and forget them
-                    // (a connection that only records completions would otherwise keep every task).
-                    let done = Set(inFlight.prefix(Self.readAhead / 2))
-                    for task in done { _ = await task.value }
-                    inFlight.removeFirst(Self.readAhead / 2)
-                    batchedSinceBarrier.removeAll { done.contains($0) }
-                }
-            }
-            queue.finish()
-            try await group.waitForAll()
-        }
-    }
-
-    /// Who is on a connection, and the stamp of the principals its principal was resolved at (nil
-    /// for root and cpdd's own account, which are admin whatever the principals say).
-    struct ConnectionIdentity: Sendable {
-        var peer: PeerCredentials
-        var principal: Principal
-        var stamp: PrincipalChanges.Stamp?
-    }
-
-    /// Before a request that reaches the database: when the principals changed since this
-    /// connection's principal was resolved, resolves it again. Nil to go on; otherwise the answer,
-    /// and whether the connection then closes (its principal was removed or changed: a connection
-    /// never goes on under a principal other than the one its greeting named).
-    private func recheck(_ identity: inout ConnectionIdentity) async -> (error: CommandError, close: Bool)? {
-        guard let stamp = identity.stamp, let changes = resolver.changes else { return nil }
-        let now = await changes.stamp()
-        guard now != stamp else { return nil }
-        let current: Principal?
-        do {
-            current = try await resolver.principal(for: identity.peer)
-        } catch {
-            logger.warning("cannot look up a principal again", metadata: ["error": "\(error)"])
-            return (CommandError(.unavailable, "the database cannot be reached; try again"), false)
-        }
-        guard let current else {
-            logger.notice("closed a connection whose principal was removed", metadata: ["account": "\(identity.principal.name)"])
-            return (CommandError(.permissionDenied, "the principal for account \(identity.principal.name) was removed"), true)
-        }
-        guard current == identity.principal else {
-            return (CommandError(.permissionDenied, "the principal for account \(identity.principal.name) changed; connect again"), true)
-        }
-        identity.stamp = now
-        return nil
-    }
-
-    /// How many of a connection's request tasks have not finished.
-    final class Counter: Sendable {
-        private let count = Atomic<Int>(0)
-        func add(_ n: Int) { count.add(n, ordering: .sequentiallyConsistent) }
-        var value: Int { count.load(ordering: .sequentiallyConsistent) }
-    }
-
-    /// An answer in the writer's queue: lines already known, or a task that will give them.
-    enum Answer: Sendable {
-        case ready([String])
-        case pending(Task<[String], Never>)
-    }
-
-    static func buffer(_ lines: [String]) -> ByteBuffer {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 1 })
-        for line in lines { ResponseLine.wireBytes(line, into: &bytes) }
-        return ByteBuffer(bytes: bytes)
     }
 }
 

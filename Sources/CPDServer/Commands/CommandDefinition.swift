@@ -29,15 +29,13 @@ public struct CommandDefinition: Sendable {
     public let effect: CommandEffect
     /// After it has committed, connections already open look their principal up again.
     public let changesPrincipals: Bool
-    /// Runs minutes (the nightly report): in a task of its own, never inline on the reader.
-    public let runsApart: Bool
     /// Reads a request the session has checked against this definition (a known argument set, the
     /// required ones present, one of each `oneOf` group, no NUL) into the command's typed form.
     let read: @Sendable (Arguments) throws -> Command
 
     init(
         _ name: String, _ roles: Set<Role>, required: [String] = [], optional: [String] = [], oneOf: [[String]] = [],
-        words: String? = nil, effect: CommandEffect, changesPrincipals: Bool = false, runsApart: Bool = false,
+        words: String? = nil, effect: CommandEffect, changesPrincipals: Bool = false,
         summary: String, read: @escaping @Sendable (Arguments) throws -> Command
     ) {
         self.name = name
@@ -49,7 +47,6 @@ public struct CommandDefinition: Sendable {
         self.summary = summary
         self.effect = effect
         self.changesPrincipals = changesPrincipals
-        self.runsApart = runsApart
         self.read = read
     }
 

@@ -149,7 +149,7 @@ public enum CommandTable {
             if let from, let to, from > to { throw ValidationError("from", "\(from) is after to=\(to)") }
             return .store(.statement(practitioner: a.text("practitioner"), from: from, to: to))
         },
-        CommandDefinition("report.nightly", [.admin, .reporter], optional: ["date"], effect: .read, runsApart: true,
+        CommandDefinition("report.nightly", [.admin, .reporter], optional: ["date"], effect: .read,
                           summary: "the nightly report as data lines, each with section=; the run is recorded (docs/report.md)") { a in
             .store(.reportNightly(date: try a.day("date")))
         },
