@@ -353,9 +353,14 @@ public struct CommandRunner: Sendable {
             return [ResponseLine.ok()]
 
         case "completion.record":
-            let receipt = try LedgerStore.recordCompletion(
+            // `run` sends completion.record to the batcher; should it come here, it takes the same one path.
+            let completion = LedgerStore.CompletionRequest(
                 practitioner: try a.required("practitioner"), course: try a.required("course"), completed: try a.required("completed", a.day),
-                key: try a.required("key"), by: who.recorder, c)
+                key: try a.required("key"), by: who.recorder)
+            guard let outcome = try LedgerStore.recordCompletions([completion], c).first else {
+                throw StoreError.conflict("the completion was not recorded; try again")
+            }
+            let receipt = try outcome.get()
             guard a.text("explain") == "yes" else { return [receiptLine(receipt)] }
             var record = Record()
             record.add("replayed", receipt.replayed ? "yes" : "no")

@@ -32,15 +32,6 @@ public enum LedgerStore {
         var fingerprint: String { "completion.record practitioner=\(practitioner) course=\(course) completed=\(completed)" }
     }
 
-    /// Appends a completion worth the course's current points. A recorder acting for a provider may
-    /// record completions only of that provider's courses.
-    public static func recordCompletion(
-        practitioner: String, course: String, completed: Day, key: String, by recorder: Recorder, _ c: PostgresConnection
-    ) throws -> EntryReceipt {
-        let request = CompletionRequest(practitioner: practitioner, course: course, completed: completed, key: key, by: recorder)
-        return try idempotentAppend(key: key, by: recorder, request: request.fingerprint, c) { c in try appendCompletion(request, c) }
-    }
-
     /// Records many completions in one transaction (group commit: one commit, one fsync, for the lot),
     /// set-based: the keys already used, the members and the courses are each looked up once for the
     /// whole batch, every request is decided in Swift in order, and the accepted ones are appended by
@@ -192,54 +183,34 @@ public enum LedgerStore {
     struct Pending: Error {}
 
     /// The batch one request at a time, each under a savepoint of its own: the way back when another
-    /// writer raced the set-based path for a key.
+    /// writer raced the set-based path for a key. Each request goes through `recordSetBased` alone,
+    /// so that it meets the same look-ups, checks and INSERT as in a batch.
     static func recordCompletionsOneByOne(_ requests: [CompletionRequest], _ c: PostgresConnection) throws -> [Result<EntryReceipt, Error>] {
         try c.withTransaction(isolation: .readCommitted, retry: .never) { c in
             var results: [Result<EntryReceipt, Error>] = []
             results.reserveCapacity(requests.count)
             for request in requests {
                 results.append(Result {
-                    _ = try validated { () throws(ValidationError) in try IdempotencyKey.validate(request.key) }
                     for attempt in 1...2 {
                         try c.execute(script: "SAVEPOINT completion")
+                        let outcome: Result<EntryReceipt, Error>?
                         do {
-                            let receipt = try existing(key: request.key, by: request.recorder, request: request.fingerprint, c)
-                                ?? appendCompletion(request, c)
-                            try c.execute(script: "RELEASE SAVEPOINT completion")
-                            return receipt
+                            outcome = try recordSetBased([request], c).first
                         } catch {
                             try c.execute(script: "ROLLBACK TO SAVEPOINT completion; RELEASE SAVEPOINT completion")
                             // Another transaction committed this key meanwhile: look again, once.
                             if let error = error as? PostgresError, error.violates(keyConstraint), attempt == 1 { continue }
                             throw error
                         }
+                        try c.execute(script: "RELEASE SAVEPOINT completion")
+                        guard let outcome else { throw StoreError.conflict("the completion was not recorded; try again") }
+                        return try outcome.get()
                     }
                     throw StoreError.conflict("key \(request.key) is being used by another request at this moment; try again")
                 })
             }
             return results
         }
-    }
-
-    static func appendCompletion(_ request: CompletionRequest, _ c: PostgresConnection) throws -> EntryReceipt {
-        let member = try SchemeStore.practitioner(request.practitioner, c)
-        let current = try CatalogueStore.course(request.course, c)
-        if let actingProvider = request.recorder.provider, current.provider != actingProvider {
-            throw StoreError.permissionDenied("course \(request.course) belongs to \(current.provider)")
-        }
-        do {
-            try CompletionRules.check(
-                completed: request.completed, today: try Registry.today(c), joined: member.joined, courseStatus: current.status,
-                course: request.course)
-        } catch let error as ValidationError {
-            throw StoreError.invalid(error)
-        }
-        let content = current.content
-        let id = try insert(
-            c, practitioner: request.practitioner, kind: .completion, points: content.points, effective: request.completed,
-            course: request.course, version: current.version, category: content.category, delivery: content.delivery,
-            by: request.recorder, key: request.key, request: request.fingerprint)
-        return EntryReceipt(entry: id, points: content.points, replayed: false)
     }
 
     /// Appends the reversal of an entry recorded in error: its points negated, in its category,
