@@ -47,14 +47,14 @@ import TestSupport
         [
             "entry=2 points=3.00",
             "entry=1 points=3.00 replayed",
-            "key old was already used for another request (completion.record practitioner=P-1001 course=MH-EVID completed=2026-08-01)",
+            "key old was already used for another request (v2 completion practitioner=6:P-1001 course=7:MH-EVID completed=10:2026-08-01)",
             "no practitioner P-404",
             "no course NOPE",
             "course: DRAFT-1 is draft, not published",
             "completed: 2099-01-01 is in the future (today is \(try Registry.today(c)))",
             "course MH-EVID belongs to CALM",
             "entry=2 points=3.00 replayed",
-            "key a was already used for another request (completion.record practitioner=P-1001 course=MH-EVID completed=2026-08-01)",
+            "key a was already used for another request (v2 completion practitioner=6:P-1001 course=7:MH-EVID completed=10:2026-08-01)",
             "entry=3 points=3.00",
             "entry=4 points=8.00",
             "key: must not be empty",
@@ -91,7 +91,7 @@ import TestSupport
         #expect(results == [
             "entry=1 points=3.00", "entry=1 points=3.00 replayed", "entry=2 points=2.00", "entry=3 points=3.00",
             "entry=3 points=3.00 replayed",
-            "key k was already used for another request (completion.record practitioner=P-1001 course=MH-EVID completed=2026-08-01)",
+            "key k was already used for another request (v2 completion practitioner=6:P-1001 course=7:MH-EVID completed=10:2026-08-01)",
         ])
         // A later batch finds them by scope too.
         let later = try LedgerStore.recordCompletions([request("k", by: "calm-carl", provider: "CALM"), request("k", by: "admin2")], app).map(describe)
