@@ -10,8 +10,7 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible, Stri
 
     /// Nil when the three numbers are not a real day.
     public init?(year: Int, month: Int, day: Int) {
-        guard (1...9999).contains(year), (1...12).contains(month), (1...Day.daysIn(month: month, year: year)).contains(day)
-        else { return nil }
+        guard CivilCalendar.isValid(year: year, month: month, day: day) else { return nil }
         self.ordinal = Day.ordinal(year: year, month: month, day: day)
     }
 
@@ -34,7 +33,7 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible, Stri
 
     public var description: String {
         let (y, m, d) = components
-        return CivilCalendar.pad(y, 4) + "-" + CivilCalendar.pad(m, 2) + "-" + CivilCalendar.pad(d, 2)
+        return CivilCalendar.isoDate(year: y, month: m, day: d)
     }
 
     /// The first and last days the registry can name: four-digit years, as the wire format, the

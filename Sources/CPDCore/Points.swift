@@ -11,28 +11,60 @@ public struct Points: Hashable, Comparable, Sendable, CustomStringConvertible, A
     /// schemes' `numeric(8,2)` columns hold (a million overflowed them and was answered `internal`).
     public static let limit = Points(hundredths: 99_999_999)
 
-    /// Parses `3`, `2.5`, `-1.25`: at most two decimal places, within ±`limit`. Nil otherwise.
+    /// Parses `3`, `2.5`, `-1.25`, `+4`: at most two decimal places, within ±`limit`. Nil otherwise.
     public init?(parsing text: String) {
-        var scalars = Substring(text)
+        self.init(utf8: text.utf8, within: .limit)
+    }
+
+    /// The same grammar from UTF-8 bytes, within ±`bound`. A request's points are read within
+    /// `limit`; the store reads columns and their sums (a registry's total passes `limit`) with a
+    /// bound of `Int64.max` hundredths, straight from libpq's bytes and making no string.
+    public init?(parsingUTF8 bytes: UnsafeRawBufferPointer, within bound: Points) {
+        self.init(utf8: bytes, within: bound)
+    }
+
+    /// The one grammar of points as text: an optional sign, ASCII digits, and optionally a point and
+    /// one or two digits; within ±`bound`. Nil otherwise: a third decimal place, even a zero, is
+    /// refused rather than rounded or dropped. Generic, and so specialised here for each public
+    /// entry point (a caller in another module would get the slow unspecialised form).
+    init?<Bytes: Collection<UInt8>>(utf8 bytes: Bytes, within bound: Points) {
+        var index = bytes.startIndex
         var negative = false
-        if scalars.first == "-" || scalars.first == "+" {
-            negative = scalars.first == "-"
-            scalars = scalars.dropFirst()
+        if index != bytes.endIndex, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+            negative = bytes[index] == UInt8(ascii: "-")
+            bytes.formIndex(after: &index)
         }
-        let parts = scalars.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let wholeText = parts.first, !wholeText.isEmpty, wholeText.count <= 9,
-            wholeText.allSatisfy({ $0.isASCII && $0.isNumber })
-        else { return nil }
+        var whole: Int64 = 0
+        var wholeDigits = 0
+        while index != bytes.endIndex {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            let (times10, overflow1) = whole.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(Int64(digit))
+            guard !overflow1, !overflow2 else { return nil }
+            whole = sum
+            wholeDigits += 1
+            bytes.formIndex(after: &index)
+        }
+        guard wholeDigits > 0 else { return nil }
         var fraction: Int64 = 0
-        if parts.count == 2 {
-            let digits = parts[1]
-            guard (1...2).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-            guard let value = Int64(digits) else { return nil }
-            fraction = value * (digits.count == 1 ? 10 : 1)
+        if index != bytes.endIndex {
+            guard bytes[index] == UInt8(ascii: ".") else { return nil }
+            bytes.formIndex(after: &index)
+            var fractionDigits = 0
+            while index != bytes.endIndex {
+                let digit = bytes[index] &- UInt8(ascii: "0")
+                guard digit < 10, fractionDigits < 2 else { return nil }
+                fraction = fraction * 10 + Int64(digit)
+                fractionDigits += 1
+                bytes.formIndex(after: &index)
+            }
+            guard fractionDigits > 0 else { return nil }
+            if fractionDigits == 1 { fraction *= 10 }
         }
-        guard let whole = Int64(wholeText) else { return nil }
-        let magnitude = whole * 100 + fraction
-        guard magnitude <= Points.limit.hundredths else { return nil }
+        let (scaled, overflow1) = whole.multipliedReportingOverflow(by: 100)
+        let (magnitude, overflow2) = scaled.addingReportingOverflow(fraction)
+        guard !overflow1, !overflow2, magnitude.magnitude <= bound.hundredths.magnitude else { return nil }
         self.hundredths = negative ? -magnitude : magnitude
     }
 

@@ -29,16 +29,7 @@ public enum LedgerStore {
             self.recorder = recorder
         }
 
-        var fingerprint: String { "completion.record practitioner=\(practitioner) course=\(course) completed=\(completed)" }
-    }
-
-    /// Appends a completion worth the course's current points. A recorder acting for a provider may
-    /// record completions only of that provider's courses.
-    public static func recordCompletion(
-        practitioner: String, course: String, completed: Day, key: String, by recorder: Recorder, _ c: PostgresConnection
-    ) throws -> EntryReceipt {
-        let request = CompletionRequest(practitioner: practitioner, course: course, completed: completed, key: key, by: recorder)
-        return try idempotentAppend(key: key, by: recorder, request: request.fingerprint, c) { c in try appendCompletion(request, c) }
+        var fingerprint: RequestFingerprint { .completion(practitioner: practitioner, course: course, completed: completed) }
     }
 
     /// Records many completions in one transaction (group commit: one commit, one fsync, for the lot),
@@ -129,8 +120,8 @@ public enum LedgerStore {
             results[index] = Result { () throws -> EntryReceipt? in
                 _ = try validated { () throws(ValidationError) in try IdempotencyKey.validate(request.key) }
                 if let first = legacy[slot(request.recorder.name, request.key)] ?? used[slot(request.recorder.keyScope, request.key)] {
-                    guard first.request.utf8.elementsEqual(request.fingerprint.utf8) else {
-                        throw StoreError.conflict("key \(request.key) was already used for another request (\(first.request))")
+                    guard request.fingerprint.matches(first.request) else {
+                        throw StoreError.conflict("key \(request.key) was already used for another request (\(RequestFingerprint.readable(first.request)))")
                     }
                     if let entry = first.entry { return EntryReceipt(entry: entry, points: first.points, replayed: true) }
                     return nil  // a replay of a request earlier in this batch: answered once that one has its entry
@@ -146,7 +137,7 @@ public enum LedgerStore {
                 } catch let error as ValidationError {
                     throw StoreError.invalid(error)
                 }
-                used[slot(request.recorder.keyScope, request.key)] = Used(entry: nil, points: course.content.points, request: request.fingerprint, index: index)
+                used[slot(request.recorder.keyScope, request.key)] = Used(entry: nil, points: course.content.points, request: request.fingerprint.text, index: index)
                 accepted.append((index, course))
                 return nil
             }.flatMap { receipt in receipt.map { .success($0) } ?? .failure(Pending()) }
@@ -171,7 +162,7 @@ public enum LedgerStore {
              TextArray(rows.map(\.0.completed.description)), TextArray(rows.map(\.0.course)), TextArray(rows.map { String($0.1.version) }),
              TextArray(rows.map(\.1.content.category)), TextArray(rows.map(\.1.content.delivery.rawValue)), TextArray(rows.map(\.0.recorder.name)),
              TextArray(rows.map { $0.0.recorder.uid.map(String.init) ?? "" }), TextArray(rows.map(\.0.recorder.keyScope)),
-             TextArray(rows.map(\.0.key)), TextArray(rows.map(\.0.fingerprint))])
+             TextArray(rows.map(\.0.key)), TextArray(rows.map(\.0.fingerprint.text))])
         for row in inserted {
             let key = slot(try row["key_scope"], try row["idempotency_key"])
             used[key]?.entry = try row["id"]
@@ -192,54 +183,34 @@ public enum LedgerStore {
     struct Pending: Error {}
 
     /// The batch one request at a time, each under a savepoint of its own: the way back when another
-    /// writer raced the set-based path for a key.
+    /// writer raced the set-based path for a key. Each request goes through `recordSetBased` alone,
+    /// so that it meets the same look-ups, checks and INSERT as in a batch.
     static func recordCompletionsOneByOne(_ requests: [CompletionRequest], _ c: PostgresConnection) throws -> [Result<EntryReceipt, Error>] {
         try c.withTransaction(isolation: .readCommitted, retry: .never) { c in
             var results: [Result<EntryReceipt, Error>] = []
             results.reserveCapacity(requests.count)
             for request in requests {
                 results.append(Result {
-                    _ = try validated { () throws(ValidationError) in try IdempotencyKey.validate(request.key) }
                     for attempt in 1...2 {
                         try c.execute(script: "SAVEPOINT completion")
+                        let outcome: Result<EntryReceipt, Error>?
                         do {
-                            let receipt = try existing(key: request.key, by: request.recorder, request: request.fingerprint, c)
-                                ?? appendCompletion(request, c)
-                            try c.execute(script: "RELEASE SAVEPOINT completion")
-                            return receipt
+                            outcome = try recordSetBased([request], c).first
                         } catch {
                             try c.execute(script: "ROLLBACK TO SAVEPOINT completion; RELEASE SAVEPOINT completion")
                             // Another transaction committed this key meanwhile: look again, once.
                             if let error = error as? PostgresError, error.violates(keyConstraint), attempt == 1 { continue }
                             throw error
                         }
+                        try c.execute(script: "RELEASE SAVEPOINT completion")
+                        guard let outcome else { throw StoreError.conflict("the completion was not recorded; try again") }
+                        return try outcome.get()
                     }
                     throw StoreError.conflict("key \(request.key) is being used by another request at this moment; try again")
                 })
             }
             return results
         }
-    }
-
-    static func appendCompletion(_ request: CompletionRequest, _ c: PostgresConnection) throws -> EntryReceipt {
-        let member = try SchemeStore.practitioner(request.practitioner, c)
-        let current = try CatalogueStore.course(request.course, c)
-        if let actingProvider = request.recorder.provider, current.provider != actingProvider {
-            throw StoreError.permissionDenied("course \(request.course) belongs to \(current.provider)")
-        }
-        do {
-            try CompletionRules.check(
-                completed: request.completed, today: try Registry.today(c), joined: member.joined, courseStatus: current.status,
-                course: request.course)
-        } catch let error as ValidationError {
-            throw StoreError.invalid(error)
-        }
-        let content = current.content
-        let id = try insert(
-            c, practitioner: request.practitioner, kind: .completion, points: content.points, effective: request.completed,
-            course: request.course, version: current.version, category: content.category, delivery: content.delivery,
-            by: request.recorder, key: request.key, request: request.fingerprint)
-        return EntryReceipt(entry: id, points: content.points, replayed: false)
     }
 
     /// Appends the reversal of an entry recorded in error: its points negated, in its category,
@@ -252,7 +223,7 @@ public enum LedgerStore {
         entry: Int64, reason: String, key: String, by recorder: Recorder, _ c: PostgresConnection
     ) throws -> EntryReceipt {
         let reason = try validated { () throws(ValidationError) in try Prose.validate(reason, field: "reason", maxLength: 500) }
-        let request = "entry.reverse entry=\(entry) reason=\(reason)"
+        let request = RequestFingerprint.reversal(entry: entry, reason: reason)
         do {
             return try idempotentAppend(key: key, by: recorder, request: request, c) { c in
                 guard let row = try c.query(
@@ -279,7 +250,7 @@ public enum LedgerStore {
                 let id = try insert(
                     c, practitioner: try row["practitioner"], kind: .reversal, points: -points, effective: try row["effective"],
                     course: try row["course"], version: try row["course_version"], category: try row["category"],
-                    delivery: try row["delivery"], reverses: entry, reason: reason, by: recorder, key: key, request: request)
+                    delivery: try row["delivery"], reverses: entry, reason: reason, by: recorder, key: key, request: request.text)
                 return EntryReceipt(entry: id, points: -points, replayed: false)
             }
         } catch let error as PostgresError where error.violates(reversesConstraint) {
@@ -297,12 +268,13 @@ public enum LedgerStore {
         }
         let reason = try validated { () throws(ValidationError) in try Prose.validate(reason, field: "reason", maxLength: 500) }
         let category = try validated { () throws(ValidationError) in try category.map { (c: String) throws(ValidationError) in try Term.validate(c, field: "category") } }
-        let request = "entry.adjust practitioner=\(practitioner) points=\(points) reason=\(reason) category=\(category ?? "") delivery=\(delivery?.rawValue ?? "")"
+        let request = RequestFingerprint.adjustment(
+            practitioner: practitioner, points: points, reason: reason, category: category, delivery: delivery)
         return try idempotentAppend(key: key, by: recorder, request: request, c) { c in
             _ = try SchemeStore.practitioner(practitioner, c)
             let id = try insert(
                 c, practitioner: practitioner, kind: .adjustment, points: points, effective: try Registry.today(c), category: category,
-                delivery: delivery, reason: reason, by: recorder, key: key, request: request)
+                delivery: delivery, reason: reason, by: recorder, key: key, request: request.text)
             return EntryReceipt(entry: id, points: points, replayed: false)
         }
     }
@@ -527,7 +499,7 @@ public enum LedgerStore {
     /// conflict (another request). Two senders racing with one key: the loser's insert fails on the
     /// unique key, and its second pass finds the winner's entry.
     static func idempotentAppend(
-        key: String, by recorder: Recorder, request: String, _ c: PostgresConnection,
+        key: String, by recorder: Recorder, request: RequestFingerprint, _ c: PostgresConnection,
         _ append: @escaping (PostgresConnection) throws -> EntryReceipt
     ) throws -> EntryReceipt {
         _ = try validated { () throws(ValidationError) in try IdempotencyKey.validate(key) }
@@ -546,7 +518,7 @@ public enum LedgerStore {
     /// The entry a key already made in the recorder's key scope: the answer again for the same
     /// request, a conflict for another. An entry made before key scopes existed is found by the
     /// account's name, as it was then, and comes first: it is the sender's own earlier answer.
-    static func existing(key: String, by recorder: Recorder, request: String, _ c: PostgresConnection) throws -> EntryReceipt? {
+    static func existing(key: String, by recorder: Recorder, request: RequestFingerprint, _ c: PostgresConnection) throws -> EntryReceipt? {
         guard let row = try c.query(
             """
             SELECT id, points, request FROM ledger_entry
@@ -556,7 +528,9 @@ public enum LedgerStore {
             """, [key, recorder.keyScope, recorder.name]
         ).first else { return nil }
         let first: String = try row["request"]
-        guard first.utf8.elementsEqual(request.utf8) else { throw StoreError.conflict("key \(key) was already used for another request (\(first))") }
+        guard request.matches(first) else {
+            throw StoreError.conflict("key \(key) was already used for another request (\(RequestFingerprint.readable(first)))")
+        }
         return EntryReceipt(entry: try row["id"], points: try row["points"], replayed: true)
     }
 

@@ -133,7 +133,7 @@ public enum SchemeStore {
                     """,
                     // cpdd's key scope: the key is derived from the member, never a sender's.
                     [p.id, balance, p.joined, recorder.name, recorder.uid.map(Int64.init), Recorder.cpdd(for: recorder).keyScope,
-                     "opening:" + p.id, "practitioner.add id=\(p.id) scheme=\(p.scheme)"])
+                     "opening:" + p.id, RequestFingerprint.openingBalance(practitioner: p.id, scheme: p.scheme).text])
             }
         }
     }

@@ -49,16 +49,24 @@ extension Day: PostgresEncodable, PostgresDecodable {
     }
 }
 
+/// `numeric` with two places (every points column is `numeric(_,2)`, and so are their sums), read in
+/// Points' one grammar: a value with a third decimal place is refused, not rounded. Not bounded by
+/// `Points.limit`, which a sum (a registry's total) may pass.
 extension Points: PostgresEncodable, PostgresDecodable {
+    static let largestStored = Points(hundredths: .max)
+
     public static var postgresType: PostgresType { .numeric }
     public var postgresValue: PostgresValue { .text(description, as: .numeric) }
     public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
-        guard let value = Hundredths(parsing: text) else { throw PostgresDecodingFailure() }
-        self = Points(hundredths: value.rawValue)
+        var text = String(text)
+        guard let value = text.withUTF8({ Points(parsingUTF8: UnsafeRawBufferPointer($0), within: Points.largestStored) }) else {
+            throw PostgresDecodingFailure()
+        }
+        self = value
     }
     public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresType) throws(PostgresDecodingFailure) {
-        guard let value = Hundredths(parsing: bytes) else { throw PostgresDecodingFailure() }
-        self = Points(hundredths: value.rawValue)
+        guard let value = Points(parsingUTF8: bytes, within: Points.largestStored) else { throw PostgresDecodingFailure() }
+        self = value
     }
 }
 

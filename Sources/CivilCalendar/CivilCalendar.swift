@@ -12,6 +12,17 @@ public enum CivilCalendar {
         }
     }
 
+    /// Whether the three numbers name a real day of years 1 to 9999, the years `YYYY-MM-DD` writes:
+    /// the one rule for SQL dates and timestamps and for the domain's days (`2026-02-29` is not one).
+    public static func isValid(year: Int, month: Int, day: Int) -> Bool {
+        (1...9999).contains(year) && (1...12).contains(month) && (1...daysIn(month: month, year: year)).contains(day)
+    }
+
+    /// `YYYY-MM-DD`, the form SQL dates, the wire format and the ledger's digest write.
+    public static func isoDate(year: Int, month: Int, day: Int) -> String {
+        pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+    }
+
     /// Days since 1970-01-01 of a year, month (1-12) and day.
     public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year

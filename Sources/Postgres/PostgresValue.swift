@@ -233,138 +233,12 @@ extension Array: PostgresDecodable where Element == UInt8 {
     }
 }
 
-// MARK: - Fixed-point hundredths (numeric with two places)
+// MARK: - Timestamps
 
-/// An exact decimal with two places, held as an integer count of hundredths: `12.50` is 1250.
-/// Bound as `numeric`; decoding refuses a value with significant digits beyond the second place rather
-/// than round it silently.
-public struct Hundredths: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var rawValue: Int64
-    public init(rawValue: Int64) { self.rawValue = rawValue }
-
-    /// Parses `3`, `2.5`, `-0.07`, `+1.50`; nil for anything else, for more than two significant
-    /// decimal places, or for a value out of range.
-    public init?(parsing text: Substring) { self.init(parsingUTF8: text.utf8) }
-
-    /// The same, from the text's bytes.
-    public init?(parsing bytes: UnsafeRawBufferPointer) { self.init(parsingUTF8: bytes) }
-
-    init?<Bytes: Collection<UInt8>>(parsingUTF8 bytes: Bytes) {
-        var digits = bytes[...]
-        var negative = false
-        if let first = digits.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
-            negative = first == UInt8(ascii: "-")
-            digits = digits.dropFirst()
-        }
-        var whole: Int64 = 0
-        var fraction: Int64 = 0
-        var fractionDigits = 0
-        var seenDigit = false
-        var seenPoint = false
-        for char in digits {
-            if char == UInt8(ascii: ".") {
-                if seenPoint { return nil }
-                seenPoint = true
-                continue
-            }
-            guard char >= UInt8(ascii: "0"), char <= UInt8(ascii: "9") else { return nil }
-            seenDigit = true
-            let digit = Int64(char - UInt8(ascii: "0"))
-            if seenPoint {
-                fractionDigits += 1
-                if fractionDigits > 2 {
-                    if digit != 0 { return nil }
-                    continue
-                }
-                fraction = fraction * 10 + digit
-            } else {
-                let (times10, overflow1) = whole.multipliedReportingOverflow(by: 10)
-                let (sum, overflow2) = times10.addingReportingOverflow(digit)
-                if overflow1 || overflow2 || sum > Int64.max / 100 { return nil }
-                whole = sum
-            }
-        }
-        guard seenDigit else { return nil }
-        if fractionDigits == 1 { fraction *= 10 }
-        let magnitude = whole * 100 + fraction
-        self.rawValue = negative ? -magnitude : magnitude
-    }
-
-    /// Always two places: `3.00`, `-0.07`.
-    public var description: String {
-        let magnitude = rawValue.magnitude
-        let whole = magnitude / 100
-        let fraction = magnitude % 100
-        return (rawValue < 0 ? "-" : "") + "\(whole)." + (fraction < 10 ? "0" : "") + "\(fraction)"
-    }
-
-    public static func < (lhs: Hundredths, rhs: Hundredths) -> Bool { lhs.rawValue < rhs.rawValue }
-}
-
-extension Hundredths: PostgresEncodable, PostgresDecodable {
-    public static var postgresType: PostgresType { .numeric }
-    public var postgresValue: PostgresValue { .text(description, as: .numeric) }
-    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
-        guard let value = Hundredths(parsing: text) else { throw PostgresDecodingFailure() }
-        self = value
-    }
-    public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresType) throws(PostgresDecodingFailure) {
-        guard let value = Hundredths(parsing: bytes) else { throw PostgresDecodingFailure() }
-        self = value
-    }
-}
-
-// MARK: - Dates and timestamps
-
-/// A SQL `date`: a day in the proleptic Gregorian calendar, with no time and no zone.
-public struct PostgresDate: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var year: Int
-    public var month: Int
-    public var day: Int
-
-    /// Nil when the three numbers are not a real day (`2026-02-29`).
-    public init?(year: Int, month: Int, day: Int) {
-        guard (1...9999).contains(year), (1...12).contains(month),
-            (1...CivilCalendar.daysIn(month: month, year: year)).contains(day)
-        else { return nil }
-        self.year = year
-        self.month = month
-        self.day = day
-    }
-
-    /// Parses exactly `YYYY-MM-DD`.
-    public init?(parsing text: Substring) {
-        guard let (y, m, d, rest) = DateText.parseDate(text), rest.isEmpty else { return nil }
-        self.init(year: y, month: m, day: d)
-    }
-
-    /// Days since 1970-01-01.
-    public var daysSinceEpoch: Int { CivilCalendar.daysFromCivil(year: year, month: month, day: day) }
-
-    public init(daysSinceEpoch days: Int) {
-        let (y, m, d) = CivilCalendar.civilFromDays(days)
-        self.year = y
-        self.month = m
-        self.day = d
-    }
-
-    public var description: String {
-        CivilCalendar.pad(year, 4) + "-" + CivilCalendar.pad(month, 2) + "-" + CivilCalendar.pad(day, 2)
-    }
-
-    public static func < (lhs: PostgresDate, rhs: PostgresDate) -> Bool {
-        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
-    }
-}
-
-extension PostgresDate: PostgresEncodable, PostgresDecodable {
-    public static var postgresType: PostgresType { .date }
-    public var postgresValue: PostgresValue { .text(description, as: .date) }
-    public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
-        guard let value = PostgresDate(parsing: text) else { throw PostgresDecodingFailure() }
-        self = value
-    }
-}
+// `numeric` and `date` have no Swift type here: the layer's callers bind and read their own (cpd's
+// `Points` and `Day`, in CPDStore), each in PostgreSQL's text form and from libpq's bytes, so that
+// there is one fixed-point type and one day type, with one set of rules each. The calendar's
+// arithmetic and its one parser of `YYYY-MM-DD` are CivilCalendar's.
 
 /// Timestamps bind as `timestamptz` in UTC with microseconds, the server's own precision.
 extension Date: PostgresEncodable, PostgresDecodable {
@@ -377,19 +251,19 @@ extension Date: PostgresEncodable, PostgresDecodable {
             days -= 1
             rest += 86_400_000_000
         }
-        let date = PostgresDate(daysSinceEpoch: days)
+        let (year, month, day) = CivilCalendar.civilFromDays(days)
         let seconds = Int(rest / 1_000_000)
         let fraction = Int(rest % 1_000_000)
-        let text = "\(date) " + CivilCalendar.pad(seconds / 3600, 2) + ":" + CivilCalendar.pad(seconds / 60 % 60, 2)
-            + ":" + CivilCalendar.pad(seconds % 60, 2) + "." + CivilCalendar.pad(fraction, 6) + "+00"
+        let time = CivilCalendar.pad(seconds / 3600, 2) + ":" + CivilCalendar.pad(seconds / 60 % 60, 2) + ":"
+            + CivilCalendar.pad(seconds % 60, 2) + "." + CivilCalendar.pad(fraction, 6)
+        let text = CivilCalendar.isoDate(year: year, month: month, day: day) + " " + time + "+00"
         return .text(text, as: .timestamptz)
     }
 
     /// Reads the ISO output style (`2026-11-21 23:18:32.123456+05:30`); a `timestamp` without a zone
     /// is taken as UTC. The connection sets DateStyle to ISO, so this is the only form that arrives.
     public init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
-        guard let (y, m, d, afterDate) = DateText.parseDate(text),
-            PostgresDate(year: y, month: m, day: d) != nil
+        guard let (y, m, d, afterDate) = DateText.parseDate(text), CivilCalendar.isValid(year: y, month: m, day: d)
         else { throw PostgresDecodingFailure() }
         var seconds = Double(CivilCalendar.daysFromCivil(year: y, month: m, day: d)) * 86_400
         var rest = afterDate

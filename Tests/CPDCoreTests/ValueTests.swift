@@ -12,6 +12,28 @@ import Testing
         }
     }
 
+    @Test func pointsHaveOneGrammarFromBytesWithinABound() {
+        let stored = Points(hundredths: .max)
+        func read(_ text: String, within bound: Points = .limit) -> Int64? {
+            Array(text.utf8).withUnsafeBytes { Points(parsingUTF8: $0, within: bound)?.hundredths }
+        }
+        #expect(read("3") == 300)
+        #expect(read("2.5") == 250)
+        #expect(read("-0.07") == -7)
+        #expect(read("+1.50") == 150)
+        #expect(read("1.005", within: stored) == nil, "a third place is refused, not rounded")
+        #expect(read("12.500", within: stored) == nil, "a third place is refused even when it is a zero")
+        for bad in ["", "-", "+", "1.2.3", "1e3", ".5", "5.", " 3", "3 ", "--1", "1.-5", "٣"] {
+            #expect(read(bad, within: stored) == nil, "\(bad)")
+        }
+        #expect(read("999999.99") == 99_999_999 && read("-999999.99") == -99_999_999)
+        #expect(read("1000000") == nil, "past the limit")
+        #expect(read("1000000", within: stored) == 100_000_000, "a stored sum may pass the limit")
+        #expect(read("92233720368547758.07", within: stored) == .max)
+        #expect(read("92233720368547758.08", within: stored) == nil, "overflow is refused")
+        #expect(read("99999999999999999999", within: stored) == nil)
+    }
+
     @Test func sharesRoundUpForMinimumsAndDownForCaps() {
         #expect(Points(15).share(percent: pts("33.33"), roundingUp: false) == pts("4.99"))
         #expect(Points(15).share(percent: pts("33.33"), roundingUp: true) == pts("5.00"))
@@ -48,6 +70,23 @@ import Testing
         #expect(Day(parsing: "2028-02-29") != nil)
         #expect(Day(parsing: "2026-13-01") == nil)
         #expect(Day(parsing: "26-01-01") == nil)
+    }
+
+    @Test func leapDaysFollowTheGregorianCenturyRule() {
+        #expect(Day(year: 2024, month: 2, day: 29) != nil)
+        #expect(Day(year: 2026, month: 2, day: 29) == nil)
+        #expect(Day(year: 1900, month: 2, day: 29) == nil)
+        #expect(Day(year: 2000, month: 2, day: 29) != nil)
+        #expect(Day(parsing: "2026-04-31") == nil)
+    }
+
+    @Test func everyDayOfTheCalendarRoundTripsThroughItsText() {
+        #expect(Day(parsing: "2000-03-01")?.ordinal == 11_017)
+        for ordinal in stride(from: Day.earliest.ordinal, through: Day.latest.ordinal, by: 997) {
+            let day = Day(ordinal: ordinal)
+            #expect(Day(parsing: day.description) == day, "\(ordinal)")
+        }
+        #expect(Day(parsing: Day.latest.description) == Day.latest)
     }
 
     @Test func daysParseExactlyTenASCIIBytes() {

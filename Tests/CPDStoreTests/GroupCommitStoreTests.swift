@@ -24,10 +24,9 @@ import TestSupport
         }
     }
 
-    @Test func everyRequestIsDecidedOnItsOwnAndTheAcceptedAreNumberedInOrder() throws {
-        let app = try fixture.app()
-        _ = try LedgerStore.recordCompletions([request("old")], app)
-        let results = try LedgerStore.recordCompletions([
+    /// A batch with one request of each kind of outcome, sent after a first batch of `request("old")`.
+    var mixedBatch: [LedgerStore.CompletionRequest] {
+        [
             request("a"),                                            // new
             request("old"),                                          // replay of a committed entry
             request("old", completed: "2026-08-02"),                 // the committed key, another request
@@ -41,24 +40,42 @@ import TestSupport
             request("b"),                                            // a key refused above, now good
             request("g", course: "NMT-ANX", by: "calm", provider: "CALM"), // a provider
             request("", course: "NMT-ANX"),                          // an empty key
-        ], app).map(describe)
-        #expect(results == [
+        ]
+    }
+
+    func mixedBatchAnswers(_ c: PostgresConnection) throws -> [String] {
+        [
             "entry=2 points=3.00",
             "entry=1 points=3.00 replayed",
             "key old was already used for another request (completion.record practitioner=P-1001 course=MH-EVID completed=2026-08-01)",
             "no practitioner P-404",
             "no course NOPE",
             "course: DRAFT-1 is draft, not published",
-            "completed: 2099-01-01 is in the future (today is \(try Registry.today(app)))",
+            "completed: 2099-01-01 is in the future (today is \(try Registry.today(c)))",
             "course MH-EVID belongs to CALM",
             "entry=2 points=3.00 replayed",
             "key a was already used for another request (completion.record practitioner=P-1001 course=MH-EVID completed=2026-08-01)",
             "entry=3 points=3.00",
             "entry=4 points=8.00",
             "key: must not be empty",
-        ])
+        ]
+    }
+
+    @Test func everyRequestIsDecidedOnItsOwnAndTheAcceptedAreNumberedInOrder() throws {
+        let app = try fixture.app()
+        _ = try LedgerStore.recordCompletions([request("old")], app)
+        let results = try LedgerStore.recordCompletions(mixedBatch, app).map(describe)
+        #expect(results == (try mixedBatchAnswers(app)))
         #expect(try fixture.entryCount(app) == 4)
         #expect(try LedgerStore.verify(app) == .intact(entries: 4, head: try app.query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = 4")[0][0]))
+    }
+
+    @Test func theOneByOneWayBackDecidesEveryRequestAsTheBatchDoes() throws {
+        let app = try fixture.app()
+        _ = try LedgerStore.recordCompletionsOneByOne([request("old")], app)
+        let results = try LedgerStore.recordCompletionsOneByOne(mixedBatch, app).map(describe)
+        #expect(results == (try mixedBatchAnswers(app)))
+        #expect(try fixture.entryCount(app) == 4)
     }
 
     @Test func aBatchDecidesKeysByWhatTheSenderActsFor() throws {

@@ -11,7 +11,7 @@ import TestSupport
     init() throws { fixture = try StoreFixture("ledger") }
 
     func record(_ key: String, course: String = "MH-EVID", completed: String = "2026-08-01", practitioner: String = "P-1001", by: Recorder = .root, _ c: PostgresConnection) throws -> EntryReceipt {
-        try LedgerStore.recordCompletion(practitioner: practitioner, course: course, completed: day(completed), key: key, by: by, c)
+        try recordCompletion(practitioner: practitioner, course: course, completed: day(completed), key: key, by: by, c)
     }
 
     // MARK: Append-only
@@ -66,7 +66,7 @@ import TestSupport
                     try await runOnOwnThread {
                         let c = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
                         for key in (0..<15).shuffled() {
-                            let receipt = try LedgerStore.recordCompletion(
+                            let receipt = try recordCompletion(
                                 practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01").adding(days: key), key: "row-\(key)",
                                 by: .root, c)
                             receipts.withLock { _ = $0["row-\(key)", default: []].insert(receipt.entry) }
@@ -157,7 +157,7 @@ import TestSupport
             try LedgerStore.reverse(entry: byCalm.entry, reason: "x", key: "r", by: .provider("BOWEN", account: "bowen-user"), app)
         }
         #expect(throws: StoreError.self) {
-            try LedgerStore.recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "p", by: .provider("BOWEN", account: "bowen-user"), app)
+            try recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "p", by: .provider("BOWEN", account: "bowen-user"), app)
         }
         // The registry recorded this one on CALM's course: CALM may not reverse it; the registry may.
         #expect(throws: StoreError.permissionDenied("entry \(byRegistry.entry) was not recorded by CALM")) {
@@ -256,7 +256,7 @@ import TestSupport
                     try await runOnOwnThread {
                         let c = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
                         for i in 0..<20 {
-                            _ = try LedgerStore.recordCompletion(practitioner: "P-1001", course: "BOW-SLEEP", completed: day("2026-08-01"), key: "w\(writer)-\(i)", by: .root, c)
+                            _ = try recordCompletion(practitioner: "P-1001", course: "BOW-SLEEP", completed: day("2026-08-01"), key: "w\(writer)-\(i)", by: .root, c)
                         }
                     }
                 }

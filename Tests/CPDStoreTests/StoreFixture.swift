@@ -43,6 +43,17 @@ struct StoreFixture {
 
 func day(_ text: String) -> Day { Day(parsing: text)! }
 
+/// One completion through the store's one path (`recordCompletions`, as the batcher calls it): its
+/// receipt, or its refusal thrown.
+func recordCompletion(
+    practitioner: String, course: String, completed: Day, key: String, by recorder: Recorder, _ c: PostgresConnection
+) throws -> EntryReceipt {
+    let request = LedgerStore.CompletionRequest(practitioner: practitioner, course: course, completed: completed, key: key, by: recorder)
+    let outcomes = try LedgerStore.recordCompletions([request], c)
+    guard outcomes.count == 1, let outcome = outcomes.first else { throw StoreError.conflict("\(outcomes.count) outcomes for one request") }
+    return try outcome.get()
+}
+
 extension Recorder {
     /// An admin: acts for the registry.
     static let root = Recorder(name: "root", uid: 0, provider: nil)

@@ -5,42 +5,19 @@ import Testing
 
 /// Binding and decoding rules that need no server.
 @Suite struct ValueEncodingTests {
-    @Test func hundredthsParseExactDecimalsWithAtMostTwoPlaces() {
-        #expect(Hundredths(parsing: "3")?.rawValue == 300)
-        #expect(Hundredths(parsing: "2.5")?.rawValue == 250)
-        #expect(Hundredths(parsing: "-0.07")?.rawValue == -7)
-        #expect(Hundredths(parsing: "+1.50")?.rawValue == 150)
-        #expect(Hundredths(parsing: "12.500")?.rawValue == 1250, "trailing zeros beyond two places are exact")
-        #expect(Hundredths(parsing: "1.005") == nil, "a third significant place is refused, not rounded")
-        #expect(Hundredths(parsing: "") == nil)
-        #expect(Hundredths(parsing: "-") == nil)
-        #expect(Hundredths(parsing: "1.2.3") == nil)
-        #expect(Hundredths(parsing: "1e3") == nil)
-        #expect(Hundredths(parsing: "99999999999999999999") == nil, "overflow is refused")
+    @Test func timestampsBindInUTCWithMicrosecondsAcrossCenturies() {
+        #expect(Date(timeIntervalSince1970: 0).postgresValue.bytes == Array("1970-01-01 00:00:00.000000+00".utf8))
+        #expect(Date(timeIntervalSince1970: 951_782_400.25).postgresValue.bytes == Array("2000-02-29 00:00:00.250000+00".utf8))
+        #expect(Date(timeIntervalSince1970: -2_208_988_801).postgresValue.bytes == Array("1899-12-31 23:59:59.000000+00".utf8))
+        #expect(Date(timeIntervalSince1970: 253_402_300_799).postgresValue.bytes == Array("9999-12-31 23:59:59.000000+00".utf8))
     }
 
-    @Test func hundredthsPrintWithTwoPlaces() {
-        #expect(Hundredths(rawValue: 300).description == "3.00")
-        #expect(Hundredths(rawValue: -7).description == "-0.07")
-        #expect(Hundredths(rawValue: 1205).description == "12.05")
-    }
-
-    @Test func datesRejectDaysThatDoNotExist() {
-        #expect(PostgresDate(year: 2024, month: 2, day: 29) != nil)
-        #expect(PostgresDate(year: 2026, month: 2, day: 29) == nil)
-        #expect(PostgresDate(year: 1900, month: 2, day: 29) == nil)
-        #expect(PostgresDate(year: 2000, month: 2, day: 29) != nil)
-        #expect(PostgresDate(parsing: "2026-04-31") == nil)
-        #expect(PostgresDate(parsing: "2026-4-1") == nil)
-        #expect(PostgresDate(parsing: "2026-11-21")?.description == "2026-11-21")
-    }
-
-    @Test func daysSinceEpochRoundTripAcrossCenturies() {
-        #expect(PostgresDate(parsing: "1970-01-01")?.daysSinceEpoch == 0)
-        #expect(PostgresDate(parsing: "2000-03-01")?.daysSinceEpoch == 11_017)
-        for days in stride(from: -800_000, through: 2_000_000, by: 997) {
-            #expect(PostgresDate(daysSinceEpoch: days).daysSinceEpoch == days)
-        }
+    @Test func timestampsRefuseDaysThatDoNotExist() {
+        #expect(throws: PostgresDecodingFailure.self) { try Date(postgresText: "2026-02-29 00:00:00+00", type: .timestamptz) }
+        #expect(throws: PostgresDecodingFailure.self) { try Date(postgresText: "1900-02-29", type: .timestamp) }
+        #expect(throws: PostgresDecodingFailure.self) { try Date(postgresText: "2026-04-31 12:00:00", type: .timestamp) }
+        #expect(throws: PostgresDecodingFailure.self) { try Date(postgresText: "2026-4-1 12:00:00", type: .timestamp) }
+        #expect((try? Date(postgresText: "2000-02-29", type: .timestamp))?.timeIntervalSince1970 == 951_782_400)
     }
 
     @Test func timestampsDecodeZoneOffsets() throws {
