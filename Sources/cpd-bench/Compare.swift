@@ -27,6 +27,7 @@ struct Compare: ParsableCommand {
         for workload in workloads {
             var drive = Drive()
             drive.socket = socket
+            drive.protocol = .cpdd
             drive.workload = workload
             drive.connections = connections
             drive.seconds = seconds
