@@ -31,6 +31,8 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // Linux's epoll for cpd-bench's load client (Glibc's module leaves sys/epoll.h out).
+        .systemLibrary(name: "CEpoll"),
         // Day arithmetic shared by the Postgres layer and the domain, which must not depend on each other.
         .target(name: "CivilCalendar"),
         .target(
@@ -86,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "cpd-bench",
             dependencies: [
-                "AdminClient", "CPDCore", "CPDStore", "LocalPostgres", "Postgres",
+                "AdminClient", "CEpoll", "CPDCore", "CPDStore", "LocalPostgres", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -97,6 +99,8 @@ let package = Package(
         .executableTarget(name: "cpd-fuzz", dependencies: ["AdminProtocol"]),
         .testTarget(name: "CPDCoreTests", dependencies: ["CPDCore"]),
         .testTarget(name: "AdminProtocolTests", dependencies: ["AdminProtocol"]),
+        // The load client's answer counting, which must agree with cpdd and Redis on partial reads.
+        .testTarget(name: "CPDBenchTests", dependencies: ["cpd-bench"]),
         .testTarget(name: "CPDReportTests", dependencies: ["CPDReport", "CPDCore", "TestSupport"]),
         .testTarget(name: "CPDStoreTests", dependencies: ["CPDStore", "Postgres", "TestSupport"]),
         .testTarget(name: "CPDServerTests", dependencies: ["CPDServer", "AdminClient", "AdminProtocol", "CPDStore", "LocalPostgres", "Postgres", "TestSupport"]),

@@ -14,6 +14,10 @@ cpd_missing_packages() {
         command -v chromium >/dev/null 2>&1 || missing+=(chromium)
         command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
     fi
+    if [ "${1:-}" = bench ]; then
+        # Only scripts/bench needs it: Redis's PING is the anchor of cpdd's ping figure.
+        command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+    fi
     [ -f /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
@@ -23,7 +27,8 @@ cpd_missing_packages() {
     echo "${missing[@]}"
 }
 
-# ensure_dependencies [test]: with "test", also what only the tests need.
+# ensure_dependencies [test|bench]: with "test", also what only the tests need; with "bench", also
+# what only scripts/bench needs.
 ensure_dependencies() {
     if ! command -v swift >/dev/null 2>&1; then
         echo "cpd: the Swift toolchain (swift 6.x) is not on PATH; install it from swift.org first." >&2

@@ -4,7 +4,8 @@ import LocalPostgres
 
 /// Each workload twice, with the same number of connections: through cpdd (`drive`) and straight
 /// against PostgreSQL with pgbench running the statements cpdd runs for it, so that every cpdd
-/// figure is printed beside the database's own limit, as a ratio.
+/// figure is printed beside the database's own limit, as a ratio. `ping` touches no database; its
+/// anchor is a redis-server of our own answering PING, driven by the same load client.
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run every workload through cpdd and as pgbench scripts of the same SQL; print the ratios.")
@@ -16,6 +17,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Seconds per workload, for both.") var seconds = 10
     @Option(help: "Members in the registry (ids M-1 ... M-n).") var practitioners = 100_000
     @Option(help: "pgbench (default: the newest under /usr/lib/postgresql).") var pgbench: String?
+    @Option(help: "redis-server, the anchor of ping (default: /usr/bin/redis-server if there is one).") var redisServer: String?
     @Option(parsing: .upToNextOption, help: "Which workloads (default: ping points search record).")
     var workloads: [Drive.Workload] = [.ping, .points, .search, .record]
 
@@ -27,6 +29,7 @@ struct Compare: ParsableCommand {
         for workload in workloads {
             var drive = Drive()
             drive.socket = socket
+            drive.protocol = .cpdd
             drive.workload = workload
             drive.connections = connections
             drive.seconds = seconds
@@ -36,6 +39,7 @@ struct Compare: ParsableCommand {
             drive.seed = 7
             let cpdd = try drive.measure()
             print("cpdd    " + cpdd.line)
+            if workload == .ping { try compareWithRedis(drive, cpdd: cpdd) }
             guard let sql = Self.script(workload, practitioners: practitioners) else { continue }
             let file = scripts.appendingPathComponent("\(workload.rawValue).sql").path
             try sql.write(toFile: file, atomically: true, encoding: .utf8)
@@ -43,6 +47,25 @@ struct Compare: ParsableCommand {
             let ours = cpdd.throughput
             print("pgbench workload=\(workload.rawValue) tps=\(Int(tps))  ratio cpdd/pgbench=\(String(format: "%.2f", tps > 0 ? ours / tps : 0))")
         }
+    }
+
+    /// The same load (connections, pipeline, time, client) against a redis-server started for it.
+    func compareWithRedis(_ drive: Drive, cpdd: Drive.Measurement) throws {
+        guard let executable = redisServer ?? RedisServer.find() else {
+            print("redis   workload=ping skipped: no redis-server (apt-get install redis-server, or give --redis-server)")
+            return
+        }
+        let server = try RedisServer(executable: executable)
+        defer { server.stop() }
+        var redis = drive
+        redis.protocol = .redis
+        redis.socket = server.socketPath
+        redis.cpddPid = server.process.pid
+        let measured = try redis.measure()
+        let ratio = measured.throughput > 0 ? cpdd.throughput / measured.throughput : 0
+        // The ratio on the figure's own line, before any lines about failed connections.
+        let lines = measured.line.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        print("redis   \(lines[0])  ratio cpdd/redis=\(String(format: "%.2f", ratio))" + lines.dropFirst().map { "\n" + $0 }.joined())
     }
 
     /// What cpdd runs for one request of the workload, statement for statement (see CPDStore).

@@ -1,11 +1,10 @@
-import AdminClient
 import ArgumentParser
 import Foundation
-import Synchronization
 
-/// Drives cpdd over its socket: N connections, each on a thread of its own, sending one workload's
-/// requests (optionally pipelined) for a fixed time, and prints throughput, latency percentiles
-/// and cpdd's peak resident memory.
+/// Drives cpdd (or, for the `ping` anchor, redis-server) over its socket with the load client
+/// (`LoadClient`: one process, one epoll loop), sending one workload's requests, optionally
+/// pipelined, for a fixed time, and prints throughput, latency percentiles and the server's peak
+/// resident memory.
 struct Drive: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load cpdd over its socket with one workload and print throughput, p50/p99/p99.9 latency and cpdd's peak memory.")
@@ -14,13 +13,15 @@ struct Drive: ParsableCommand {
         case ping, points, search, record, mix
     }
 
-    @Option(help: "cpdd's admin socket.") var socket: String
+    @Option(help: "The server's socket: cpdd's admin socket, or redis-server's with --protocol redis.") var socket: String
+    @Option(help: "cpdd, or redis (a redis-server's Unix socket; only the ping workload, sent as PING).")
+    var `protocol`: AnswerFraming.Dialect = .cpdd
     @Option(help: "ping, points, search, record or mix (90% reads).") var workload: Workload = .ping
     @Option(help: "Concurrent connections.") var connections = 32
     @Option(help: "Requests in flight per connection (1: wait for each answer).") var pipeline = 1
     @Option(help: "Seconds to run.") var seconds = 10
     @Option(help: "Members in the registry (ids M-1 ... M-n, as `generate` makes them).") var practitioners = 100_000
-    @Option(help: "cpdd's process id, for its peak resident memory (VmHWM).") var cpddPid: Int32?
+    @Option(help: "The server's process id (cpdd's, or redis-server's), for its peak resident memory (VmHWM).") var cpddPid: Int32?
     @Option(help: "Seed of the random choices.") var seed: UInt64 = 7
 
     struct Measurement {
@@ -28,81 +29,65 @@ struct Drive: ParsableCommand {
         var line: String
     }
 
+    func validate() throws {
+        if `protocol` == .redis, workload != .ping {
+            throw ValidationError("redis-server answers only the ping workload here")
+        }
+        guard connections > 0, pipeline > 0, seconds > 0 else {
+            throw ValidationError("--connections, --pipeline and --seconds must be positive")
+        }
+    }
+
     func run() throws { print(try measure().line) }
 
     func measure() throws -> Measurement {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        let results = Mutex<[(count: Int, latencies: [Duration], errors: Int)]>([])
-        let failures = Mutex<[String]>([])
+        try validate()
         let runID = UInt64(Date().timeIntervalSince1970 * 1000)
-        var threads: [Thread] = []
-        for index in 0..<connections {
-            let thread = Thread { [workload, pipeline, practitioners, seed, socket] in
-                var random = SplitMix64(seed: seed &+ UInt64(index) &* 7919)
-                var latencies: [Duration] = []
-                var count = 0, errors = 0, sequence = 0
-                do {
-                    let client = try AdminClient(socketPath: socket, timeoutSeconds: 60)
-                    while ContinuousClock.now < deadline {
-                        var lines: [String] = []
-                        for _ in 0..<pipeline {
-                            sequence += 1
-                            lines.append(Self.request(workload, &random, practitioners: practitioners, key: "bench-\(runID)-\(index)-\(sequence)"))
-                        }
-                        let start = ContinuousClock.now
-                        try client.send(lines.joined(separator: "\n"))
-                        for _ in lines {
-                            let response = try client.readResponse()
-                            if !response.isOK { errors += 1 }
-                        }
-                        // Each request of a pipelined batch waited as long as the batch.
-                        let took = ContinuousClock.now - start
-                        latencies.append(contentsOf: repeatElement(took, count: lines.count))
-                        count += lines.count
-                    }
-                } catch {
-                    failures.withLock { $0.append("connection \(index): \(error)") }
-                }
-                results.withLock { $0.append((count, latencies, errors)) }
+        let request: LoadClient.Request
+        switch `protocol` {
+        case .cpdd:
+            request = { [workload, practitioners] index, sequence, random in
+                Self.request(workload, &random, practitioners: practitioners, key: "bench-\(runID)-\(index)-\(sequence)")
             }
-            thread.stackSize = 1 << 20
-            threads.append(thread)
+        case .redis:
+            // Redis's inline form, the counterpart of cpdd's `ping` line.
+            request = { _, _, _ in "PING" }
         }
-        let started = ContinuousClock.now
-        threads.forEach { $0.start() }
-        while results.withLock({ $0.count }) < connections { usleep(10_000) }
-        let elapsed = ContinuousClock.now - started
-        let all = results.withLock { $0 }
-        var latencies = all.flatMap(\.latencies)
-        latencies.sort()
-        let total = all.reduce(0) { $0 + $1.count }
-        let errors = all.reduce(0) { $0 + $1.errors }
+        let client = LoadClient(socketPath: socket, dialect: `protocol`, pipeline: pipeline, request: request)
+        let outcome = try client.run(connections: connections, duration: .seconds(seconds), seed: seed)
+        let latencies = outcome.latencies
         func percentile(_ p: Double) -> String {
             guard !latencies.isEmpty else { return "-" }
-            let value = latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
-            return String(format: "%.3f ms", Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000)
+            let nanoseconds = latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+            return String(format: "%.3f ms", Double(nanoseconds) / 1e6)
         }
-        let rate = Double(total) / seconds(elapsed)
-        var line = ("workload=\(workload.rawValue) connections=\(connections) pipeline=\(pipeline) requests=\(total) errors=\(errors) "
-            + "throughput=\(Int(rate))/s p50=\(percentile(0.5)) p99=\(percentile(0.99)) p99.9=\(percentile(0.999))"
-            + (cpddPid.map { " cpdd_peak_rss=\(Self.peakResidentMiB(pid: $0).map { String(format: "%.1f MiB", $0) } ?? "?")" } ?? ""))
-        for failure in failures.withLock({ $0 }).prefix(5) { line += "\n  failed: \(failure)" }
+        let rate = Double(outcome.requests) / seconds(outcome.elapsed)
+        let memory = cpddPid.map { pid in
+            " \(`protocol`.rawValue)_peak_rss=" + (Self.peakResidentMiB(pid: pid).map { String(format: "%.1f MiB", $0) } ?? "?")
+        }
+        var line = ("workload=\(workload.rawValue) connections=\(connections) pipeline=\(pipeline) requests=\(outcome.requests) "
+            + "errors=\(outcome.errors) throughput=\(Int(rate))/s p50=\(percentile(0.5)) p99=\(percentile(0.99)) "
+            + "p99.9=\(percentile(0.999))" + (memory ?? ""))
+        for failure in outcome.failures.prefix(5) { line += "\n  failed: \(failure)" }
         return Measurement(throughput: rate, line: line)
     }
 
     func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
-    static func request(_ workload: Workload, _ random: inout SplitMix64, practitioners: Int, key: String) -> String {
-        let member = "M-\(1 + random.next(below: UInt64(practitioners)))"
+    /// One request of the workload. The member is drawn for every request (so that a seed gives the
+    /// same requests whatever the workload), but spelled, like the key, only where it is used: for
+    /// `ping` the client does no more work than for Redis's PING.
+    static func request(_ workload: Workload, _ random: inout SplitMix64, practitioners: Int, key: @autoclosure () -> String) -> String {
+        let member = 1 + random.next(below: UInt64(practitioners))
         switch workload {
         case .ping: return "ping"
-        case .points: return "points practitioner=\(member)"
+        case .points: return "points practitioner=M-\(member)"
         case .search: return "course.search q=\(["anxiety", "neck", "sleep", "ethics", "injury"][Int(random.next(below: 5))]) limit=10"
-        case .record: return "completion.record practitioner=\(member) course=C-\(1 + random.next(below: 19) * 100 + 1) completed=2026-11-01 key=\(key)"
+        case .record: return "completion.record practitioner=M-\(member) course=C-\(1 + random.next(below: 19) * 100 + 1) completed=2026-11-01 key=\(key())"
         case .mix:
             let roll = random.next(below: 100)
-            if roll < 10 { return request(.record, &random, practitioners: practitioners, key: key) }
-            return request(roll < 60 ? .points : roll < 90 ? .search : .ping, &random, practitioners: practitioners, key: key)
+            if roll < 10 { return request(.record, &random, practitioners: practitioners, key: key()) }
+            return request(roll < 60 ? .points : roll < 90 ? .search : .ping, &random, practitioners: practitioners, key: key())
         }
     }
 
@@ -114,3 +99,5 @@ struct Drive: ParsableCommand {
         return kb / 1024
     }
 }
+
+extension AnswerFraming.Dialect: ExpressibleByArgument {}
