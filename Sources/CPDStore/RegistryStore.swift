@@ -4,7 +4,7 @@ import Logging
 import Postgres
 
 /// The registry's data behind one door, for the daemon: it owns the connection pool, the group
-/// commit of completions and the connections of the long reads, runs each operation in its
+/// commit of completions, the batching of reads and the connections of the long reads, runs each operation in its
 /// transaction, and throws only `StoreError`, so that the layer above never sees a connection, a
 /// libpq error or a pool. (The `*Store` enums below it are the SQL, one statement set per concern.)
 public final class RegistryStore: Sendable {
@@ -12,6 +12,8 @@ public final class RegistryStore: Sendable {
     /// Where the nightly report reads: a replica, or nil for the pool's database.
     let reportDatabase: PostgresPool.Configuration?
     let completions: CompletionBatcher
+    /// `points` requests from every connection, answered a batch at a time.
+    let standings: ReadBatcher<LedgerStore.StandingRequest, LedgerStore.MemberStanding>
     /// The report's and `ledger.verify`'s connections, apart from the pool.
     let longReads: LongReads
     let logger: Logger
@@ -23,6 +25,9 @@ public final class RegistryStore: Sendable {
         self.pool = pool
         self.reportDatabase = reportDatabase
         self.completions = CompletionBatcher(pool: pool, logger: logger)
+        self.standings = ReadBatcher(
+            pool: pool, operation: "points", logger: logger, batch: { requests, c in try LedgerStore.standings(requests, c) },
+            alone: { request, c in try LedgerStore.standing(practitioner: request.practitioner, on: request.day, c) })
         self.longReads = LongReads(limit: max(2, longReadConnections))
         self.logger = logger
     }
@@ -117,8 +122,9 @@ public final class RegistryStore: Sendable {
         }
     }
 
+    /// Batched with the other `points` requests waiting (`ReadBatcher`, `LedgerStore.standings`).
     public func standing(practitioner: String, on day: Day?) async throws(StoreError) -> LedgerStore.MemberStanding {
-        try await onPool("points") { c in try LedgerStore.standing(practitioner: practitioner, on: day, c) }
+        try await standings.answer(LedgerStore.StandingRequest(practitioner: practitioner, day: day))
     }
 
     public func statement(practitioner: String, from: Day?, to: Day?) async throws(StoreError) -> [LedgerStore.StatementLine] {
