@@ -8,28 +8,36 @@ import Synchronization
 /// (and pool hand-offs) per request. Each request gets its own outcome: one that fails (an unknown
 /// member) fails alone. Should the batch's statements fail as a whole, its requests are asked again
 /// one at a time, on one connection, so that only the request at fault fails.
-final class ReadBatcher<Request: Sendable, Answer: Sendable>: Sendable {
+///
+/// Equal requests in one batch are asked once and share the answer: both were waiting when it was
+/// read, so it is what either would have read at that moment (many members searching for one word
+/// cost the database one search).
+final class ReadBatcher<Request: Sendable & Hashable, Answer: Sendable>: Sendable {
     typealias Outcome = Result<Answer, StoreError>
     typealias Waiter = (request: Request, continuation: CheckedContinuation<Outcome, Never>)
 
     let pool: PostgresPool
     let operation: String
     let maxBatch: Int
+    /// Batches that may run at once, each on a connection of its own: one would leave every other
+    /// core idle while its statements run in one server process.
+    let concurrentBatches: Int
     let logger: Logger
     /// The batch's answers, in the requests' order; throws when the statements fail as a whole.
     let batch: @Sendable ([Request], PostgresConnection) throws -> [Result<Answer, Error>]
     /// One request alone.
     let alone: @Sendable (Request, PostgresConnection) throws -> Answer
-    private let state = Mutex((pending: [Waiter](), draining: false))
+    private let state = Mutex((pending: [Waiter](), draining: 0))
 
     init(
-        pool: PostgresPool, operation: String, maxBatch: Int = 256, logger: Logger,
+        pool: PostgresPool, operation: String, maxBatch: Int = 256, concurrentBatches: Int = 2, logger: Logger,
         batch: @escaping @Sendable ([Request], PostgresConnection) throws -> [Result<Answer, Error>],
         alone: @escaping @Sendable (Request, PostgresConnection) throws -> Answer
     ) {
         self.pool = pool
         self.operation = operation
         self.maxBatch = maxBatch
+        self.concurrentBatches = max(1, concurrentBatches)
         self.logger = logger
         self.batch = batch
         self.alone = alone
@@ -40,8 +48,8 @@ final class ReadBatcher<Request: Sendable, Answer: Sendable>: Sendable {
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
             let startDrain = state.withLock { state -> Bool in
                 state.pending.append((request, continuation))
-                guard !state.draining else { return false }
-                state.draining = true
+                guard state.draining < concurrentBatches else { return false }
+                state.draining += 1
                 return true
             }
             if startDrain { Task { await drain() } }
@@ -54,12 +62,20 @@ final class ReadBatcher<Request: Sendable, Answer: Sendable>: Sendable {
             let waiters = state.withLock { state -> [Waiter] in
                 let batch = Array(state.pending.prefix(maxBatch))
                 state.pending.removeFirst(batch.count)
-                if batch.isEmpty { state.draining = false }
+                if batch.isEmpty { state.draining -= 1 }
                 return batch
             }
             if waiters.isEmpty { return }
-            let outcomes = await answers(waiters.map(\.request))
-            for (waiter, outcome) in zip(waiters, outcomes) { waiter.continuation.resume(returning: outcome) }
+            var distinct: [Request] = []
+            var position: [Request: Int] = [:]
+            let positions = waiters.map { waiter -> Int in
+                if let known = position[waiter.request] { return known }
+                position[waiter.request] = distinct.count
+                distinct.append(waiter.request)
+                return distinct.count - 1
+            }
+            let outcomes = await answers(distinct)
+            for (waiter, index) in zip(waiters, positions) { waiter.continuation.resume(returning: outcomes[index]) }
         }
     }
 

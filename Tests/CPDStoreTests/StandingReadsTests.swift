@@ -133,3 +133,62 @@ extension LedgerStore {
         try standing(practitioner: practitioner, on: nil, c)
     }
 }
+
+/// `course.search` batched (`CatalogueStore.searches`, and `RegistryStore` through its `ReadBatcher`).
+@Suite struct SearchReadsTests {
+    let fixture: StoreFixture
+    init() throws { fixture = try StoreFixture("searches") }
+
+    let filters: [CatalogueStore.SearchFilter] = [
+        .init(text: "anxiety"), .init(text: "tensions"), .init(text: "unfinished"), .init(text: "massage -evidence"),
+        .init(delivery: .online), .init(category: "mental_health"), .init(provider: "BOWEN"),
+        .init(modality: "remedial", category: "clinical"), .init(modality: "bowen"), .init(limit: 2), .init(limit: 2, offset: 2),
+        .init(text: "   "), .init(text: "anxiety"),
+    ]
+
+    func describe(_ outcome: Result<[Course], Error>) -> String {
+        switch outcome {
+        case .success(let courses): courses.map { "\($0.code) v\($0.version) \($0.content.title)" }.joined(separator: "; ")
+        case .failure(let e as PostgresError): "PostgresError \(e.code)"
+        case .failure(let e): "\(type(of: e)) \(e)"
+        }
+    }
+
+    @Test func aBatchAnswersEachSearchAsItWouldBeAnsweredAlone() throws {
+        let app = try fixture.app()
+        let batched = try CatalogueStore.searches(filters, app).map(describe)
+        #expect(batched == filters.map { filter in describe(Result { try CatalogueStore.search(filter, app) }) })
+        #expect(batched[0] .hasPrefix("NMT-ANX"))
+    }
+
+    @Test func aSearchTheDatabaseRefusesFailsAloneInItsBatch() throws {
+        let app = try fixture.app()
+        let answers = try CatalogueStore.searches([.init(text: "anxiety"), .init(limit: -1), .init(provider: "BOWEN")], app)
+        #expect(try answers[0].get().map(\.code) == ["NMT-ANX", "BOW-SLEEP"])
+        #expect(throws: PostgresError.self) { try answers[1].get() }
+        #expect(try answers[2].get().map(\.code) == ["BOW-SLEEP"])
+    }
+
+    @Test func concurrentSearchesThroughTheStoreEqualOnesShareAnAnswer() async throws {
+        let pool = PostgresPool(configuration: .init(conninfo: fixture.conninfo, maxConnections: 2, sessionSetup: ApplicationRole.sessionSetup))
+        let store = RegistryStore(pool: pool)
+        let asked = (0..<300).map { filters[$0 % filters.count] }
+        let answers = await withTaskGroup(of: (Int, String).self) { group in
+            for (i, filter) in asked.enumerated() {
+                group.addTask { (i, self.describe(await outcome { try await store.searchCourses(filter) })) }
+            }
+            var answers = Array(repeating: "", count: asked.count)
+            for await (i, answer) in group { answers[i] = answer }
+            return answers
+        }
+        await pool.close()
+        let app = try fixture.app()
+        for (filter, answer) in zip(asked, answers) {
+            #expect(answer == describe(Result { try CatalogueStore.search(filter, app) }), "\(filter)")
+        }
+    }
+}
+
+private func outcome<T>(_ body: () async throws -> T) async -> Result<T, Error> {
+    do { return .success(try await body()) } catch { return .failure(error) }
+}
