@@ -139,9 +139,12 @@ public enum CatalogueStore {
     /// Many searches from one round trip (a pipeline of `search`'s statement), each answered as it
     /// would be alone; one that fails fails alone. Throws only when the connection fails.
     public static func searches(_ filters: [SearchFilter], _ c: PostgresConnection) throws -> [Result<[Course], Error>] {
-        try c.pipelineEach(filters.map(searchStatement)).map { outcome in
-            Result { try outcome.get().map(decodeCourse) }
-        }
+        searches(from: try c.pipelineEach(filters.map(searchStatement)))
+    }
+
+    /// The courses of each search from the results of its statement (`searchStatement`).
+    static func searches(from results: [Result<PostgresQueryResult, PostgresError>]) -> [Result<[Course], Error>] {
+        results.map { outcome in Result { try outcome.get().map(decodeCourse) } }
     }
 
     static func searchStatement(_ filter: SearchFilter) -> PostgresStatement {

@@ -3,11 +3,13 @@ import Postgres
 import Synchronization
 
 /// Reads batched the way group commit batches writes (`CompletionBatcher`): requests of one kind from
-/// every connection queue here, and one batch at a time is answered from one round trip on one pool
-/// connection; while it runs the next batch gathers, so the busier the registry, the fewer round trips
-/// (and pool hand-offs) per request. Each request gets its own outcome: one that fails (an unknown
-/// member) fails alone. Should the batch's statements fail as a whole, its requests are asked again
-/// one at a time, on one connection, so that only the request at fault fails.
+/// every connection queue here, and a batch is answered from one round trip through the non-blocking
+/// driver (`PostgresDriver`: no thread sleeps in libpq for it); while it runs the next batch gathers,
+/// so the busier the registry, the fewer round trips per request. Each request gets its own outcome:
+/// one that fails (an unknown member) fails alone. A request the batch could not answer (nil), or
+/// every request of a batch whose statements failed as a whole (a lost connection included), is asked
+/// alone on a pool connection, so that only the request at fault fails and the pool's reconnects and
+/// timeouts apply as for any other command.
 ///
 /// Equal requests in one batch are asked once and share the answer: both were waiting when it was
 /// read, so it is what either would have read at that moment (many members searching for one word
@@ -23,15 +25,16 @@ final class ReadBatcher<Request: Sendable & Hashable, Answer: Sendable>: Sendabl
     /// core idle while its statements run in one server process.
     let concurrentBatches: Int
     let logger: Logger
-    /// The batch's answers, in the requests' order; throws when the statements fail as a whole.
-    let batch: @Sendable ([Request], PostgresConnection) throws -> [Result<Answer, Error>]
-    /// One request alone.
+    /// The batch's answers, in the requests' order (nil: ask that one alone); throws when the
+    /// statements fail as a whole.
+    let batch: @Sendable ([Request]) async throws -> [Result<Answer, Error>?]
+    /// One request alone, on a pool connection.
     let alone: @Sendable (Request, PostgresConnection) throws -> Answer
     private let state = Mutex((pending: [Waiter](), draining: 0))
 
     init(
         pool: PostgresPool, operation: String, maxBatch: Int = 256, concurrentBatches: Int = 2, logger: Logger,
-        batch: @escaping @Sendable ([Request], PostgresConnection) throws -> [Result<Answer, Error>],
+        batch: @escaping @Sendable ([Request]) async throws -> [Result<Answer, Error>?],
         alone: @escaping @Sendable (Request, PostgresConnection) throws -> Answer
     ) {
         self.pool = pool
@@ -81,28 +84,32 @@ final class ReadBatcher<Request: Sendable & Hashable, Answer: Sendable>: Sendabl
 
     /// Every request's outcome, in order: never fewer than the requests.
     private func answers(_ requests: [Request]) async -> [Outcome] {
-        let batch = self.batch, alone = self.alone, operation = self.operation, logger = self.logger
+        var answers: [Result<Answer, Error>?]
         do {
-            let outcomes = try await pool.withConnection { c -> [Outcome] in
-                do {
-                    return try batch(requests, c).map { $0.mapError { StoreError($0, during: operation, logger: logger) } }
-                } catch let error as PostgresError where error.isConnectionLoss {
-                    throw error
-                } catch {
-                    guard requests.count > 1 else { throw error }
-                    logger.debug("a batch of reads failed; asking one at a time", metadata: ["operation": "\(operation)", "error": "\(error)"])
-                    return requests.map { request in
-                        Result { try alone(request, c) }.mapError { StoreError($0, during: operation, logger: logger) }
-                    }
-                }
-            }
-            guard outcomes.count == requests.count else {
+            answers = try await batch(requests)
+            if answers.count != requests.count {
                 logger.error("a batch of reads gave the wrong number of answers", metadata: ["operation": "\(operation)"])
-                return Array(repeating: .failure(.unexpected("\(operation) failed unexpectedly; the error is in cpdd's log")), count: requests.count)
+                answers = Array(repeating: nil, count: requests.count)
             }
-            return outcomes
         } catch {
-            return Array(repeating: .failure(StoreError(error, during: operation, logger: logger)), count: requests.count)
+            logger.debug("a batch of reads failed; asking one at a time", metadata: ["operation": "\(operation)", "error": "\(error)"])
+            answers = Array(repeating: nil, count: requests.count)
+        }
+        let alone = requests.indices.filter { answers[$0] == nil }.map { ($0, requests[$0]) }
+        if !alone.isEmpty {
+            let ask = self.alone, operation = self.operation, logger = self.logger
+            do {
+                let outcomes = try await pool.withConnection { c in
+                    alone.map { index, request in (index, Result { try ask(request, c) }.mapError { StoreError($0, during: operation, logger: logger) }) }
+                }
+                for (index, outcome) in outcomes { answers[index] = outcome.mapError { $0 } }
+            } catch {
+                let failure = StoreError(error, during: operation, logger: logger)
+                for (index, _) in alone { answers[index] = .failure(failure) }
+            }
+        }
+        return answers.map { answer in
+            (answer ?? .failure(StoreError.unexpected("\(operation) failed unexpectedly"))).mapError { StoreError($0, during: operation, logger: logger) }
         }
     }
 }

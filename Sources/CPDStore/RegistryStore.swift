@@ -16,6 +16,8 @@ public final class RegistryStore: Sendable {
     let standings: ReadBatcher<LedgerStore.StandingRequest, LedgerStore.MemberStanding>
     /// `course.search` requests likewise.
     let searches: ReadBatcher<CatalogueStore.SearchFilter, [Course]>
+    /// The connections the batched reads go through, in non-blocking pipeline mode.
+    let driver: PostgresDriver
     /// The report's and `ledger.verify`'s connections, apart from the pool.
     let longReads: LongReads
     let logger: Logger
@@ -30,13 +32,19 @@ public final class RegistryStore: Sendable {
         // A batch's statements run in one server process: as many batches at once as cores (measured
         // on two: one left a core idle under search, four cost more per request than two).
         let readBatches = min(max(2, ProcessInfo.processInfo.activeProcessorCount), pool.configuration.maxConnections)
+        let driver = PostgresDriver(configuration: pool.configuration, connections: readBatches, logger: logger)
+        self.driver = driver
         self.standings = ReadBatcher(
             pool: pool, operation: "points", concurrentBatches: readBatches, logger: logger,
-            batch: { requests, c in try LedgerStore.standings(requests, c) },
+            batch: { requests in
+                try LedgerStore.standings(requests, from: try await driver.pipeline(LedgerStore.standingStatements(requests)))
+            },
             alone: { request, c in try LedgerStore.standing(practitioner: request.practitioner, on: request.day, c) })
         self.searches = ReadBatcher(
             pool: pool, operation: "course.search", concurrentBatches: readBatches, logger: logger,
-            batch: { filters, c in try CatalogueStore.searches(filters, c) },
+            batch: { filters in
+                CatalogueStore.searches(from: try await driver.pipelineEach(filters.map(CatalogueStore.searchStatement)))
+            },
             alone: { filter, c in try CatalogueStore.search(filter, c) })
         self.longReads = LongReads(limit: max(2, longReadConnections))
         self.logger = logger

@@ -53,16 +53,29 @@ extension LedgerStore {
         GROUP BY w.request, e.effective, e.kind, e.category, e.delivery
         """
 
-    /// The standings for `requests`, in their order, from one round trip: each exactly what
+    /// The two statements that answer `requests`: their members, and their sums.
+    static func standingStatements(_ requests: [StandingRequest]) -> [PostgresStatement] {
+        let values: [any PostgresEncodable] = [
+            TextArray(requests.map(\.practitioner)), TextArray(requests.map { $0.day?.description ?? "" }),
+        ]
+        return [PostgresStatement(requestedMembersWithScheme, values), PostgresStatement(requestedSums, values)]
+    }
+
+    /// The standings for `requests`, in their order, from one round trip on `c`: each exactly what
     /// `standing(practitioner:on:)` gives for it alone. A request fails alone: an unknown member
     /// (`notFound`), a day whose cycle leaves the calendar (`DayOutOfRange`). Throws only when the
     /// statements fail (then the caller asks one request at a time).
     public static func standings(_ requests: [StandingRequest], _ c: PostgresConnection) throws -> [Result<MemberStanding, Error>] {
         guard !requests.isEmpty else { return [] }
-        let values: [any PostgresEncodable] = [
-            TextArray(requests.map(\.practitioner)), TextArray(requests.map { $0.day?.description ?? "" }),
-        ]
-        let results = try c.pipeline([PostgresStatement(requestedMembersWithScheme, values), PostgresStatement(requestedSums, values)])
+        let answers = try standings(requests, from: try c.pipeline(standingStatements(requests)))
+        return zip(requests, answers).map { request, answer in
+            answer ?? Result { try standing(practitioner: request.practitioner, on: request.day, c) }
+        }
+    }
+
+    /// The standings for `requests` from the results of `standingStatements`; nil for a request whose
+    /// standing reads further back than the sums did (it is to be read alone).
+    static func standings(_ requests: [StandingRequest], from results: [PostgresQueryResult]) throws -> [Result<MemberStanding, Error>?] {
         guard results.count == 2 else { throw StoreError.unexpected("points: the pipeline gave \(results.count) results, not 2") }
         var records = Array(repeating: [PointsRecord](), count: requests.count)
         for row in results[1] {
@@ -72,11 +85,11 @@ extension LedgerStore {
                 effective: try row["effective"], kind: EntryKind(rawValue: try row["kind"]) ?? .adjustment,
                 category: try row["category"], delivery: try row["delivery"], points: try row["points"]))
         }
-        var outcomes: [Result<MemberStanding, Error>] = requests.map { .failure(StoreError.notFound("no practitioner \($0.practitioner)")) }
+        var outcomes: [Result<MemberStanding, Error>?] = requests.map { .failure(StoreError.notFound("no practitioner \($0.practitioner)")) }
         for row in results[0] {
             let request: Int = try row["request"]
             guard outcomes.indices.contains(request - 1) else { continue }
-            outcomes[request - 1] = Result {
+            do {
                 let scheme = try SchemeStore.decodeScheme(row)
                 let id: String = try row["member"]
                 let practitioner = try Practitioner(
@@ -85,17 +98,16 @@ extension LedgerStore {
                 let date: Day = try row["day"]
                 let first = try Compliance.firstDayRead(scheme: scheme, joined: practitioner.joined, on: date)
                 // A bound before the calendar's first day (`0001-... BC`) is no Day: it covers everything.
-                let readFrom = (try row["read_from"] as String?).flatMap { Day(parsing: $0) }
-                let read: [PointsRecord]
-                if let readFrom, first < readFrom {
-                    read = try Self.records(id, from: first, to: date, c)
-                } else {
-                    read = records[request - 1].filter { $0.effective >= first }
+                if let readFrom = (try row["read_from"] as String?).flatMap({ Day(parsing: $0) }), first < readFrom {
+                    outcomes[request - 1] = nil
+                    continue
                 }
                 let standing = try Compliance.standing(
-                    scheme: scheme, joined: practitioner.joined, on: date, records: read,
+                    scheme: scheme, joined: practitioner.joined, on: date, records: records[request - 1].filter { $0.effective >= first },
                     certificates: try foldedCertificates(try row["member_certificates"], of: id))
-                return MemberStanding(practitioner: practitioner, scheme: scheme, standing: standing)
+                outcomes[request - 1] = .success(MemberStanding(practitioner: practitioner, scheme: scheme, standing: standing))
+            } catch {
+                outcomes[request - 1] = .failure(error)
             }
         }
         return outcomes

@@ -117,6 +117,9 @@ final class EventLoop: @unchecked Sendable {
     /// A pipe: `submit` writes a byte to wake the thread, which reads them all.
     private let wake: (read: Int32, write: Int32)
     private var links: [Link?]
+    /// When opening a connection last failed: for a second after, calls fail at once rather than
+    /// each waiting out a connect timeout on the I/O thread (callers have a pool to fall back on).
+    private var lastConnectFailure: ContinuousClock.Instant?
 
     init(configuration: PostgresPool.Configuration, connections: Int, logger: Logger) {
         self.configuration = configuration
@@ -229,9 +232,20 @@ final class EventLoop: @unchecked Sendable {
         }
         if let best, best.0.pending == 0 { return best }
         if let free = links.firstIndex(where: { $0 == nil }) {
-            let connection = try PostgresConnection(
-                conninfo: configuration.conninfo, applicationName: configuration.applicationName,
-                connectTimeoutSeconds: configuration.connectTimeoutSeconds, sessionSetup: configuration.sessionSetup, logger: logger)
+            if best == nil, let failed = lastConnectFailure, ContinuousClock.now - failed < .seconds(1) {
+                throw PostgresError(code: .unableToEstablishConnection, severity: "FATAL", message: "the database could not be reached just now")
+            }
+            let connection: PostgresConnection
+            do {
+                connection = try PostgresConnection(
+                    conninfo: configuration.conninfo, applicationName: configuration.applicationName,
+                    connectTimeoutSeconds: configuration.connectTimeoutSeconds, sessionSetup: configuration.sessionSetup, logger: logger)
+            } catch {
+                lastConnectFailure = .now
+                if let best { return best }
+                throw error
+            }
+            lastConnectFailure = nil
             let handle = connection.rawHandle
             guard PQsetnonblocking(handle, 1) == 0, PQenterPipelineMode(handle) == 1 else {
                 throw connection.connectionError(statement: "<pipeline mode>")
