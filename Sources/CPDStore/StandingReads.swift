@@ -55,10 +55,12 @@ extension LedgerStore {
 
     /// The two statements that answer `requests`: their members, and their sums.
     static func standingStatements(_ requests: [StandingRequest]) -> [PostgresStatement] {
-        let values: [any PostgresEncodable] = [
-            TextArray(requests.map(\.practitioner)), TextArray(requests.map { $0.day?.description ?? "" }),
-        ]
-        return [PostgresStatement(requestedMembersWithScheme, values), PostgresStatement(requestedSums, values)]
+        // Encoded once for both statements.
+        var members = PostgresStatement(requestedMembersWithScheme)
+        members.values = [TextArray(requests.map(\.practitioner)).postgresValue, TextArray(requests.map { $0.day?.description ?? "" }).postgresValue]
+        var sums = PostgresStatement(requestedSums)
+        sums.values = members.values
+        return [members, sums]
     }
 
     /// The standings for `requests`, in their order, from one round trip on `c`: each exactly what
@@ -86,11 +88,15 @@ extension LedgerStore {
                 category: try row["category"], delivery: try row["delivery"], points: try row["points"]))
         }
         var outcomes: [Result<MemberStanding, Error>?] = requests.map { .failure(StoreError.notFound("no practitioner \($0.practitioner)")) }
+        var schemes: [String: Scheme] = [:]
         for row in results[0] {
             let request: Int = try row["request"]
             guard outcomes.indices.contains(request - 1) else { continue }
             do {
-                let scheme = try SchemeStore.decodeScheme(row)
+                // One statement, one snapshot: a scheme's columns are the same on each of its members' rows.
+                let code: String = try row["code"]
+                let scheme = try schemes[code] ?? SchemeStore.decodeScheme(row)
+                schemes[code] = scheme
                 let id: String = try row["member"]
                 let practitioner = try Practitioner(
                     id: id, name: try row["member_name"], scheme: scheme.code, joined: try row["joined"],
