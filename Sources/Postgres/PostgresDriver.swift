@@ -409,6 +409,7 @@ final class EventLoop: @unchecked Sendable {
             }
         }
         link.expected.removeAll()
-        if !closing { logger.warning("a driver connection was dropped", metadata: ["error": "\(error)"]) }
+        // Info, not a warning: its callers fall back on the pool, which reports an unreachable database.
+        if !closing { logger.info("a driver connection was dropped", metadata: ["error": "\(error)"]) }
     }
 }
