@@ -90,19 +90,16 @@ import TestSupport
         let driver = driver(connections: 1)
         defer { driver.close() }
         let pid: Int32 = try await driver.query("SELECT pg_backend_pid()")[0][0]
-        try PostgresConnection(conninfo: conninfo).query("SELECT pg_terminate_backend($1)", [pid])
-        var lost = false
-        for _ in 0..<50 {
-            do {
-                let now: Int32 = try await driver.query("SELECT pg_backend_pid()")[0][0]
-                if now != pid { break }
-                try await Task.sleep(for: .milliseconds(20))
-            } catch let error as PostgresError {
-                #expect(error.isConnectionLoss, "\(error)")
-                lost = true
-            }
+        let sleeping = Task { await code { try await driver.query("SELECT pg_sleep(30)") } }
+        let other = try PostgresConnection(conninfo: conninfo)
+        for _ in 0..<200 {
+            let waiting = try other.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND query LIKE '%pg_sleep%'", [pid])
+            if try waiting[0][0] as Int == 1 { break }
+            try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(lost)
+        try other.query("SELECT pg_terminate_backend($1)", [pid])
+        let failure = await sleeping.value
+        #expect(failure.map { PostgresError(code: $0, message: "").isConnectionLoss } == true, "\(String(describing: failure))")
         let again: Int32 = try await driver.query("SELECT pg_backend_pid()")[0][0]
         #expect(again != pid)
     }
