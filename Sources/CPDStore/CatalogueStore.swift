@@ -107,7 +107,7 @@ public enum CatalogueStore {
         return try decodeCourse(row)
     }
 
-    public struct SearchFilter: Sendable {
+    public struct SearchFilter: Sendable, Hashable {
         public var text: String?
         public var modality: String?
         public var category: String?
@@ -132,8 +132,24 @@ public enum CatalogueStore {
     /// Published courses, best match first for a full-text query (weighted: title over summary), else
     /// by code. Filters combine; `limit` and `offset` page.
     public static func search(_ filter: SearchFilter, _ c: PostgresConnection) throws -> [Course] {
+        let statement = searchStatement(filter)
+        return try c.query(statement.sql, values: statement.values).map(decodeCourse)
+    }
+
+    /// Many searches from one round trip (a pipeline of `search`'s statement), each answered as it
+    /// would be alone; one that fails fails alone. Throws only when the connection fails.
+    public static func searches(_ filters: [SearchFilter], _ c: PostgresConnection) throws -> [Result<[Course], Error>] {
+        searches(from: try c.pipelineEach(filters.map(searchStatement)))
+    }
+
+    /// The courses of each search from the results of its statement (`searchStatement`).
+    static func searches(from results: [Result<PostgresQueryResult, PostgresError>]) -> [Result<[Course], Error>] {
+        results.map { outcome in Result { try outcome.get().map(decodeCourse) } }
+    }
+
+    static func searchStatement(_ filter: SearchFilter) -> PostgresStatement {
         let query = filter.text.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
-        let rows = try c.query(
+        return PostgresStatement(
             courseSelect + """
                 , websearch_to_tsquery('english', coalesce($1, '')) AS q
                 WHERE c.status = 'published'
@@ -146,7 +162,6 @@ public enum CatalogueStore {
                 LIMIT $6 OFFSET $7
                 """,
             [query, filter.modality, filter.category, filter.provider, filter.delivery?.rawValue, filter.limit, filter.offset])
-        return try rows.map(decodeCourse)
     }
 
     // MARK: - Internals

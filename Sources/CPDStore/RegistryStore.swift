@@ -4,7 +4,7 @@ import Logging
 import Postgres
 
 /// The registry's data behind one door, for the daemon: it owns the connection pool, the group
-/// commit of completions and the connections of the long reads, runs each operation in its
+/// commit of completions, the batching of reads and the connections of the long reads, runs each operation in its
 /// transaction, and throws only `StoreError`, so that the layer above never sees a connection, a
 /// libpq error or a pool. (The `*Store` enums below it are the SQL, one statement set per concern.)
 public final class RegistryStore: Sendable {
@@ -12,6 +12,12 @@ public final class RegistryStore: Sendable {
     /// Where the nightly report reads: a replica, or nil for the pool's database.
     let reportDatabase: PostgresPool.Configuration?
     let completions: CompletionBatcher
+    /// `points` requests from every connection, answered a batch at a time.
+    let standings: ReadBatcher<LedgerStore.StandingRequest, LedgerStore.MemberStanding>
+    /// `course.search` requests likewise.
+    let searches: ReadBatcher<CatalogueStore.SearchFilter, [Course]>
+    /// The connections the batched reads go through, in non-blocking pipeline mode.
+    let driver: PostgresDriver
     /// The report's and `ledger.verify`'s connections, apart from the pool.
     let longReads: LongReads
     let logger: Logger
@@ -23,6 +29,23 @@ public final class RegistryStore: Sendable {
         self.pool = pool
         self.reportDatabase = reportDatabase
         self.completions = CompletionBatcher(pool: pool, logger: logger)
+        // A batch's statements run in one server process: as many batches at once as cores (measured
+        // on two: one left a core idle under search, four cost more per request than two).
+        let readBatches = min(max(2, ProcessInfo.processInfo.activeProcessorCount), pool.configuration.maxConnections)
+        let driver = PostgresDriver(configuration: pool.configuration, connections: readBatches, logger: logger)
+        self.driver = driver
+        self.standings = ReadBatcher(
+            pool: pool, operation: "points", concurrentBatches: readBatches, logger: logger,
+            batch: { requests in
+                try LedgerStore.standings(requests, from: try await driver.pipeline(LedgerStore.standingStatements(requests)))
+            },
+            alone: { request, c in try LedgerStore.standing(practitioner: request.practitioner, on: request.day, c) })
+        self.searches = ReadBatcher(
+            pool: pool, operation: "course.search", concurrentBatches: readBatches, logger: logger,
+            batch: { filters in
+                CatalogueStore.searches(from: try await driver.pipelineEach(filters.map(CatalogueStore.searchStatement)))
+            },
+            alone: { filter, c in try CatalogueStore.search(filter, c) })
         self.longReads = LongReads(limit: max(2, longReadConnections))
         self.logger = logger
     }
@@ -65,8 +88,9 @@ public final class RegistryStore: Sendable {
         try await onPool("course.show") { c in try CatalogueStore.course(code, c) }
     }
 
+    /// Batched with the other searches waiting (`ReadBatcher`, `CatalogueStore.searches`).
     public func searchCourses(_ filter: CatalogueStore.SearchFilter) async throws(StoreError) -> [Course] {
-        try await onPool("course.search") { c in try CatalogueStore.search(filter, c) }
+        try await searches.answer(filter)
     }
 
     // MARK: - Schemes and members
@@ -117,8 +141,9 @@ public final class RegistryStore: Sendable {
         }
     }
 
+    /// Batched with the other `points` requests waiting (`ReadBatcher`, `LedgerStore.standings`).
     public func standing(practitioner: String, on day: Day?) async throws(StoreError) -> LedgerStore.MemberStanding {
-        try await onPool("points") { c in try LedgerStore.standing(practitioner: practitioner, on: day, c) }
+        try await standings.answer(LedgerStore.StandingRequest(practitioner: practitioner, day: day))
     }
 
     public func statement(practitioner: String, from: Day?, to: Day?) async throws(StoreError) -> [LedgerStore.StatementLine] {

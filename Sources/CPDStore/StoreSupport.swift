@@ -84,7 +84,11 @@ struct TextArray: PostgresDecodable, PostgresEncodable {
 
     static var postgresType: PostgresType { PostgresType(rawValue: 1009) }  // text[]
     var postgresValue: PostgresValue {
-        let body = values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        // Most values have nothing to escape; escaping showed up in profiles of `points`.
+        let body = values.map { value in
+            guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) else { return "\"" + value + "\"" }
+            return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
         return .text("{" + body.joined(separator: ",") + "}", as: Self.postgresType)
     }
 

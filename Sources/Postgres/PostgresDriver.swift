@@ -1,0 +1,415 @@
+import CLibPQ
+import Foundation
+import Glibc
+import Logging
+import Synchronization
+
+/// Statements that are not a thread sleep: a few connections in libpq's non-blocking pipeline mode,
+/// driven by one I/O thread that waits on their sockets with poll(2) (a handful of sockets: epoll
+/// would buy nothing, and Glibc's module does not export it). A caller's statements are sent
+/// at once, behind whatever the connection already carries, and the caller's task is resumed when
+/// their results have come in, so no thread blocks on a statement, and many callers' statements
+/// share a connection and its round trips.
+///
+/// Each call is a sync group of its own: its statements take effect (or fail) whatever the other
+/// callers' do. Statements are prepared once per connection, in the same pipeline. Connections are
+/// opened when first needed, on the I/O thread; a lost one fails what it carried (class 08) and is
+/// opened again for the next call. Not for transactions spanning calls, COPY or streaming: those
+/// stay on `PostgresConnection`.
+public final class PostgresDriver: Sendable {
+    private let loop: EventLoop
+
+    /// `configuration` as for a pool (`conninfo`, `sessionSetup`, connect timeout, name); the driver
+    /// opens at most `connections`.
+    public init(configuration: PostgresPool.Configuration, connections: Int = 2, logger: Logger = Logger(label: "cpd.postgres.driver")) {
+        loop = EventLoop(configuration: configuration, connections: max(1, connections), logger: logger)
+    }
+
+    deinit { loop.shutDown() }
+
+    /// Runs the statements in one pipeline, each in its own implicit transaction: one that fails fails
+    /// alone, in its place. Throws only when the statements could not be sent or the connection failed.
+    public func pipelineEach(_ statements: [PostgresStatement]) async throws(PostgresError) -> [Result<PostgresQueryResult, PostgresError>] {
+        try await loop.submit(statements, syncAfterEach: true)
+    }
+
+    /// Runs the statements in one pipeline as one implicit transaction (one snapshot of `now()`): all
+    /// take effect or none does, and the first error is thrown.
+    public func pipeline(_ statements: [PostgresStatement]) async throws(PostgresError) -> [PostgresQueryResult] {
+        var rows: [PostgresQueryResult] = []
+        for result in try await loop.submit(statements, syncAfterEach: false) {
+            switch result {
+            case .success(let value): rows.append(value)
+            case .failure(let error): throw error
+            }
+        }
+        return rows
+    }
+
+    /// Runs one statement with parameters `$1`, `$2`... bound to `bindings`.
+    @discardableResult
+    public func query(_ sql: String, _ bindings: [any PostgresEncodable] = []) async throws(PostgresError) -> PostgresQueryResult {
+        try await pipeline([PostgresStatement(sql, bindings)])[0]
+    }
+
+    /// Fails what is waiting, closes the connections and stops the I/O thread.
+    public func close() { loop.shutDown() }
+}
+
+/// The I/O thread and everything it owns. Only `submit` and `shutDown` are called from other threads;
+/// they hand over through `inbox` and wake the thread through a pipe.
+final class EventLoop: @unchecked Sendable {
+    typealias Outcome = Result<[Result<PostgresQueryResult, PostgresError>], PostgresError>
+
+    /// One caller's statements, in flight.
+    final class Call: @unchecked Sendable {  // handed to the I/O thread, then used only there
+        let statements: [PostgresStatement]
+        let syncAfterEach: Bool
+        let continuation: CheckedContinuation<Outcome, Never>
+        var results: [Result<PostgresQueryResult, PostgresError>?]
+        /// The error that aborted the rest of the sync group, reported for the statements it skipped.
+        var abortedBy: PostgresError?
+        var finished = false
+
+        init(_ statements: [PostgresStatement], syncAfterEach: Bool, _ continuation: CheckedContinuation<Outcome, Never>) {
+            self.statements = statements
+            self.syncAfterEach = syncAfterEach
+            self.continuation = continuation
+            self.results = Array(repeating: nil, count: statements.count)
+        }
+
+        func finish(_ outcome: Outcome) {
+            guard !finished else { return }
+            finished = true
+            continuation.resume(returning: outcome)
+        }
+    }
+
+    /// What a connection will answer next, in the order it was sent.
+    enum Expected {
+        case prepare(PostgresConnection.StatementKey, Call)
+        case statement(Call, index: Int)
+        case sync(Call, last: Bool)
+    }
+
+    /// One connection in non-blocking pipeline mode.
+    final class Link {
+        let connection: PostgresConnection
+        let socket: Int32
+        var prepared: [PostgresConnection.StatementKey: String] = [:]
+        var counter = 0
+        var expected: [Expected] = []
+        var head = 0
+        /// True once the current statement's result was read; its closing NULL comes next.
+        var resultRead = false
+        var watchingWrites = false
+        var pending: Int { expected.count - head }
+
+        init(_ connection: PostgresConnection) {
+            self.connection = connection
+            self.socket = PQsocket(connection.rawHandle)
+        }
+    }
+
+    let configuration: PostgresPool.Configuration
+    let logger: Logger
+    private let inbox = Mutex((calls: [Call](), started: false, closed: false))
+    /// A pipe: `submit` writes a byte to wake the thread, which reads them all.
+    private let wake: (read: Int32, write: Int32)
+    private var links: [Link?]
+    /// When opening a connection last failed: for a second after, calls fail at once rather than
+    /// each waiting out a connect timeout on the I/O thread (callers have a pool to fall back on).
+    private var lastConnectFailure: ContinuousClock.Instant?
+
+    init(configuration: PostgresPool.Configuration, connections: Int, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.links = Array(repeating: nil, count: connections)
+        var ends: [Int32] = [-1, -1]
+        if pipe(&ends) != 0 { logger.error("pipe failed", metadata: ["errno": "\(errno)"]) }
+        for end in ends where end >= 0 {
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        }
+        wake = (ends[0], ends[1])
+    }
+
+    deinit {
+        close(wake.read)
+        close(wake.write)
+    }
+
+    // MARK: - From any thread
+
+    func submit(_ statements: [PostgresStatement], syncAfterEach: Bool) async throws(PostgresError)
+        -> [Result<PostgresQueryResult, PostgresError>]
+    {
+        guard !statements.isEmpty else { return [] }
+        // A NUL would make libpq cut the value short: refused before anything is sent.
+        for statement in statements where statement.values.contains(where: { $0.format == .text && $0.bytes?.contains(0) == true }) {
+            throw PostgresError(code: .characterNotInRepertoire, message: "a text parameter contains a NUL byte", statement: statement.sql)
+        }
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
+            let call = Call(statements, syncAfterEach: syncAfterEach, continuation)
+            let (accepted, start, wasEmpty) = inbox.withLock { inbox -> (Bool, Bool, Bool) in
+                guard !inbox.closed else { return (false, false, false) }
+                let wasEmpty = inbox.calls.isEmpty
+                inbox.calls.append(call)
+                defer { inbox.started = true }
+                return (true, !inbox.started, wasEmpty)
+            }
+            guard accepted else {
+                call.finish(.failure(PostgresError(code: .adminShutdown, severity: "FATAL", message: "the driver is closed")))
+                return
+            }
+            if start {
+                let thread = Thread { [self] in run() }
+                thread.name = "PG-driver"
+                thread.start()
+            }
+            if wasEmpty { signal() }
+        }
+        return try outcome.get()
+    }
+
+    func shutDown() {
+        let wasOpen = inbox.withLock { inbox -> Bool in
+            defer { inbox.closed = true }
+            return !inbox.closed
+        }
+        if wasOpen { signal() }
+    }
+
+    private func signal() {
+        var one: UInt8 = 1
+        _ = write(wake.write, &one, 1)
+    }
+
+    // MARK: - On the I/O thread
+
+    private func run() {
+        var descriptors: [pollfd] = []
+        var drained = [UInt8](repeating: 0, count: 256)
+        while true {
+            descriptors.removeAll(keepingCapacity: true)
+            descriptors.append(pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0))
+            for link in links {
+                guard let link else { continue }
+                descriptors.append(pollfd(fd: link.socket, events: Int16(POLLIN | (link.watchingWrites ? POLLOUT : 0)), revents: 0))
+            }
+            if poll(&descriptors, nfds_t(descriptors.count), -1) < 0 {
+                if errno == EINTR { continue }
+                logger.error("poll failed", metadata: ["errno": "\(errno)"])
+                break
+            }
+            for descriptor in descriptors.dropFirst() where descriptor.revents != 0 {
+                guard let index = links.firstIndex(where: { $0?.socket == descriptor.fd }), let link = links[index] else { continue }
+                if descriptor.revents & Int16(POLLOUT) != 0 { flush(link, at: index) }
+                if descriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, links[index] === link { receive(link, at: index) }
+            }
+            if descriptors[0].revents != 0 {
+                while read(wake.read, &drained, drained.count) > 0 {}
+                let (calls, closed) = inbox.withLock { inbox -> ([Call], Bool) in
+                    defer { inbox.calls.removeAll(keepingCapacity: true) }
+                    return (inbox.calls, inbox.closed)
+                }
+                for call in calls { send(call) }
+                if closed { break }
+            }
+        }
+        let closed = PostgresError(code: .adminShutdown, severity: "FATAL", message: "the driver is closed")
+        for index in links.indices { drop(at: index, failing: closed, closing: true) }
+        for call in inbox.withLock({ inbox in defer { inbox.calls.removeAll() }; return inbox.calls }) { call.finish(.failure(closed)) }
+    }
+
+    /// The connection with the least in flight, opened if it must be.
+    private func link() throws(PostgresError) -> (Link, Int) {
+        var best: (Link, Int)?
+        for (index, link) in links.enumerated() {
+            guard let link else { continue }
+            if let current = best, current.0.pending <= link.pending { continue }
+            best = (link, index)
+        }
+        if let best, best.0.pending == 0 { return best }
+        if let free = links.firstIndex(where: { $0 == nil }) {
+            if best == nil, let failed = lastConnectFailure, ContinuousClock.now - failed < .seconds(1) {
+                throw PostgresError(code: .unableToEstablishConnection, severity: "FATAL", message: "the database could not be reached just now")
+            }
+            let connection: PostgresConnection
+            do {
+                connection = try PostgresConnection(
+                    conninfo: configuration.conninfo, applicationName: configuration.applicationName,
+                    connectTimeoutSeconds: configuration.connectTimeoutSeconds, sessionSetup: configuration.sessionSetup, logger: logger)
+            } catch {
+                lastConnectFailure = .now
+                if let best { return best }
+                throw error
+            }
+            lastConnectFailure = nil
+            let handle = connection.rawHandle
+            guard PQsetnonblocking(handle, 1) == 0, PQenterPipelineMode(handle) == 1 else {
+                throw connection.connectionError(statement: "<pipeline mode>")
+            }
+            let link = Link(connection)
+            links[free] = link
+            return (link, free)
+        }
+        guard let best else { throw PostgresError(code: .connectionFailure, severity: "FATAL", message: "no connection") }
+        return best
+    }
+
+    private func send(_ call: Call) {
+        let chosen: (Link, Int)
+        do {
+            chosen = try link()
+        } catch {
+            call.finish(.failure(error))
+            return
+        }
+        let (link, index) = chosen
+        let handle = link.connection.rawHandle
+        var sent = true
+        for (position, statement) in call.statements.enumerated() where sent {
+            let key = PostgresConnection.StatementKey(sql: statement.sql, types: statement.values.map(\.type))
+            var name = link.prepared[key]
+            if name == nil, link.prepared.count < PostgresConnection.statementCacheLimit {
+                link.counter += 1
+                let fresh = "cpd_driver_\(link.counter)"
+                let oids = key.types.map(\.rawValue)
+                sent = oids.withUnsafeBufferPointer { PQsendPrepare(handle, fresh, key.sql, Int32(oids.count), $0.baseAddress) } == 1
+                link.expected.append(.prepare(key, call))
+                link.prepared[key] = fresh
+                name = fresh
+            }
+            // Checked for NULs in `submit`: encoding cannot fail here.
+            sent = sent && ((try? withParameterPointers(statement.values, statement: statement.sql) { count, types, pointers, lengths, formats in
+                if let name {
+                    PQsendQueryPrepared(handle, name, count, pointers, lengths, formats, 0)
+                } else {
+                    PQsendQueryParams(handle, statement.sql, count, types, pointers, lengths, formats, 0)
+                }
+            }) ?? 0) == 1
+            link.expected.append(.statement(call, index: position))
+            if call.syncAfterEach || position == call.statements.count - 1 {
+                sent = sent && PQpipelineSync(handle) == 1
+                link.expected.append(.sync(call, last: position == call.statements.count - 1))
+            }
+        }
+        guard sent else {
+            drop(at: index, failing: link.connection.connectionError(statement: "<pipeline send>"))
+            return
+        }
+        flush(link, at: index)
+    }
+
+    private func flush(_ link: Link, at index: Int) {
+        let flushed = PQflush(link.connection.rawHandle)
+        if flushed < 0 {
+            drop(at: index, failing: link.connection.connectionError(statement: "<pipeline flush>"))
+            return
+        }
+        link.watchingWrites = flushed == 1
+    }
+
+    /// Reads what has come in and hands each result to its call.
+    private func receive(_ link: Link, at index: Int) {
+        let handle = link.connection.rawHandle
+        guard PQconsumeInput(handle) == 1 else {
+            drop(at: index, failing: link.connection.connectionError(statement: nil))
+            return
+        }
+        reading: while link.head < link.expected.count, PQisBusy(handle) == 0 {
+            let result = PQgetResult(handle)
+            switch link.expected[link.head] {
+            case .sync(let call, let last):
+                guard let result else { break reading }
+                let status = PQresultStatus(result)
+                PQclear(result)
+                guard status == PGRES_PIPELINE_SYNC else {
+                    drop(at: index, failing: PostgresError(code: .protocolViolation, message: "expected the end of a pipeline sync group"))
+                    return
+                }
+                link.head += 1
+                if last { complete(call) }
+            case .prepare(let key, let call):
+                if link.resultRead {
+                    // The statement's results end with a NULL.
+                    if let result { PQclear(result) }
+                    link.resultRead = false
+                    link.head += 1
+                    continue
+                }
+                guard let result else {
+                    drop(at: index, failing: link.connection.connectionError(statement: key.sql))
+                    return
+                }
+                link.resultRead = true
+                switch PQresultStatus(result) {
+                case PGRES_COMMAND_OK: PQclear(result)
+                case PGRES_PIPELINE_ABORTED:
+                    PQclear(result)
+                    link.prepared[key] = nil
+                default:
+                    link.prepared[key] = nil
+                    call.abortedBy = call.abortedBy ?? link.connection.error(from: result, statement: key.sql)
+                    PQclear(result)
+                }
+            case .statement(let call, let position):
+                if link.resultRead {
+                    if let result { PQclear(result) }
+                    link.resultRead = false
+                    link.head += 1
+                    continue
+                }
+                let sql = call.statements[position].sql
+                guard let result else {
+                    drop(at: index, failing: link.connection.connectionError(statement: sql))
+                    return
+                }
+                link.resultRead = true
+                if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                    PQclear(result)
+                    call.results[position] = .failure(call.abortedBy ?? PostgresError(
+                        code: .pipelineAborted, message: "not run: an earlier statement in the pipeline failed", statement: sql))
+                } else {
+                    let outcome = Result { () throws(PostgresError) in try link.connection.consume(result, statement: sql) }
+                    if case .failure(let error) = outcome {
+                        call.abortedBy = call.abortedBy ?? error
+                        if error.code == .invalidSQLStatementName { link.prepared = link.prepared.filter { $0.key.sql != sql } }
+                    }
+                    call.results[position] = outcome
+                }
+                // The next statement of an each-its-own-sync call is not aborted by this one's error.
+                if call.syncAfterEach { call.abortedBy = nil }
+            }
+        }
+        if link.head == link.expected.count {
+            link.expected.removeAll(keepingCapacity: true)
+            link.head = 0
+        } else if link.head > 1024 {
+            link.expected.removeFirst(link.head)
+            link.head = 0
+        }
+        if PQstatus(handle) != CONNECTION_OK { drop(at: index, failing: link.connection.connectionError(statement: nil)) }
+    }
+
+    private func complete(_ call: Call) {
+        call.finish(.success(call.results.map {
+            $0 ?? .failure(PostgresError(code: .protocolViolation, message: "no result for a statement of the pipeline"))
+        }))
+    }
+
+    /// Closes a connection and fails every call it carried; the next call opens another.
+    private func drop(at index: Int, failing error: PostgresError, closing: Bool = false) {
+        guard let link = links[index] else { return }
+        links[index] = nil
+        for expected in link.expected[link.head...] {
+            switch expected {
+            case .prepare(_, let call), .statement(let call, _), .sync(let call, _): call.finish(.failure(error))
+            }
+        }
+        link.expected.removeAll()
+        // Info, not a warning: its callers fall back on the pool, which reports an unreachable database.
+        if !closing { logger.info("a driver connection was dropped", metadata: ["error": "\(error)"]) }
+    }
+}
