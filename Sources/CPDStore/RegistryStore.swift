@@ -50,6 +50,12 @@ public final class RegistryStore: Sendable {
         self.logger = logger
     }
 
+    /// Closes the batched reads' own connections (the pool is a service of its own, closed by cpdd's
+    /// service group). A read batched after this goes to the pool.
+    public func close() {
+        driver.close()
+    }
+
     /// Runs `body` on one of the pool's connections, its errors as store errors.
     func onPool<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws(StoreError) -> T {
         do {

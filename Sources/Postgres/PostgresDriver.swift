@@ -17,12 +17,12 @@ import Synchronization
 /// opened again for the next call. Not for transactions spanning calls, COPY or streaming: those
 /// stay on `PostgresConnection`.
 public final class PostgresDriver: Sendable {
-    private let loop: EventLoop
+    private let loop: DriverLoop
 
     /// `configuration` as for a pool (`conninfo`, `sessionSetup`, connect timeout, name); the driver
     /// opens at most `connections`.
     public init(configuration: PostgresPool.Configuration, connections: Int = 2, logger: Logger = Logger(label: "cpd.postgres.driver")) {
-        loop = EventLoop(configuration: configuration, connections: max(1, connections), logger: logger)
+        loop = DriverLoop(configuration: configuration, connections: max(1, connections), logger: logger)
     }
 
     deinit { loop.shutDown() }
@@ -58,7 +58,7 @@ public final class PostgresDriver: Sendable {
 
 /// The I/O thread and everything it owns. Only `submit` and `shutDown` are called from other threads;
 /// they hand over through `inbox` and wake the thread through a pipe.
-final class EventLoop: @unchecked Sendable {
+final class DriverLoop: @unchecked Sendable {
     typealias Outcome = Result<[Result<PostgresQueryResult, PostgresError>], PostgresError>
 
     /// One caller's statements, in flight.

@@ -58,10 +58,13 @@ struct Serve: AsyncParsableCommand {
             try await group.run()
         } catch {
             logger.error("cpdd stopped on an error", metadata: ["error": "\(error)"])
+            store.close()
             await database.close()
             throw ExitCode.failure
         }
         SystemdNotify.send("STOPPING=1", notifySocket: notifySocket)
+        // Every connection has answered what it read: the batched reads' connections go too.
+        store.close()
         await database.close()
         logger.notice("cpdd stopped")
     }
