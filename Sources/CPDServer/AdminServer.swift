@@ -89,17 +89,16 @@ public final class AdminServer: Service, Sendable {
                 ).flatMapThrowing { (credentials: KernelPeerCredentials) in
                     let peer = PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
                     let admitted = self.admit(peer.uid)
-                    self.opened(channel)
-                    channel.closeFuture.whenComplete { _ in
-                        if admitted { self.release(peer.uid) }
-                        self.closed(channel)
-                    }
+                    channel.closeFuture.whenComplete { _ in if admitted { self.release(peer.uid) } }
                     let framing = LineFrameDecoder.Closing()
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(IdleCloser())
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(limit: lineLimit, closing: framing)))
                     try channel.pipeline.syncOperations.addHandler(
                         ConnectionHandler(services: services, peer: peer, admitted: admitted, framing: framing))
+                    // Only now: a shutdown already under way must find the handler to tell.
+                    self.opened(channel)
+                    channel.closeFuture.whenComplete { _ in self.closed(channel) }
                 }
             }
             .bind(unixDomainSocketPath: path).get()

@@ -85,7 +85,7 @@ public final class RegistryStore: Sendable {
     }
 
     public func setCourseStatus(code: String, to status: CourseStatus, by principal: String, actingProvider: String?) async throws(StoreError) {
-        try await onPool("course.\(status)") { c in
+        try await onPool(status == .published ? "course.publish" : "course.retire") { c in
             try CatalogueStore.setStatus(code: code, to: status, by: principal, actingProvider: actingProvider, c)
         }
     }

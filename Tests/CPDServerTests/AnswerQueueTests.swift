@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func theHeadAnswerAloneMayBeOfAnySizeButAnswersPiledBehindItMayNot() {
-        var queue = AnswerQueue(limits: .init(soft: 10, hard: 100))
+        var queue = AnswerQueue(limits: .init(soft: 10, hard: 300))
         let long = queue.reserve(), ping = queue.reserve(), more = queue.reserve()
         let fits4 = queue.fill(long, Array(repeating: String(repeating: "x", count: 99), count: 50))
         #expect(fits4, "5,000 bytes at the head")
@@ -86,5 +86,19 @@ import Testing
         let fits14 = queue.fill(place, ["OK second"])
         #expect(fits14)
         #expect(drain(&queue) == ["OK first"])
+    }
+
+    @Test func eachAnswerCountsWhatItCostsBesideItsBytes() {
+        // 1,000 pings are 8,000 bytes on the wire, but each answer costs cpdd more than its bytes.
+        var queue = AnswerQueue(limits: .init(soft: 50_000, hard: 1 << 30))
+        for _ in 0..<1_000 {
+            let place = queue.reserve()
+            let fits = queue.fill(place, ["OK pong"])
+            #expect(fits)
+        }
+        #expect(queue.unwritten == 1_000 * (8 + AnswerQueue.overhead))
+        #expect(queue.overSoftBound, "past 50,000: the connection stops reading")
+        _ = drain(&queue)
+        #expect(queue.unwritten == 0)
     }
 }

@@ -132,6 +132,23 @@ struct IdentityTests {
         }
     }
 
+    /// An admin that pipelines the removal of its own principal and then a write: the write is checked
+    /// after the removal has run, and refused; the connection closes.
+    @Test func aWritePipelinedBehindTheRemovalOfItsOwnPrincipalIsRefused() async throws {
+        try await withRegistry { socket, _, db in
+            let script = """
+                printf 'principal.remove user=cpdi_admin\\nprovider.add code=GONE name=Gone\\nping\\n' \
+                | /usr/sbin/runuser -u cpdi_admin -- /usr/bin/socat -t 5 - UNIX-CONNECT:\(socket)
+                """
+            let (_, text) = try Self.run(["/bin/sh", "-c", script])
+            let lines = text.split(separator: "\n").map(String.init)
+            #expect(lines.count == 3, "\(lines)")
+            #expect(lines.dropFirst().first == "OK", "\(lines)")
+            #expect(lines.last == "ERR permission_denied the principal for account cpdi_admin was removed", "\(lines)")
+            #expect(try db.query("SELECT count(*) FROM provider WHERE code = 'GONE'")[0][0] as Int == 0, "the write was not applied")
+        }
+    }
+
     @Test func aPrincipalFollowsItsAccountNotItsName() async throws {
         try await withRegistry { socket, cpdctl, db in
             let admin = try AdminClient(socketPath: socket)

@@ -35,7 +35,7 @@ struct AnswerQueue {
     /// Lines of the head answer already written, and their bytes.
     private var headLine = 0
     private var headWritten = 0
-    /// Bytes made and not yet handed to the socket.
+    /// Bytes made and not yet handed to the socket, each answer's `overhead` included.
     private(set) var unwritten = 0
     /// Pieces handed to the socket so far: reading a long answer slowly is progress.
     private(set) var progress = 0
@@ -45,6 +45,11 @@ struct AnswerQueue {
     }
 
     static func size(_ lines: [String]) -> Int { lines.reduce(0) { $0 + $1.utf8.count + 1 } }
+
+    /// What an answer costs cpdd beyond its bytes on the wire (its entry, its array, its strings'
+    /// headers), counted with them: a client that pipelines pings and never reads would otherwise
+    /// hold 130,000 answers of 8 bytes under a 1 MiB bound, about 15 MB.
+    static let overhead = 96
 
     /// A place for an answer to come.
     mutating func reserve() -> Int {
@@ -60,12 +65,12 @@ struct AnswerQueue {
         guard place >= head, place < next, made[place] == nil else { return true }
         let bytes = Self.size(lines)
         made[place] = Answer(lines: lines, bytes: bytes, closeAfter: closeAfter)
-        unwritten += bytes
+        unwritten += bytes + Self.overhead
         return unwritten - headRemaining <= limits.hard
     }
 
-    /// The unwritten bytes of the head answer, when it is made.
-    private var headRemaining: Int { made[head].map { $0.bytes - headWritten } ?? 0 }
+    /// The unwritten bytes of the head answer (with its overhead), when it is made.
+    private var headRemaining: Int { made[head].map { $0.bytes - headWritten + Self.overhead } ?? 0 }
 
     /// Past the soft bound: read no more requests until the socket has taken enough.
     var overSoftBound: Bool { unwritten > limits.soft }
@@ -80,6 +85,7 @@ struct AnswerQueue {
             guard headLine < answer.lines.count else {
                 // Done (or empty): the next answer is the head.
                 let closes = answer.closeAfter
+                unwritten -= Self.overhead
                 made[head] = nil
                 head += 1
                 headLine = 0
@@ -99,6 +105,7 @@ struct AnswerQueue {
             progress += 1
             let last = end == answer.lines.count
             if last {
+                unwritten -= Self.overhead
                 made[head] = nil
                 head += 1
                 headLine = 0

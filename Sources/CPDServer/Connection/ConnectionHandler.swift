@@ -74,6 +74,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var batchedSinceBarrier: [Task<Void, Never>] = []
     private var lastEnqueued: Task<CompletionPromise?, Never>?
     private var lastCheck: Task<Recheck, Never>?
+    /// The last command that changes the principals: the re-checks of later requests wait for it.
+    private var lastPrincipalChange: Task<Void, Never>?
 
     init(services: ConnectionServices, peer: PeerCredentials, admitted: Bool, framing: LineFrameDecoder.Closing) {
         self.services = services
@@ -126,13 +128,11 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ShutdownEvent {
-            // A line cut off by this close is not a request the client finished sending.
+            // Read nothing more; what was read is answered (once the principal is known, when it is
+            // still being looked up), then the connection closes. A line cut off by this close is not
+            // a request the client finished sending.
             framing.closingHere()
-            if phase == .serving {
-                context.close(mode: .input, promise: nil)
-            } else {
-                close()
-            }
+            if phase != .done { context.close(mode: .input, promise: nil) }
         } else if let event = event as? ChannelEvent, event == .inputClosed {
             // The client shut down its side (or cpdd stopped reading): answer what was read, then close.
             // (The last line, framed at the end of input, came without a read completing.)
@@ -272,10 +272,15 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         let previousCheck = lastCheck
         let identity = principal
+        // A request after one that changes the principals is checked once that one has run (a
+        // pipelined principal.remove of the sender's own account, then a write, must not write).
+        let principalsChanging = lastPrincipalChange
         let check = Task<Recheck, Never> {
             switch await previousCheck?.value {
             case .refuse(_, close: true), .stopped: return .stopped
-            default: return await identity?.recheck() ?? .go
+            default:
+                await principalsChanging?.value
+                return await identity?.recheck() ?? .go
             }
         }
         lastCheck = check
@@ -316,6 +321,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             barrier = work
             batchedSinceBarrier = []
+            if definition.changesPrincipals { lastPrincipalChange = work }
         }
     }
 
@@ -326,7 +332,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard queue.fill(place, lines, closeAfter: closeAfter) else {
             return overflow("past the hard bound")
         }
-        pump(flush: !inRead)
+        // Within a read, or while taking frames already read, one flush comes at the end.
+        pump(flush: !inRead && !taking)
     }
 
     // MARK: - Writing and reading
@@ -350,6 +357,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             unflushed = false
             context.flush()
         }
+        // Over the soft bound, whatever the reading: a client that stops reading is closed after the
+        // stall time, not the idle timeout.
+        if queue.overSoftBound { watchForStall() }
         wantRead()
     }
 
