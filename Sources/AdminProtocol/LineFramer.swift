@@ -26,6 +26,12 @@ public struct LineFramer: Sendable {
     /// Bytes held for a line not yet complete.
     public var bufferedByteCount: Int { pending.count }
 
+    /// Feeds bytes in from memory; the daemon's decoder calls this one, which is specialised here
+    /// (the generic one, called from another module, looked its types up at run time per read).
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> [FramedLine] {
+        feed(bytes[...])
+    }
+
     /// Feeds bytes in; returns the lines they complete, in order.
     public mutating func feed<Bytes: BidirectionalCollection>(_ bytes: Bytes) -> [FramedLine] where Bytes.Element == UInt8 {
         var out: [FramedLine] = []

@@ -221,7 +221,7 @@ final class LineFrameDecoder: ByteToMessageDecoder {
     }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        let lines = framer.feed(buffer.readableBytesView)
+        let lines = buffer.withUnsafeReadableBytes { framer.feed($0) }
         buffer.moveReaderIndex(to: buffer.writerIndex)
         for line in lines { context.fireChannelRead(wrapInboundOut(line)) }
         return .needMoreData

@@ -117,11 +117,13 @@ public struct Session: Sendable {
         }
     }
 
+    static let pong = [ResponseLine.ok("pong")]
+
     /// The commands that need no database.
     private mutating func answer(_ command: SessionCommand) -> Reply {
         switch command {
         case .ping:
-            return Reply(lines: [ResponseLine.ok("pong")])
+            return Reply(lines: Self.pong)
         case .quit:
             return Reply(lines: [ResponseLine.ok("bye")], closeAfterwards: true)
         case .whoami:
