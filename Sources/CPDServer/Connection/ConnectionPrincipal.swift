@@ -29,7 +29,11 @@ final class ConnectionPrincipal: Sendable {
     let resolver: PrincipalResolver
     let logger: Logger
 
+    /// Root and cpdd's own account are admin whatever the principals say: never re-checked.
+    let isBuiltIn: Bool
+
     init(_ identity: ConnectionIdentity, resolver: PrincipalResolver, logger: Logger) {
+        self.isBuiltIn = identity.stamp == nil || resolver.changes == nil
         self.identity = Mutex(identity)
         self.resolver = resolver
         self.logger = logger
