@@ -136,10 +136,11 @@ public enum CatalogueStore {
         return try c.query(statement.sql, values: statement.values).map(decodeCourse)
     }
 
-    /// Many searches from one round trip (a pipeline of `search`'s statement), each answered as it
-    /// would be alone; one that fails fails alone. Throws only when the connection fails.
-    public static func searches(_ filters: [SearchFilter], _ c: PostgresConnection) throws -> [Result<[Course], Error>] {
-        searches(from: try c.pipelineEach(filters.map(searchStatement)))
+    /// Many searches from one round trip through `driver` (a pipeline of `search`'s statement, a sync
+    /// after each), each answered as it would be alone; one that fails fails alone. Throws only when
+    /// the connection fails. `RegistryStore`'s batches of `course.search` are this.
+    static func searches(_ filters: [SearchFilter], _ driver: PostgresDriver) async throws -> [Result<[Course], Error>] {
+        searches(from: try await driver.pipelineEach(filters.map(searchStatement)))
     }
 
     /// The courses of each search from the results of its statement (`searchStatement`).

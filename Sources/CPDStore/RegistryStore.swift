@@ -36,15 +36,11 @@ public final class RegistryStore: Sendable {
         self.driver = driver
         self.standings = ReadBatcher(
             pool: pool, operation: "points", concurrentBatches: readBatches, logger: logger,
-            batch: { requests in
-                try LedgerStore.standings(requests, from: try await driver.pipeline(LedgerStore.standingStatements(requests)))
-            },
+            batch: { requests in try await LedgerStore.standings(requests, driver) },
             alone: { request, c in try LedgerStore.standing(practitioner: request.practitioner, on: request.day, c) })
         self.searches = ReadBatcher(
             pool: pool, operation: "course.search", concurrentBatches: readBatches, logger: logger,
-            batch: { filters in
-                CatalogueStore.searches(from: try await driver.pipelineEach(filters.map(CatalogueStore.searchStatement)))
-            },
+            batch: { filters in try await CatalogueStore.searches(filters, driver) },
             alone: { filter, c in try CatalogueStore.search(filter, c) })
         self.longReads = LongReads(limit: max(2, longReadConnections))
         self.logger = logger

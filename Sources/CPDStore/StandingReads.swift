@@ -63,16 +63,14 @@ extension LedgerStore {
         return [members, sums]
     }
 
-    /// The standings for `requests`, in their order, from one round trip on `c`: each exactly what
-    /// `standing(practitioner:on:)` gives for it alone. A request fails alone: an unknown member
-    /// (`notFound`), a day whose cycle leaves the calendar (`DayOutOfRange`). Throws only when the
-    /// statements fail (then the caller asks one request at a time).
-    public static func standings(_ requests: [StandingRequest], _ c: PostgresConnection) throws -> [Result<MemberStanding, Error>] {
+    /// The standings for `requests`, in their order, from one round trip through `driver`: each exactly
+    /// what `standing(practitioner:on:)` gives for it alone, or nil for one to be read alone. A request
+    /// fails alone: an unknown member (`notFound`), a day whose cycle leaves the calendar
+    /// (`DayOutOfRange`). Throws only when the statements fail (then the caller asks one request at a
+    /// time). `RegistryStore`'s batches of `points` are this.
+    static func standings(_ requests: [StandingRequest], _ driver: PostgresDriver) async throws -> [Result<MemberStanding, Error>?] {
         guard !requests.isEmpty else { return [] }
-        let answers = try standings(requests, from: try c.pipeline(standingStatements(requests)))
-        return zip(requests, answers).map { request, answer in
-            answer ?? Result { try standing(practitioner: request.practitioner, on: request.day, c) }
-        }
+        return try standings(requests, from: try await driver.pipeline(standingStatements(requests)))
     }
 
     /// The standings for `requests` from the results of `standingStatements`; nil for a request whose

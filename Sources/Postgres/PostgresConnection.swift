@@ -182,8 +182,6 @@ public final class PostgresConnection {
         return name
     }
 
-    var preparedStatementCount: Int { preparedStatements.count }
-
     func forgetAllPreparedStatements() throws(PostgresError) {
         logger.warning("prepared statement cache full; deallocating all", metadata: ["limit": "\(Self.statementCacheLimit)"])
         _ = try consume(PQexec(handle, "DEALLOCATE ALL"), statement: "DEALLOCATE ALL")

@@ -12,10 +12,13 @@ import Synchronization
 /// share a connection and its round trips.
 ///
 /// Each call is a sync group of its own: its statements take effect (or fail) whatever the other
-/// callers' do. Statements are prepared once per connection, in the same pipeline. Connections are
-/// opened when first needed, on the I/O thread; a lost one fails what it carried (class 08) and is
-/// opened again for the next call. Not for transactions spanning calls, COPY or streaming: those
-/// stay on `PostgresConnection`.
+/// callers' do. Statements are prepared once per connection, in the same pipeline; a statement name
+/// is used by later calls only once its Prepare has succeeded (until then they send the statement
+/// unnamed), so a Prepare that another caller's error aborts cannot fail them. Connections are opened
+/// when first needed, one at a time, on a thread of their own: the I/O thread keeps serving the open
+/// ones meanwhile, and for a second after a failed connect it opens none. A lost connection fails
+/// what it carried (class 08) and is opened again for the next call. Not for transactions spanning
+/// calls, COPY or streaming: those stay on `PostgresConnection`.
 public final class PostgresDriver: Sendable {
     private let loop: DriverLoop
 
@@ -87,7 +90,7 @@ final class DriverLoop: @unchecked Sendable {
 
     /// What a connection will answer next, in the order it was sent.
     enum Expected {
-        case prepare(PostgresConnection.StatementKey, Call)
+        case prepare(PostgresConnection.StatementKey, name: String, Call)
         case statement(Call, index: Int)
         case sync(Call, last: Bool)
     }
@@ -96,7 +99,12 @@ final class DriverLoop: @unchecked Sendable {
     final class Link {
         let connection: PostgresConnection
         let socket: Int32
+        /// Statements whose Prepare succeeded: later calls execute them by name.
         var prepared: [PostgresConnection.StatementKey: String] = [:]
+        /// Prepares sent and not yet answered, with the call that sent each. Only that call uses the
+        /// name before it is known to exist: the Prepare is in that call's sync group, which an error
+        /// of that call may abort, and then every later statement of the group is aborted too.
+        var preparing: [PostgresConnection.StatementKey: (name: String, by: Call)] = [:]
         var counter = 0
         var expected: [Expected] = []
         var head = 0
@@ -111,14 +119,26 @@ final class DriverLoop: @unchecked Sendable {
         }
     }
 
+    /// A connection opened on a connect thread, handed to the I/O thread (which alone uses it after).
+    struct Opened: @unchecked Sendable {
+        let connection: PostgresConnection
+    }
+
     let configuration: PostgresPool.Configuration
     let logger: Logger
-    private let inbox = Mutex((calls: [Call](), started: false, closed: false))
-    /// A pipe: `submit` writes a byte to wake the thread, which reads them all.
-    private let wake: (read: Int32, write: Int32)
+    private let inbox = Mutex((
+        calls: [Call](), connected: [(slot: Int, outcome: Result<Opened, PostgresError>)](), started: false, closed: false))
+    /// A pipe: `submit` writes a byte to wake the thread, which reads them all. Nil if it could not be
+    /// made: then every call fails at once, since nothing could wake the thread for it.
+    private let wake: (read: Int32, write: Int32)?
     private var links: [Link?]
-    /// When opening a connection last failed: for a second after, calls fail at once rather than
-    /// each waiting out a connect timeout on the I/O thread (callers have a pool to fall back on).
+    /// The slot a connect thread is opening a connection for: one at a time.
+    private var connecting: Int?
+    /// Calls that came when no connection was open and one was being opened: sent when it is.
+    private var waitingForConnection: [Call] = []
+    /// When opening a connection last failed: for a second after, no connect is tried, and calls go
+    /// to an open connection however busy, or fail at once if there is none (callers have a pool to
+    /// fall back on), rather than each trying again while the database refuses or hangs.
     private var lastConnectFailure: ContinuousClock.Instant?
 
     init(configuration: PostgresPool.Configuration, connections: Int, logger: Logger) {
@@ -126,17 +146,23 @@ final class DriverLoop: @unchecked Sendable {
         self.logger = logger
         self.links = Array(repeating: nil, count: connections)
         var ends: [Int32] = [-1, -1]
-        if pipe(&ends) != 0 { logger.error("pipe failed", metadata: ["errno": "\(errno)"]) }
-        for end in ends where end >= 0 {
-            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        if pipe(&ends) == 0 {
+            for end in ends {
+                _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            }
+            wake = (ends[0], ends[1])
+        } else {
+            logger.error("pipe failed: the driver refuses every call", metadata: ["errno": "\(errno)"])
+            wake = nil
         }
-        wake = (ends[0], ends[1])
     }
 
     deinit {
-        close(wake.read)
-        close(wake.write)
+        if let wake {
+            close(wake.read)
+            close(wake.write)
+        }
     }
 
     // MARK: - From any thread
@@ -149,11 +175,14 @@ final class DriverLoop: @unchecked Sendable {
         for statement in statements where statement.values.contains(where: { $0.format == .text && $0.bytes?.contains(0) == true }) {
             throw PostgresError(code: .characterNotInRepertoire, message: "a text parameter contains a NUL byte", statement: statement.sql)
         }
+        guard wake != nil else {
+            throw PostgresError(code: .connectionFailure, severity: "FATAL", message: "the driver has no wake-up pipe")
+        }
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
             let call = Call(statements, syncAfterEach: syncAfterEach, continuation)
             let (accepted, start, wasEmpty) = inbox.withLock { inbox -> (Bool, Bool, Bool) in
                 guard !inbox.closed else { return (false, false, false) }
-                let wasEmpty = inbox.calls.isEmpty
+                let wasEmpty = inbox.calls.isEmpty && inbox.connected.isEmpty
                 inbox.calls.append(call)
                 defer { inbox.started = true }
                 return (true, !inbox.started, wasEmpty)
@@ -181,6 +210,7 @@ final class DriverLoop: @unchecked Sendable {
     }
 
     private func signal() {
+        guard let wake else { return }
         var one: UInt8 = 1
         _ = write(wake.write, &one, 1)
     }
@@ -188,6 +218,7 @@ final class DriverLoop: @unchecked Sendable {
     // MARK: - On the I/O thread
 
     private func run() {
+        guard let wake else { return stop() }
         var descriptors: [pollfd] = []
         var drained = [UInt8](repeating: 0, count: 256)
         while true {
@@ -209,59 +240,118 @@ final class DriverLoop: @unchecked Sendable {
             }
             if descriptors[0].revents != 0 {
                 while read(wake.read, &drained, drained.count) > 0 {}
-                let (calls, closed) = inbox.withLock { inbox -> ([Call], Bool) in
-                    defer { inbox.calls.removeAll(keepingCapacity: true) }
-                    return (inbox.calls, inbox.closed)
+                let (calls, connected, closed) = inbox.withLock { inbox -> ([Call], [(slot: Int, outcome: Result<Opened, PostgresError>)], Bool) in
+                    defer {
+                        inbox.calls.removeAll(keepingCapacity: true)
+                        inbox.connected.removeAll()
+                    }
+                    return (inbox.calls, inbox.connected, inbox.closed)
                 }
+                for (slot, outcome) in connected { opened(outcome, at: slot) }
                 for call in calls { send(call) }
                 if closed { break }
             }
         }
-        let closed = PostgresError(code: .adminShutdown, severity: "FATAL", message: "the driver is closed")
-        for index in links.indices { drop(at: index, failing: closed, closing: true) }
-        for call in inbox.withLock({ inbox in defer { inbox.calls.removeAll() }; return inbox.calls }) { call.finish(.failure(closed)) }
+        stop()
     }
 
-    /// The connection with the least in flight, opened if it must be.
-    private func link() throws(PostgresError) -> (Link, Int) {
+    /// Whatever ended the loop (a shutdown, a failed poll, no wake-up pipe): no call is accepted from
+    /// now on, and every call accepted and not finished is failed, so that no caller waits forever.
+    private func stop() {
+        let (calls, _) = inbox.withLock { inbox -> ([Call], [(slot: Int, outcome: Result<Opened, PostgresError>)]) in
+            inbox.closed = true
+            defer {
+                inbox.calls.removeAll()
+                inbox.connected.removeAll()
+            }
+            return (inbox.calls, inbox.connected)
+        }
+        let closed = PostgresError(code: .adminShutdown, severity: "FATAL", message: "the driver is closed")
+        for index in links.indices { drop(at: index, failing: closed, closing: true) }
+        for call in waitingForConnection + calls { call.finish(.failure(closed)) }
+        waitingForConnection.removeAll()
+    }
+
+    /// Where a call goes: the connection with the least in flight; or, when there is none, to wait for
+    /// the one being opened. Every connection busy and a slot free starts opening one, unless a
+    /// connect failed less than a second ago.
+    private enum Route {
+        case link(Link, Int)
+        case waitForConnection
+    }
+
+    private func route() throws(PostgresError) -> Route {
         var best: (Link, Int)?
         for (index, link) in links.enumerated() {
             guard let link else { continue }
             if let current = best, current.0.pending <= link.pending { continue }
             best = (link, index)
         }
-        if let best, best.0.pending == 0 { return best }
-        if let free = links.firstIndex(where: { $0 == nil }) {
-            if best == nil, let failed = lastConnectFailure, ContinuousClock.now - failed < .seconds(1) {
-                throw PostgresError(code: .unableToEstablishConnection, severity: "FATAL", message: "the database could not be reached just now")
-            }
-            let connection: PostgresConnection
-            do {
-                connection = try PostgresConnection(
+        if let best, best.0.pending == 0 { return .link(best.0, best.1) }
+        let backingOff = lastConnectFailure.map { ContinuousClock.now - $0 < .seconds(1) } ?? false
+        if connecting == nil, !backingOff, let free = links.firstIndex(where: { $0 == nil }) { startConnecting(slot: free) }
+        if let best { return .link(best.0, best.1) }
+        if connecting != nil { return .waitForConnection }
+        throw PostgresError(code: .unableToEstablishConnection, severity: "FATAL", message: "the database could not be reached just now")
+    }
+
+    /// Opens a connection on a thread of its own (a connect can take up to the connect timeout, and
+    /// a session setup longer), and hands it to the I/O thread through the inbox.
+    private func startConnecting(slot: Int) {
+        connecting = slot
+        let configuration = configuration, logger = logger
+        let thread = Thread { [self] in
+            let outcome: Result<Opened, PostgresError>
+            do throws(PostgresError) {
+                let connection = try PostgresConnection(
                     conninfo: configuration.conninfo, applicationName: configuration.applicationName,
                     connectTimeoutSeconds: configuration.connectTimeoutSeconds, sessionSetup: configuration.sessionSetup, logger: logger)
+                let handle = connection.rawHandle
+                guard PQsetnonblocking(handle, 1) == 0, PQenterPipelineMode(handle) == 1 else {
+                    throw connection.connectionError(statement: "<pipeline mode>")
+                }
+                outcome = .success(Opened(connection: connection))
             } catch {
-                lastConnectFailure = .now
-                if let best { return best }
-                throw error
+                outcome = .failure(error)
             }
-            lastConnectFailure = nil
-            let handle = connection.rawHandle
-            guard PQsetnonblocking(handle, 1) == 0, PQenterPipelineMode(handle) == 1 else {
-                throw connection.connectionError(statement: "<pipeline mode>")
+            // Once closed, the connection is dropped here (and closed with it).
+            let accepted = inbox.withLock { inbox -> Bool in
+                guard !inbox.closed else { return false }
+                inbox.connected.append((slot, outcome))
+                return true
             }
-            let link = Link(connection)
-            links[free] = link
-            return (link, free)
+            if accepted { signal() }
         }
-        guard let best else { throw PostgresError(code: .connectionFailure, severity: "FATAL", message: "no connection") }
-        return best
+        thread.name = "PG-driver-connect"
+        thread.start()
+    }
+
+    private func opened(_ outcome: Result<Opened, PostgresError>, at slot: Int) {
+        connecting = nil
+        let waiting = waitingForConnection
+        waitingForConnection.removeAll()
+        switch outcome {
+        case .success(let opened):
+            lastConnectFailure = nil
+            links[slot] = Link(opened.connection)
+            for call in waiting { send(call) }
+        case .failure(let error):
+            lastConnectFailure = .now
+            // Info, as for a dropped connection: callers fall back on the pool, which reports it.
+            logger.info("a driver connection could not be opened", metadata: ["error": "\(error)"])
+            for call in waiting { call.finish(.failure(error)) }
+        }
     }
 
     private func send(_ call: Call) {
         let chosen: (Link, Int)
         do {
-            chosen = try link()
+            switch try route() {
+            case .link(let link, let index): chosen = (link, index)
+            case .waitForConnection:
+                waitingForConnection.append(call)
+                return
+            }
         } catch {
             call.finish(.failure(error))
             return
@@ -272,13 +362,16 @@ final class DriverLoop: @unchecked Sendable {
         for (position, statement) in call.statements.enumerated() where sent {
             let key = PostgresConnection.StatementKey(sql: statement.sql, types: statement.values.map(\.type))
             var name = link.prepared[key]
-            if name == nil, link.prepared.count < PostgresConnection.statementCacheLimit {
+            if name == nil, let inFlight = link.preparing[key], inFlight.by === call { name = inFlight.name }
+            // While another call's Prepare of it is in flight, this one runs it unnamed: that Prepare
+            // may yet be aborted by the other call's error.
+            if name == nil, link.preparing[key] == nil, link.prepared.count + link.preparing.count < PostgresConnection.statementCacheLimit {
                 link.counter += 1
                 let fresh = "cpd_driver_\(link.counter)"
                 let oids = key.types.map(\.rawValue)
                 sent = oids.withUnsafeBufferPointer { PQsendPrepare(handle, fresh, key.sql, Int32(oids.count), $0.baseAddress) } == 1
-                link.expected.append(.prepare(key, call))
-                link.prepared[key] = fresh
+                link.expected.append(.prepare(key, name: fresh, call))
+                link.preparing[key] = (fresh, call)
                 name = fresh
             }
             // Checked for NULs in `submit`: encoding cannot fail here.
@@ -331,7 +424,7 @@ final class DriverLoop: @unchecked Sendable {
                 }
                 link.head += 1
                 if last { complete(call) }
-            case .prepare(let key, let call):
+            case .prepare(let key, let name, let call):
                 if link.resultRead {
                     // The statement's results end with a NULL.
                     if let result { PQclear(result) }
@@ -344,13 +437,15 @@ final class DriverLoop: @unchecked Sendable {
                     return
                 }
                 link.resultRead = true
+                // Named for later calls only now that it exists; if it does not, the next call prepares it again.
+                if link.preparing[key]?.name == name { link.preparing[key] = nil }
                 switch PQresultStatus(result) {
-                case PGRES_COMMAND_OK: PQclear(result)
+                case PGRES_COMMAND_OK:
+                    PQclear(result)
+                    link.prepared[key] = name
                 case PGRES_PIPELINE_ABORTED:
                     PQclear(result)
-                    link.prepared[key] = nil
                 default:
-                    link.prepared[key] = nil
                     call.abortedBy = call.abortedBy ?? link.connection.error(from: result, statement: key.sql)
                     PQclear(result)
                 }
@@ -405,7 +500,7 @@ final class DriverLoop: @unchecked Sendable {
         links[index] = nil
         for expected in link.expected[link.head...] {
             switch expected {
-            case .prepare(_, let call), .statement(let call, _), .sync(let call, _): call.finish(.failure(error))
+            case .prepare(_, _, let call), .statement(let call, _), .sync(let call, _): call.finish(.failure(error))
             }
         }
         link.expected.removeAll()

@@ -7,8 +7,9 @@ import TestSupport
 @testable import CPDStore
 @testable import Postgres
 
-/// `points` batched (`LedgerStore.standings`, and `RegistryStore` through its `ReadBatcher`): every
-/// answer is the one-at-a-time answer (`LedgerStore.standing`), whatever else is in the batch.
+/// `points` batched (`LedgerStore.standings` through a `PostgresDriver`, as `RegistryStore` batches
+/// them, and `RegistryStore` itself through its `ReadBatcher`): every answer is the one-at-a-time
+/// answer (`LedgerStore.standing`), whatever else is in the batch.
 @Suite struct StandingReadsTests {
     let fixture: StoreFixture
     let members: [String]
@@ -63,17 +64,29 @@ import TestSupport
         }
     }
 
+    /// The batch's answers as `RegistryStore` gets them (through a driver, as cpd_app), with a request the
+    /// batch leaves to be read alone read alone, as `ReadBatcher` does.
+    func batched(_ requests: [LedgerStore.StandingRequest]) async throws -> [Result<LedgerStore.MemberStanding, Error>] {
+        let driver = PostgresDriver(configuration: .init(conninfo: fixture.conninfo, sessionSetup: ApplicationRole.sessionSetup))
+        defer { driver.close() }
+        let answers = try await LedgerStore.standings(requests, driver)
+        let app = try fixture.app()
+        return zip(requests, answers).map { request, answer in
+            answer ?? Result { try LedgerStore.standing(practitioner: request.practitioner, on: request.day, app) }
+        }
+    }
+
     func alone(_ request: LedgerStore.StandingRequest, _ c: PostgresConnection) -> String {
         describe(Result { try LedgerStore.standing(practitioner: request.practitioner, on: request.day, c) })
     }
 
-    @Test func aBatchAnswersEachRequestAsItWouldBeAnsweredAlone() throws {
+    @Test func aBatchAnswersEachRequestAsItWouldBeAnsweredAlone() async throws {
         let app = try fixture.app()
         var requests: [LedgerStore.StandingRequest] = []
         for member in members + ["NOBODY", "M-9-9"] {
             for date in days { requests.append(.init(practitioner: member, day: date)) }
         }
-        let batched = try LedgerStore.standings(requests, app).map(describe)
+        let batched = try await batched(requests).map(describe)
         #expect(batched.count == requests.count)
         for (request, answer) in zip(requests, batched) {
             #expect(answer == alone(request, app), "\(request)")
@@ -83,14 +96,14 @@ import TestSupport
         #expect(batched.filter { !$0.hasPrefix("StoreError") && !$0.hasPrefix("DayOutOfRange") }.count >= members.count * 6)
     }
 
-    @Test func anUnknownMemberAndADayOffTheCalendarFailAloneInTheirBatch() throws {
+    @Test func anUnknownMemberAndADayOffTheCalendarFailAloneInTheirBatch() async throws {
         let app = try fixture.app()
-        let answers = try LedgerStore.standings([
+        let answers = try await batched([
             .init(practitioner: "M-0-3", day: day("2024-03-01")),
             .init(practitioner: "NOBODY", day: nil),
             .init(practitioner: "M-0-3", day: day("9999-12-31")),
             .init(practitioner: "M-0-3", day: nil),
-        ], app)
+        ])
         #expect(try answers[0].get().practitioner.id == "M-0-3")
         #expect(throws: StoreError.notFound("no practitioner NOBODY")) { try answers[1].get() }
         #expect(throws: DayOutOfRange.self) { try answers[2].get() }
@@ -134,7 +147,8 @@ extension LedgerStore {
     }
 }
 
-/// `course.search` batched (`CatalogueStore.searches`, and `RegistryStore` through its `ReadBatcher`).
+/// `course.search` batched (`CatalogueStore.searches` through a `PostgresDriver`, as `RegistryStore`
+/// batches them, and `RegistryStore` itself through its `ReadBatcher`).
 @Suite struct SearchReadsTests {
     let fixture: StoreFixture
     init() throws { fixture = try StoreFixture("searches") }
@@ -146,6 +160,13 @@ extension LedgerStore {
         .init(text: "   "), .init(text: "anxiety"),
     ]
 
+    /// The batch's answers as `RegistryStore` gets them: through a driver, as cpd_app.
+    func batched(_ filters: [CatalogueStore.SearchFilter]) async throws -> [Result<[Course], Error>] {
+        let driver = PostgresDriver(configuration: .init(conninfo: fixture.conninfo, sessionSetup: ApplicationRole.sessionSetup))
+        defer { driver.close() }
+        return try await CatalogueStore.searches(filters, driver)
+    }
+
     func describe(_ outcome: Result<[Course], Error>) -> String {
         switch outcome {
         case .success(let courses): courses.map { "\($0.code) v\($0.version) \($0.content.title)" }.joined(separator: "; ")
@@ -154,16 +175,15 @@ extension LedgerStore {
         }
     }
 
-    @Test func aBatchAnswersEachSearchAsItWouldBeAnsweredAlone() throws {
+    @Test func aBatchAnswersEachSearchAsItWouldBeAnsweredAlone() async throws {
         let app = try fixture.app()
-        let batched = try CatalogueStore.searches(filters, app).map(describe)
+        let batched = try await batched(filters).map(describe)
         #expect(batched == filters.map { filter in describe(Result { try CatalogueStore.search(filter, app) }) })
         #expect(batched[0] .hasPrefix("NMT-ANX"))
     }
 
-    @Test func aSearchTheDatabaseRefusesFailsAloneInItsBatch() throws {
-        let app = try fixture.app()
-        let answers = try CatalogueStore.searches([.init(text: "anxiety"), .init(limit: -1), .init(provider: "BOWEN")], app)
+    @Test func aSearchTheDatabaseRefusesFailsAloneInItsBatch() async throws {
+        let answers = try await batched([.init(text: "anxiety"), .init(limit: -1), .init(provider: "BOWEN")])
         #expect(try answers[0].get().map(\.code) == ["NMT-ANX", "BOW-SLEEP"])
         #expect(throws: PostgresError.self) { try answers[1].get() }
         #expect(try answers[2].get().map(\.code) == ["BOW-SLEEP"])

@@ -104,6 +104,77 @@ import TestSupport
         #expect(again != pid)
     }
 
+    @Test func aPrepareAbortedByOneCallersErrorDoesNotFailAnothersStatement() async throws {
+        let driver = driver(connections: 1)
+        defer { driver.close() }
+        // The first statement fails after a pause (random() keeps the division from being folded into
+        // the plan), so the second caller's statement is sent while the first's Prepare of the same
+        // text is in flight; that Prepare is then aborted with the rest of its pipeline.
+        let first = Task {
+            await code {
+                try await driver.pipeline([
+                    PostgresStatement("SELECT 1 / (random() * $1::int)::int FROM pg_sleep(0.2)", [0]),
+                    PostgresStatement("SELECT $1::int + 100", [1]),
+                ])
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(try await driver.query("SELECT $1::int + 100", [2])[0][0] as Int == 102)
+        #expect(await first.value == SQLState("22012"), "division by zero")
+        // The statement is prepared again, and serves.
+        #expect(try await driver.query("SELECT $1::int + 100", [3])[0][0] as Int == 103)
+        #expect(try await driver.query("SELECT $1::int + 100", [4])[0][0] as Int == 104)
+    }
+
+    @Test func aConnectThatHangsDoesNotHoldUpTheOpenConnection() async throws {
+        // Each connection's session setup waits for advisory lock 7: a connect hangs while the test holds it.
+        let driver = PostgresDriver(
+            configuration: .init(conninfo: conninfo, sessionSetup: "SELECT pg_advisory_lock_shared(7); SELECT pg_advisory_unlock_shared(7)"),
+            connections: 2)
+        defer { driver.close() }
+        #expect(try await driver.query("SELECT 1")[0][0] as Int == 1)
+        let holder = try PostgresConnection(conninfo: conninfo)
+        try holder.query("SELECT pg_advisory_lock(7)")
+        // The open connection is busy, so the next call starts a second connect, which hangs.
+        let busy = Task { try await driver.query("SELECT 1 FROM pg_sleep(0.3)") }
+        try await Task.sleep(for: .milliseconds(50))
+        let answered = Locked(false)
+        let next = Task {
+            let rows = try await driver.query("SELECT 2")
+            answered.withLock { $0 = true }
+            return rows
+        }
+        for _ in 0..<60 where !answered.value { try await Task.sleep(for: .milliseconds(50)) }
+        let answeredWhileConnecting = answered.value
+        try holder.query("SELECT pg_advisory_unlock(7)")
+        #expect(answeredWhileConnecting, "the open connection served while another was being opened")
+        #expect(try await busy.value[0][0] as Int == 1)
+        #expect(try await next.value[0][0] as Int == 2)
+    }
+
+    @Test func aFailedConnectIsNotTriedAgainForASecondWhileAConnectionServes() async throws {
+        let setup = try PostgresConnection(conninfo: conninfo)
+        try setup.execute(script: "CREATE SEQUENCE connects")
+        // Each connect counts itself, then fails while the test holds advisory lock 8.
+        let driver = PostgresDriver(
+            configuration: .init(
+                conninfo: conninfo, sessionSetup: "SELECT nextval('connects'); SELECT 1 / pg_try_advisory_xact_lock_shared(8)::int"),
+            connections: 2)
+        defer { driver.close() }
+        #expect(try await driver.query("SELECT 1")[0][0] as Int == 1)
+        try setup.query("SELECT pg_advisory_lock(8)")
+        // Calls that find the one connection busy, for well under a second: each would open another.
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .milliseconds(600) {
+            let busy = Task { try await driver.query("SELECT 1 FROM pg_sleep(0.05)") }
+            try await Task.sleep(for: .milliseconds(10))
+            #expect(try await driver.query("SELECT 2")[0][0] as Int == 2)
+            _ = try await busy.value
+        }
+        let connects: Int = try setup.query("SELECT last_value FROM connects")[0][0]
+        #expect(connects <= 2, "one connect, one failed attempt")
+    }
+
     @Test func aClosedDriverRefusesCalls() async throws {
         let driver = driver()
         #expect(try await driver.query("SELECT 1")[0][0] as Int == 1)

@@ -4,7 +4,7 @@ import TestSupport
 
 @testable import Postgres
 
-@Suite struct CopyAndPipelineTests {
+@Suite struct CopyTests {
     let conninfo: String
     init() throws {
         conninfo = try TestDatabase.fresh("copy")
@@ -74,51 +74,6 @@ import TestSupport
         }
         #expect(error?.code == .uniqueViolation)
         #expect(try connection.query("SELECT count(*) FROM keyed WHERE k = 'dup'")[0][0] as Int == 0)
-    }
-
-    @Test func pipelineEachLetsOneStatementFailAlone() throws {
-        let connection = try PostgresConnection(conninfo: conninfo)
-        let results = try connection.pipelineEach([
-            PostgresStatement("INSERT INTO keyed VALUES ($1, $2)", ["p1", 1]),
-            PostgresStatement("INSERT INTO keyed VALUES ($1, $2)", ["p1", 2]),
-            PostgresStatement("INSERT INTO keyed VALUES ($1, $2) RETURNING v * 10", ["p3", 3]),
-        ])
-        #expect(results.count == 3)
-        #expect((try? results[0].get().affectedRows) == 1)
-        if case .failure(let error) = results[1] { #expect(error.code == .uniqueViolation) } else { Issue.record("expected a failure") }
-        #expect(try results[2].get()[0][0] as Int == 30)
-        #expect(try connection.query("SELECT count(*) FROM keyed WHERE k IN ('p1', 'p3')")[0][0] as Int == 2)
-        #expect(connection.transactionStatus == .idle)
-    }
-
-    @Test func pipelineAsOneTransactionAppliesNothingWhenOneFails() throws {
-        let connection = try PostgresConnection(conninfo: conninfo)
-        let error = #expect(throws: PostgresError.self) {
-            try connection.pipeline([
-                PostgresStatement("INSERT INTO keyed VALUES ($1, $2)", ["all1", 1]),
-                PostgresStatement("INSERT INTO keyed VALUES ($1, $2)", ["all2", nil as Int?]),
-                PostgresStatement("INSERT INTO keyed VALUES ($1, $2)", ["all3", 3]),
-            ])
-        }
-        #expect(error?.code == .notNullViolation)
-        #expect(try connection.query("SELECT count(*) FROM keyed WHERE k LIKE 'all%'")[0][0] as Int == 0)
-    }
-
-    @Test func aPipelineThatWouldOverflowTheStatementCacheStillRuns() throws {
-        let connection = try PostgresConnection(conninfo: conninfo)
-        for i in 0..<(PostgresConnection.statementCacheLimit - 2) { _ = try connection.query("SELECT \(i)") }
-        let statements = (0..<5).map { PostgresStatement("SELECT $1::int + \($0)", [Int32(1)]) }
-        let results = try connection.pipeline(statements)
-        #expect(try results.map { try $0[0][0] as Int } == [1, 2, 3, 4, 5])
-    }
-
-    @Test func aLargePipelineDoesNotDeadlock() throws {
-        // Enough statements and answers to fill both directions' socket buffers many times over.
-        let connection = try PostgresConnection(conninfo: conninfo)
-        let statements = (0..<20_000).map { PostgresStatement("SELECT $1::text || repeat('x', 200)", ["s\($0)"]) }
-        let results = try connection.pipeline(statements)
-        #expect(results.count == 20_000)
-        #expect(try (results[19_999][0][0] as String).hasPrefix("s19999x"))
     }
 }
 
