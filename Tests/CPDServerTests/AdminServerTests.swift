@@ -172,6 +172,37 @@ import TestSupport
         }
     }
 
+    /// A client that sends its requests, shuts down its side and never reads its answers is closed
+    /// after the stall time, not left to the idle timeout (15 minutes by default).
+    @Test func aClientThatHalfClosesAndNeverReadsIsClosedAfterTheStallTime() async throws {
+        try await withServer(configure: {
+            $0.outputSoftLimit = 16 * 1024
+            $0.outputHardLimit = 1 << 30
+            $0.outputStallTimeout = .seconds(2)
+        }) { path in
+            let fd = connectedUnixSocket(to: path)
+            #expect(fd >= 0)
+            defer { close(fd) }
+            let requests = Array(String(repeating: "help\n", count: 2_000).utf8)
+            var sent = 0
+            while sent < requests.count {
+                let n = requests[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n <= 0 { break }
+                sent += n
+            }
+            shutdown(fd, Int32(SHUT_WR))
+            // Both directions shut (ours by us, the other by cpdd) show as a hang-up, unread answers or not.
+            let start = ContinuousClock.now
+            var hungUp = false
+            while !hungUp, ContinuousClock.now - start < .seconds(20) {
+                var probe = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&probe, 1, 200)
+                hungUp = probe.revents & Int16(POLLHUP) != 0
+            }
+            #expect(hungUp, "cpdd closed the connection within 20 s (the stall time is 2 s)")
+        }
+    }
+
     @Test func aSilentConnectionIsClosedAndABusyOneIsNot() async throws {
         // Generous times: the suite shares two cores with other suites running at once.
         try await withServer(configure: { $0.idleTimeout = .milliseconds(3000) }) { path in
