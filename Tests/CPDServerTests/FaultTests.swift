@@ -320,6 +320,15 @@ import TestSupport
             #expect(try reader.readResponse().final == "OK \(entries) entries")
             #expect(try reader.readResponse().final == "OK pong", "a ping behind a long answer")
 
+            // A long answer and then quit, read only after a pause: the answer arrives whole before
+            // the connection closes (closing at once dropped what NIO still held).
+            let quitter = try AdminClient(socketPath: socket)
+            try quitter.send("statement practitioner=M-1\nquit")
+            sleep(1)
+            let whole = try quitter.readResponse()
+            #expect(whole.data.count == entries && whole.final == "OK \(entries) entries", "\(whole.data.count) lines, then \(whole.final)")
+            #expect(try quitter.readResponse().final == "OK bye")
+
             // The same connection pipelines statements and reads nothing: they pile up past the hard bound.
             let request = Array(String(repeating: "statement practitioner=M-1\n", count: 20).utf8)
             _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

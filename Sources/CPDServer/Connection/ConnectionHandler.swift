@@ -160,8 +160,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard admitted else {
             logger.notice("refused a connection over the limit")
             write([ResponseLine.err(.busy, "too many connections; try again later")])
-            context.flush()
-            close()
+            closeAfterWriting()
             return
         }
         let loop = context.eventLoop
@@ -188,13 +187,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .failure(let error):
             logger.warning("cannot look up a principal", metadata: ["error": "\(error)"])
             write([ResponseLine.err(.unavailable, "the database cannot be reached; try again")])
-            context.flush()
-            close()
+            closeAfterWriting()
         case .success(nil):
             logger.notice("refused a peer with no principal", metadata: ["account": "\(peer.accountName)"])
             write([ResponseLine.err(.permissionDenied, "no principal for account \(peer.accountName) (uid \(peer.uid))")])
-            context.flush()
-            close()
+            closeAfterWriting()
         case .success(let principal?):
             let session = Session(principal: principal, lineLimit: services.lineLimit)
             self.session = session
@@ -348,16 +345,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard phase == .serving, let context else { return }
         while context.channel.isWritable, let piece = queue.nextPiece(chunk: Self.writeChunk) {
             if piece.bytes > 0 { write(piece.lines) }
-            if piece.closesConnection {
-                context.flush()
-                return close()
-            }
+            if piece.closesConnection { return closeAfterWriting() }
         }
         if frames.count > nextFrame { takeFrames() }
-        if (inputClosed || stopped) && queue.isEmpty && frames.count == nextFrame {
-            context.flush()
-            return close()
-        }
+        if (inputClosed || stopped) && queue.isEmpty && frames.count == nextFrame { return closeAfterWriting() }
         if flush && unflushed {
             unflushed = false
             context.flush()
@@ -412,10 +403,27 @@ final class ConnectionHandler: ChannelInboundHandler {
         unflushed = true
     }
 
+    /// Closes at once: what is written and not yet sent is dropped (a client that does not read).
     private func close() {
         guard phase != .done else { return }
         finish()
         context?.close(promise: nil)
+    }
+
+    /// Closes once everything written has left for the socket: closing at once would drop what NIO
+    /// still holds (the end of a long answer, then the refusal that closes the connection). A client
+    /// that does not read it is closed after the stall time all the same.
+    private func closeAfterWriting() {
+        guard phase != .done, let context else { return }
+        finish()
+        let channel = context.channel
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0)), promise: written)
+        let deadline = context.eventLoop.scheduleTask(in: services.stall) { channel.close(promise: nil) }
+        written.futureResult.whenComplete { _ in
+            deadline.cancel()
+            channel.close(promise: nil)
+        }
     }
 
     private func finish() {
