@@ -79,12 +79,17 @@ public enum LedgerStore {
     static func recordSetBased(_ requests: [CompletionRequest], _ c: PostgresConnection) throws -> [Result<EntryReceipt, Error>] {
         // The keys already used: in the request's key scope, or (entries made before scopes) by
         // the sender's account name, which `existing` prefers as the sender's own earlier answer.
+        // Two joins, one per unique index: with the two conditions OR-ed in one join, PostgreSQL
+        // scanned the whole ledger for every batch (27 ms at 200,000 entries, growing with the ledger).
         let existing = try c.query(
             """
-            SELECT e.key_scope, e.recorded_by, e.idempotency_key, e.id, e.points, e.request FROM ledger_entry e
-            JOIN unnest($1::text[], $2::text[], $3::text[]) AS k (key_scope, recorded_by, idempotency_key)
-              ON e.idempotency_key = k.idempotency_key
-             AND (e.key_scope = k.key_scope OR (e.key_scope IS NULL AND e.recorded_by = k.recorded_by))
+            SELECT e.key_scope, e.recorded_by, e.idempotency_key, e.id, e.points, e.request
+            FROM unnest($1::text[], $3::text[]) AS k (key_scope, idempotency_key)
+            JOIN ledger_entry e ON e.key_scope = k.key_scope AND e.idempotency_key = k.idempotency_key
+            UNION ALL
+            SELECT e.key_scope, e.recorded_by, e.idempotency_key, e.id, e.points, e.request
+            FROM unnest($2::text[], $3::text[]) AS k (recorded_by, idempotency_key)
+            JOIN ledger_entry e ON e.key_scope IS NULL AND e.recorded_by = k.recorded_by AND e.idempotency_key = k.idempotency_key
             """,
             [TextArray(requests.map(\.recorder.keyScope)), TextArray(requests.map(\.recorder.name)), TextArray(requests.map(\.key))])
         struct Used { var entry: Int64?; var points: Points; var request: String; var index: Int? }
