@@ -92,7 +92,8 @@ final class DriverLoop: @unchecked Sendable {
     enum Expected {
         case prepare(PostgresConnection.StatementKey, name: String, Call)
         case statement(Call, index: Int)
-        case sync(Call, last: Bool)
+        /// The end of a sync group: the implicit transaction of the statements at `covering` commits here.
+        case sync(Call, last: Bool, covering: Range<Int>)
     }
 
     /// One connection in non-blocking pipeline mode.
@@ -385,7 +386,8 @@ final class DriverLoop: @unchecked Sendable {
             link.expected.append(.statement(call, index: position))
             if call.syncAfterEach || position == call.statements.count - 1 {
                 sent = sent && PQpipelineSync(handle) == 1
-                link.expected.append(.sync(call, last: position == call.statements.count - 1))
+                let covering = call.syncAfterEach ? position..<(position + 1) : 0..<call.statements.count
+                link.expected.append(.sync(call, last: position == call.statements.count - 1, covering: covering))
             }
         }
         guard sent else {
@@ -414,10 +416,24 @@ final class DriverLoop: @unchecked Sendable {
         reading: while link.head < link.expected.count, PQisBusy(handle) == 0 {
             let result = PQgetResult(handle)
             switch link.expected[link.head] {
-            case .sync(let call, let last):
-                guard let result else { break reading }
+            case .sync(let call, let last, let covering):
+                guard let result else {
+                    // The NULL that ends a failed commit's error (below): the group's end comes next.
+                    if link.resultRead { link.resultRead = false; continue }
+                    break reading
+                }
                 let status = PQresultStatus(result)
+                if status == PGRES_FATAL_ERROR {
+                    // The group's implicit COMMIT failed (a deferred constraint, say): whatever its
+                    // statements answered, none of it took effect.
+                    let error = link.connection.error(from: result, statement: "COMMIT")
+                    PQclear(result)
+                    for position in covering { call.results[position] = .failure(error) }
+                    link.resultRead = true
+                    continue
+                }
                 PQclear(result)
+                link.resultRead = false
                 guard status == PGRES_PIPELINE_SYNC else {
                     drop(at: index, failing: PostgresError(code: .protocolViolation, message: "expected the end of a pipeline sync group"))
                     return
@@ -500,7 +516,7 @@ final class DriverLoop: @unchecked Sendable {
         links[index] = nil
         for expected in link.expected[link.head...] {
             switch expected {
-            case .prepare(_, _, let call), .statement(let call, _), .sync(let call, _): call.finish(.failure(error))
+            case .prepare(_, _, let call), .statement(let call, _), .sync(let call, _, _): call.finish(.failure(error))
             }
         }
         link.expected.removeAll()

@@ -55,6 +55,29 @@ import TestSupport
         #expect(try await driver.query("SELECT 1 / $1::int", [1])[0][0] as Int == 1)
     }
 
+    /// A deferred constraint fails at the group's implicit COMMIT, after every statement answered:
+    /// the caller must get the failure, never the statements' answers, and the connection serves on.
+    @Test func aCommitThatFailsFailsItsStatementsAndNothingElse() async throws {
+        try PostgresConnection(conninfo: conninfo).execute(script: """
+            CREATE TABLE once (k int, CONSTRAINT once_k UNIQUE (k) DEFERRABLE INITIALLY DEFERRED)
+            """)
+        let driver = driver(connections: 1)
+        defer { driver.close() }
+        let insert = "INSERT INTO once (k) VALUES ($1::int) RETURNING k"
+        // One transaction: both inserts answer, then the commit refuses the pair.
+        await #expect(throws: PostgresError.self) {
+            try await driver.pipeline([PostgresStatement(insert, [1]), PostgresStatement(insert, [1])])
+        }
+        // Each its own transaction: the second commit fails alone, in its place.
+        try PostgresConnection(conninfo: conninfo).execute(script: "INSERT INTO once (k) VALUES (2)")
+        let each = try await driver.pipelineEach([PostgresStatement(insert, [3]), PostgresStatement(insert, [2]), PostgresStatement(insert, [4])])
+        #expect(try each[0].get()[0][0] as Int == 3)
+        #expect(failure(of: each[1]) == .uniqueViolation)
+        #expect(try each[2].get()[0][0] as Int == 4)
+        let kept: [Int] = try await driver.query("SELECT k FROM once ORDER BY k").map { try $0[0] }
+        #expect(kept == [2, 3, 4])
+    }
+
     @Test func aPipelineIsOneTransaction() async throws {
         let driver = driver(connections: 1)
         defer { driver.close() }
