@@ -3,19 +3,22 @@ import Postgres
 import Synchronization
 
 /// Group commit for completions. Requests from every connection queue here, in the order they are
-/// enqueued; one batch at a time is recorded in one transaction (one commit, one fsync, for the lot),
-/// and while it commits the next batch gathers, so the busier the registry, the larger the batches.
-/// Each request's promise is kept only after its batch has committed; one refused request fails alone.
+/// enqueued; one batch at a time is recorded with one commit (one fsync for the lot), and while it
+/// commits the next batch gathers, so the busier the registry, the larger the batches. A batch's
+/// statements go through a non-blocking driver of its own (one connection: the batches follow one
+/// another, and a commit waiting for its fsync never holds up a read batched behind it), so no
+/// thread sleeps in libpq for them. Each request's promise is kept only after its batch has
+/// committed; one refused request fails alone.
 public final class CompletionBatcher: Sendable {
     public typealias Outcome = Result<EntryReceipt, StoreError>
 
-    let pool: PostgresPool
+    let driver: PostgresDriver
     let maxBatch: Int
     let logger: Logger
     private let state = Mutex((pending: [(LedgerStore.CompletionRequest, CompletionPromise)](), draining: false))
 
-    init(pool: PostgresPool, maxBatch: Int = 256, logger: Logger) {
-        self.pool = pool
+    init(driver: PostgresDriver, maxBatch: Int = 256, logger: Logger) {
+        self.driver = driver
         self.maxBatch = maxBatch
         self.logger = logger
     }
@@ -46,7 +49,7 @@ public final class CompletionBatcher: Sendable {
             let requests = batch.map(\.0)
             let outcomes: [Outcome]
             do {
-                outcomes = try await pool.withConnection { c in try LedgerStore.recordCompletions(requests, c) }
+                outcomes = try await LedgerStore.recordCompletions(requests, driver)
                     .map { $0.mapError { [logger] in StoreError($0, during: "completion.record", logger: logger) } }
             } catch {
                 outcomes = Array(repeating: .failure(StoreError(error, during: "completion.record", logger: logger)), count: batch.count)

@@ -32,19 +32,21 @@ public enum LedgerStore {
         var fingerprint: RequestFingerprint { .completion(practitioner: practitioner, course: course, completed: completed) }
     }
 
-    /// Records many completions in one transaction (group commit: one commit, one fsync, for the lot),
-    /// set-based: the keys already used, the members and the courses are each looked up once for the
-    /// whole batch, every request is decided in Swift in order, and the accepted ones are appended by
-    /// one INSERT, in request order. One that is refused fails alone and the others stand. Should
-    /// another writer take one of the batch's keys meanwhile, the batch is done again one request at a
-    /// time (`recordCompletionsOneByOne`). The results are in the order of `requests`; nothing is
-    /// acknowledged before the commit.
+    /// Records many completions with one commit (group commit: one fsync for the lot), set-based,
+    /// in two round trips through the non-blocking driver: one pipeline looks up the keys already
+    /// used, the members, the courses and today for the whole batch; every request is decided in
+    /// Swift in order; one INSERT, in a transaction of its own, appends the accepted ones in request
+    /// order. One that is refused fails alone and the others stand. The results are in the order of
+    /// `requests`; nothing is acknowledged before the commit. (The look-ups need no transaction with
+    /// the INSERT: under READ COMMITTED they took no locks and their snapshot ended with them anyway,
+    /// and what the unique keys guard is checked again by the INSERT itself.)
     ///
     /// The requests come from many senders, so one sender's bad request must not fail the others':
     /// whatever the table's constraints would refuse is refused first, in Swift (`check`), and should
-    /// the batch's statements fail all the same, the batch is done again one request at a time, where
-    /// only the request at fault fails.
-    public static func recordCompletions(_ requests: [CompletionRequest], _ c: PostgresConnection) throws -> [Result<EntryReceipt, Error>] {
+    /// the batch's INSERT fail all the same (another writer took one of the batch's keys meanwhile, or
+    /// anything not foreseen), the batch is done again one request at a time
+    /// (`recordCompletionsOneByOne`), where only the request at fault fails.
+    public static func recordCompletions(_ requests: [CompletionRequest], _ driver: PostgresDriver) async throws -> [Result<EntryReceipt, Error>] {
         var refused: [Result<EntryReceipt, Error>?] = Array(repeating: nil, count: requests.count)
         for (index, request) in requests.enumerated() {
             do { try check(request) } catch { refused[index] = .failure(error) }
@@ -54,11 +56,9 @@ public enum LedgerStore {
         var outcomes: [Result<EntryReceipt, Error>] = []
         if !batch.isEmpty {
             do {
-                outcomes = try c.withTransaction(isolation: .readCommitted, retry: .never) { c in try recordSetBased(batch, c) }
+                outcomes = try await recordSetBased(batch, driver)
             } catch let error as PostgresError where !error.isConnectionLoss {
-                // Another writer took one of the keys meanwhile (the usual case), or something not
-                // foreseen above failed a shared statement.
-                outcomes = try recordCompletionsOneByOne(batch, c)
+                outcomes = try await recordCompletionsOneByOne(batch, driver)
             }
         }
         var results = refused
@@ -76,12 +76,12 @@ public enum LedgerStore {
         }
     }
 
-    static func recordSetBased(_ requests: [CompletionRequest], _ c: PostgresConnection) throws -> [Result<EntryReceipt, Error>] {
+    static func recordSetBased(_ requests: [CompletionRequest], _ driver: PostgresDriver) async throws -> [Result<EntryReceipt, Error>] {
         // The keys already used: in the request's key scope, or (entries made before scopes) by
         // the sender's account name, which `existing` prefers as the sender's own earlier answer.
         // Two joins, one per unique index: with the two conditions OR-ed in one join, PostgreSQL
         // scanned the whole ledger for every batch (27 ms at 200,000 entries, growing with the ledger).
-        let existing = try c.query(
+        let lookups = try await driver.pipeline([PostgresStatement(
             """
             SELECT e.key_scope, e.recorded_by, e.idempotency_key, e.id, e.points, e.request
             FROM unnest($1::text[], $3::text[]) AS k (key_scope, idempotency_key)
@@ -91,14 +91,19 @@ public enum LedgerStore {
             FROM unnest($2::text[], $3::text[]) AS k (recorded_by, idempotency_key)
             JOIN ledger_entry e ON e.key_scope IS NULL AND e.recorded_by = k.recorded_by AND e.idempotency_key = k.idempotency_key
             """,
-            [TextArray(requests.map(\.recorder.keyScope)), TextArray(requests.map(\.recorder.name)), TextArray(requests.map(\.key))])
+            [TextArray(requests.map(\.recorder.keyScope)), TextArray(requests.map(\.recorder.name)), TextArray(requests.map(\.key))]),
+            PostgresStatement("SELECT id, joined FROM practitioner WHERE id = ANY($1::text[])", [TextArray(Array(Set(requests.map(\.practitioner))))]),
+            PostgresStatement(CatalogueStore.courseSelect + " WHERE c.code = ANY($1::text[])", [TextArray(Array(Set(requests.map(\.course))))]),
+            PostgresStatement(Registry.todaySQL),
+        ])
+        guard lookups.count == 4 else { throw StoreError.unexpected("completion.record: the pipeline gave \(lookups.count) results, not 4") }
         struct Used { var entry: Int64?; var points: Points; var request: String; var index: Int? }
         // By bytes, as PostgreSQL compares text: Swift's String equality would take "é" and "e" with
         // a combining accent for one key, where the database keeps two.
         var used: [[UInt8]: Used] = [:]
         var legacy: [[UInt8]: Used] = [:]
         func slot(_ scope: String, _ key: String) -> [UInt8] { Array(scope.utf8) + [0] + Array(key.utf8) }
-        for row in existing {
+        for row in lookups[0] {
             let first = Used(entry: try row["id"], points: try row["points"], request: try row["request"], index: nil)
             if let scope: String = try row["key_scope"] {
                 used[slot(scope, try row["idempotency_key"])] = first
@@ -107,15 +112,16 @@ public enum LedgerStore {
             }
         }
         var joined: [String: Day] = [:]
-        for row in try c.query("SELECT id, joined FROM practitioner WHERE id = ANY($1::text[])", [TextArray(Array(Set(requests.map(\.practitioner))))]) {
+        for row in lookups[1] {
             joined[try row["id"]] = try row["joined"]
         }
         var courses: [String: Course] = [:]
-        for row in try c.query(CatalogueStore.courseSelect + " WHERE c.code = ANY($1::text[])", [TextArray(Array(Set(requests.map(\.course))))]) {
+        for row in lookups[2] {
             let course = try CatalogueStore.decodeCourse(row)
             courses[course.code] = course
         }
-        let today = try Registry.today(c)
+        guard let todayRow = lookups[3].first else { throw StoreError.unexpected("the registry row is missing") }
+        let today: Day = try todayRow[0]
 
         // Decide each request in order; a key's first accepted request is appended, a later one
         // with the same key is a replay of it or a conflict.
@@ -150,7 +156,8 @@ public enum LedgerStore {
         guard !accepted.isEmpty else { return results.map { $0 ?? .failure(StoreError.conflict("the batch left this request undecided; send it again")) } }
 
         let rows = accepted.map { (requests[$0.index], $0.course) }
-        let inserted = try c.query(
+        // A transaction of its own: its commit is the batch's one fsync, and the driver answers only after it.
+        let inserted = try await driver.query(
             """
             INSERT INTO ledger_entry (practitioner, kind, points, effective, course, course_version, category, delivery,
                                       recorded_by, recorded_by_uid, key_scope, idempotency_key, request)
@@ -187,35 +194,34 @@ public enum LedgerStore {
     /// A decided request whose entry is known only after the INSERT.
     struct Pending: Error {}
 
-    /// The batch one request at a time, each under a savepoint of its own: the way back when another
-    /// writer raced the set-based path for a key. Each request goes through `recordSetBased` alone,
-    /// so that it meets the same look-ups, checks and INSERT as in a batch.
-    static func recordCompletionsOneByOne(_ requests: [CompletionRequest], _ c: PostgresConnection) throws -> [Result<EntryReceipt, Error>] {
-        try c.withTransaction(isolation: .readCommitted, retry: .never) { c in
-            var results: [Result<EntryReceipt, Error>] = []
-            results.reserveCapacity(requests.count)
-            for request in requests {
-                results.append(Result {
-                    for attempt in 1...2 {
-                        try c.execute(script: "SAVEPOINT completion")
-                        let outcome: Result<EntryReceipt, Error>?
-                        do {
-                            outcome = try recordSetBased([request], c).first
-                        } catch {
-                            try c.execute(script: "ROLLBACK TO SAVEPOINT completion; RELEASE SAVEPOINT completion")
-                            // Another transaction committed this key meanwhile: look again, once.
-                            if let error = error as? PostgresError, error.violates(keyConstraint), attempt == 1 { continue }
-                            throw error
-                        }
-                        try c.execute(script: "RELEASE SAVEPOINT completion")
-                        guard let outcome else { throw StoreError.conflict("the completion was not recorded; try again") }
-                        return try outcome.get()
-                    }
-                    throw StoreError.conflict("key \(request.key) is being used by another request at this moment; try again")
-                })
-            }
-            return results
+    /// The batch one request at a time, each in transactions of its own: the way back when another
+    /// writer raced the set-based path for a key, or the batch's INSERT failed as a whole. Each
+    /// request goes through `recordSetBased` alone, so that it meets the same look-ups, checks and
+    /// INSERT as in a batch.
+    static func recordCompletionsOneByOne(_ requests: [CompletionRequest], _ driver: PostgresDriver) async throws -> [Result<EntryReceipt, Error>] {
+        var results: [Result<EntryReceipt, Error>] = []
+        results.reserveCapacity(requests.count)
+        for request in requests {
+            results.append(await recordAlone(request, driver))
         }
+        return results
+    }
+
+    private static func recordAlone(_ request: CompletionRequest, _ driver: PostgresDriver) async -> Result<EntryReceipt, Error> {
+        for attempt in 1...2 {
+            do {
+                guard let outcome = try await recordSetBased([request], driver).first else {
+                    return .failure(StoreError.conflict("the completion was not recorded; try again"))
+                }
+                return outcome
+            } catch let error as PostgresError where error.violates(keyConstraint) && attempt == 1 {
+                // Another transaction committed this key meanwhile: look again, once.
+                continue
+            } catch {
+                return .failure(error)
+            }
+        }
+        return .failure(StoreError.conflict("key \(request.key) is being used by another request at this moment; try again"))
     }
 
     /// Appends the reversal of an entry recorded in error: its points negated, in its category,

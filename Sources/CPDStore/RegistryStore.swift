@@ -18,6 +18,8 @@ public final class RegistryStore: Sendable {
     let searches: ReadBatcher<CatalogueStore.SearchFilter, [Course]>
     /// The connections the batched reads go through, in non-blocking pipeline mode.
     let driver: PostgresDriver
+    /// The group commit's connection, likewise.
+    let writer: PostgresDriver
     /// The report's and `ledger.verify`'s connections, apart from the pool.
     let longReads: LongReads
     let logger: Logger
@@ -28,7 +30,9 @@ public final class RegistryStore: Sendable {
     ) {
         self.pool = pool
         self.reportDatabase = reportDatabase
-        self.completions = CompletionBatcher(pool: pool, logger: logger)
+        let writer = PostgresDriver(configuration: pool.configuration, connections: 1, logger: logger)
+        self.writer = writer
+        self.completions = CompletionBatcher(driver: writer, logger: logger)
         // A batch's statements run in one server process: as many batches at once as cores (measured
         // on two: one left a core idle under search, four cost more per request than two).
         let readBatches = min(max(2, ProcessInfo.processInfo.activeProcessorCount), pool.configuration.maxConnections)
@@ -46,10 +50,12 @@ public final class RegistryStore: Sendable {
         self.logger = logger
     }
 
-    /// Closes the batched reads' own connections (the pool is a service of its own, closed by cpdd's
-    /// service group). A read batched after this goes to the pool.
+    /// Closes the batched reads' and the group commit's own connections (the pool is a service of its
+    /// own, closed by cpdd's service group). A read batched after this goes to the pool; a completion
+    /// queued after it is answered `unavailable`.
     public func close() {
         driver.close()
+        writer.close()
     }
 
     /// Runs `body` on one of the pool's connections, its errors as store errors.

@@ -120,8 +120,10 @@ extension String {
 enum Registry {
     /// Today in the registry's time zone.
     static func today(_ connection: PostgresConnection) throws -> Day {
-        try connection.query("SELECT (now() AT TIME ZONE time_zone)::date FROM registry")[0][0]
+        try connection.query(todaySQL)[0][0]
     }
+
+    static let todaySQL = "SELECT (now() AT TIME ZONE time_zone)::date FROM registry"
 }
 
 extension PostgresError {

@@ -9,12 +9,13 @@ import TestSupport
     let fixture: StoreFixture
     init() throws { fixture = try StoreFixture("catalogue") }
 
-    @Test func anUpdateMakesANewVersionAndEarlierEntriesKeepTheirs() throws {
+    @Test func anUpdateMakesANewVersionAndEarlierEntriesKeepTheirs() async throws {
         let app = try fixture.app()
-        let before = try recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "a", by: .root, app)
+        let writer = fixture.writer()
+        let before = try await recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "a", by: .root, writer)
         let version = try CatalogueStore.updateCourse(code: "MH-EVID", changes: .init(summary: "Now with the 2026 trials.", points: Points(4)), by: "root", actingProvider: nil, app)
         #expect(version == 2)
-        let after = try recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-02"), key: "b", by: .root, app)
+        let after = try await recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-02"), key: "b", by: .root, writer)
         #expect(before.points == Points(3) && after.points == Points(4))
         let lines = try LedgerStore.statement(practitioner: "P-1001", from: nil, to: nil, app)
         #expect(lines.map(\.courseVersion) == [1, 2])

@@ -6,7 +6,7 @@ import TestSupport
 @testable import CPDStore
 @testable import Postgres
 
-/// `recordCompletions`, the batcher's store call: one transaction, set-based, each request decided
+/// `recordCompletions`, the batcher's store call: one commit, set-based, each request decided
 /// on its own and in order.
 @Suite struct GroupCommitStoreTests {
     let fixture: StoreFixture
@@ -61,57 +61,57 @@ import TestSupport
         ]
     }
 
-    @Test func everyRequestIsDecidedOnItsOwnAndTheAcceptedAreNumberedInOrder() throws {
+    @Test func everyRequestIsDecidedOnItsOwnAndTheAcceptedAreNumberedInOrder() async throws {
         let app = try fixture.app()
-        _ = try LedgerStore.recordCompletions([request("old")], app)
-        let results = try LedgerStore.recordCompletions(mixedBatch, app).map(describe)
+        let writer = fixture.writer()
+        _ = try await LedgerStore.recordCompletions([request("old")], writer)
+        let results = try await LedgerStore.recordCompletions(mixedBatch, writer).map(describe)
         #expect(results == (try mixedBatchAnswers(app)))
         #expect(try fixture.entryCount(app) == 4)
         #expect(try LedgerStore.verify(app) == .intact(entries: 4, head: try app.query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = 4")[0][0]))
     }
 
-    @Test func theOneByOneWayBackDecidesEveryRequestAsTheBatchDoes() throws {
+    @Test func theOneByOneWayBackDecidesEveryRequestAsTheBatchDoes() async throws {
         let app = try fixture.app()
-        _ = try LedgerStore.recordCompletionsOneByOne([request("old")], app)
-        let results = try LedgerStore.recordCompletionsOneByOne(mixedBatch, app).map(describe)
+        let writer = fixture.writer()
+        _ = try await LedgerStore.recordCompletionsOneByOne([request("old")], writer)
+        let results = try await LedgerStore.recordCompletionsOneByOne(mixedBatch, writer).map(describe)
         #expect(results == (try mixedBatchAnswers(app)))
         #expect(try fixture.entryCount(app) == 4)
     }
 
-    @Test func aBatchDecidesKeysByWhatTheSenderActsFor() throws {
+    @Test func aBatchDecidesKeysByWhatTheSenderActsFor() async throws {
         let app = try fixture.app()
-        let results = try LedgerStore.recordCompletions([
+        let writer = fixture.writer()
+        let results = try await LedgerStore.recordCompletions([
             request("k", by: "calm-anna", provider: "CALM"),                    // new, in CALM's scope
             request("k", by: "calm-ben", provider: "CALM"),                     // CALM's other account: a replay
             request("k", course: "BOW-SLEEP", by: "bowen", provider: "BOWEN"),  // BOWEN's own key
             request("k", by: "root"),                                           // the registry's own key
             request("k", by: "cpd"),                                            // another admin: a replay
             request("k", completed: "2026-08-02", by: "calm-ben", provider: "CALM"), // CALM's key, another request
-        ], app).map(describe)
+        ], writer).map(describe)
         #expect(results == [
             "entry=1 points=3.00", "entry=1 points=3.00 replayed", "entry=2 points=2.00", "entry=3 points=3.00",
             "entry=3 points=3.00 replayed",
             "key k was already used for another request (completion.record practitioner=P-1001 course=MH-EVID completed=2026-08-01)",
         ])
         // A later batch finds them by scope too.
-        let later = try LedgerStore.recordCompletions([request("k", by: "calm-carl", provider: "CALM"), request("k", by: "admin2")], app).map(describe)
+        let later = try await LedgerStore.recordCompletions([request("k", by: "calm-carl", provider: "CALM"), request("k", by: "admin2")], writer).map(describe)
         #expect(later == ["entry=1 points=3.00 replayed", "entry=3 points=3.00 replayed"])
         #expect(try fixture.entryCount(app) == 3)
     }
 
     @Test func batchesRacingForTheSameKeysMakeOneEntryPerKey() async throws {
-        let conninfo = fixture.conninfo
         let keys = (0..<200).map { "race-\($0)" }
         let requests = keys.map { request($0) }
         let outcomes = try await withThrowingTaskGroup(of: [String].self) { group in
             for _ in 0..<4 {
+                let writer = fixture.writer()  // as four cpdd on one database would
                 group.addTask {
-                    try await runOnOwnThread {
-                        let c = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
-                        return try LedgerStore.recordCompletions(requests.shuffled(), c).map { result in
-                            guard case .success(let receipt) = result else { return "failed: \(result)" }
-                            return "\(receipt.entry)"
-                        }
+                    try await LedgerStore.recordCompletions(requests.shuffled(), writer).map { result in
+                        guard case .success(let receipt) = result else { return "failed: \(result)" }
+                        return "\(receipt.entry)"
                     }
                 }
             }

@@ -10,15 +10,16 @@ import TestSupport
     let fixture: StoreFixture
     init() throws { fixture = try StoreFixture("ledger") }
 
-    func record(_ key: String, course: String = "MH-EVID", completed: String = "2026-08-01", practitioner: String = "P-1001", by: Recorder = .root, _ c: PostgresConnection) throws -> EntryReceipt {
-        try recordCompletion(practitioner: practitioner, course: course, completed: day(completed), key: key, by: by, c)
+    func record(_ key: String, course: String = "MH-EVID", completed: String = "2026-08-01", practitioner: String = "P-1001", by: Recorder = .root, _ writer: PostgresDriver) async throws -> EntryReceipt {
+        try await recordCompletion(practitioner: practitioner, course: course, completed: day(completed), key: key, by: by, writer)
     }
 
     // MARK: Append-only
 
-    @Test func theApplicationRoleCannotUpdateDeleteOrTruncateTheLedger() throws {
+    @Test func theApplicationRoleCannotUpdateDeleteOrTruncateTheLedger() async throws {
         let app = try fixture.app()
-        _ = try record("k1", app)
+        let writer = fixture.writer()
+        _ = try await record("k1", writer)
         for statement in ["UPDATE ledger_entry SET points = 100", "DELETE FROM ledger_entry", "TRUNCATE ledger_entry"] {
             let error = #expect(throws: PostgresError.self) { try app.execute(script: statement) }
             #expect(error?.code == .insufficientPrivilege, "\(statement)")
@@ -26,9 +27,10 @@ import TestSupport
         #expect(try fixture.entryCount(app) == 1)
     }
 
-    @Test func evenTheOwnerIsStoppedByTheTriggers() throws {
+    @Test func evenTheOwnerIsStoppedByTheTriggers() async throws {
+        let writer = fixture.writer()
         let owner = try fixture.owner()
-        _ = try record("k1", try fixture.app())
+        _ = try await record("k1", writer)
         for statement in ["UPDATE ledger_entry SET points = 100", "DELETE FROM ledger_entry", "TRUNCATE ledger_entry"] {
             let error = #expect(throws: PostgresError.self) { try owner.execute(script: statement) }
             #expect(error?.code == SQLState("CP001"), "\(statement)")
@@ -39,38 +41,37 @@ import TestSupport
 
     // MARK: Idempotency
 
-    @Test func theSameKeyAndRequestAnswersWithTheFirstEntry() throws {
+    @Test func theSameKeyAndRequestAnswersWithTheFirstEntry() async throws {
         let app = try fixture.app()
-        let first = try record("roster-77-row-3", app)
-        let again = try record("roster-77-row-3", app)
+        let writer = fixture.writer()
+        let first = try await record("roster-77-row-3", writer)
+        let again = try await record("roster-77-row-3", writer)
         #expect(!first.replayed && again.replayed)
         #expect(first.entry == again.entry && again.points == Points(3))
         #expect(try fixture.entryCount(app) == 1)
     }
 
-    @Test func theSameKeyWithAnotherRequestIsAConflict() throws {
+    @Test func theSameKeyWithAnotherRequestIsAConflict() async throws {
         let app = try fixture.app()
-        _ = try record("k", app)
-        #expect(throws: StoreError.self) { try record("k", completed: "2026-08-02", app) }
+        let writer = fixture.writer()
+        _ = try await record("k", writer)
+        await #expect(throws: StoreError.self) { try await record("k", completed: "2026-08-02", writer) }
         #expect(try fixture.entryCount(app) == 1)
         // Keys belong to what their sender acts for: a provider may use the registry's key.
-        #expect(try !record("k", by: .provider("CALM", account: "calm-1"), app).replayed)
+        #expect(try await !record("k", by: .provider("CALM", account: "calm-1"), writer).replayed)
     }
 
     @Test func manySendersRetryingTheSameKeysAtOnceMakeOneEntryPerKey() async throws {
-        let conninfo = fixture.conninfo
         let receipts = Locked([String: Set<Int64>]())
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<12 {
+                let writer = fixture.writer()  // a connection each, as twelve cpdd would have
                 group.addTask {
-                    try await runOnOwnThread {
-                        let c = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
-                        for key in (0..<15).shuffled() {
-                            let receipt = try recordCompletion(
-                                practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01").adding(days: key), key: "row-\(key)",
-                                by: .root, c)
-                            receipts.withLock { _ = $0["row-\(key)", default: []].insert(receipt.entry) }
-                        }
+                    for key in (0..<15).shuffled() {
+                        let receipt = try await recordCompletion(
+                            practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01").adding(days: key), key: "row-\(key)",
+                            by: .root, writer)
+                        receipts.withLock { _ = $0["row-\(key)", default: []].insert(receipt.entry) }
                     }
                 }
             }
@@ -84,11 +85,12 @@ import TestSupport
 
     // MARK: Rejections change nothing
 
-    @Test func aCompletionThatBreaksARuleIsRejectedWithItsReason() throws {
+    @Test func aCompletionThatBreaksARuleIsRejectedWithItsReason() async throws {
         let app = try fixture.app()
-        func rejection(_ body: () throws -> EntryReceipt) -> StoreError? {
+        let writer = fixture.writer()
+        func rejection(_ body: () async throws -> EntryReceipt) async -> StoreError? {
             do {
-                _ = try body()
+                _ = try await body()
                 return nil
             } catch let error as StoreError {
                 return error
@@ -96,24 +98,25 @@ import TestSupport
                 return nil
             }
         }
-        #expect(rejection { try record("a", practitioner: "P-9999", app) } == .notFound("no practitioner P-9999"))
-        #expect(rejection { try record("b", course: "NOPE", app) } == .notFound("no course NOPE"))
-        guard case .invalid(let draft) = rejection({ try record("c", course: "DRAFT-1", app) }) else { Issue.record("draft accepted"); return }
+        #expect(await rejection { try await record("a", practitioner: "P-9999", writer) } == .notFound("no practitioner P-9999"))
+        #expect(await rejection { try await record("b", course: "NOPE", writer) } == .notFound("no course NOPE"))
+        guard case .invalid(let draft) = await rejection({ try await record("c", course: "DRAFT-1", writer) }) else { Issue.record("draft accepted"); return }
         #expect(draft.message.contains("draft, not published"))
-        guard case .invalid(let future) = rejection({ try record("d", completed: "2099-01-01", app) }) else { Issue.record("future accepted"); return }
+        guard case .invalid(let future) = await rejection({ try await record("d", completed: "2099-01-01", writer) }) else { Issue.record("future accepted"); return }
         #expect(future.message.contains("in the future"))
-        guard case .invalid(let early) = rejection({ try record("e", completed: "2024-01-14", app) }) else { Issue.record("pre-join accepted"); return }
+        guard case .invalid(let early) = await rejection({ try await record("e", completed: "2024-01-14", writer) }) else { Issue.record("pre-join accepted"); return }
         #expect(early.message.contains("before the practitioner joined"))
         #expect(try fixture.entryCount(app) == 0)
         // A key whose request failed is not used up.
-        #expect(try !record("a", app).replayed)
+        #expect(try await !record("a", writer).replayed)
     }
 
     // MARK: Reversals and adjustments
 
-    @Test func anEntryCanBeReversedOnceAndAReversalNotAtAll() throws {
+    @Test func anEntryCanBeReversedOnceAndAReversalNotAtAll() async throws {
         let app = try fixture.app()
-        let entry = try record("k1", course: "NMT-ANX", app)
+        let writer = fixture.writer()
+        let entry = try await record("k1", course: "NMT-ANX", writer)
         let reversal = try LedgerStore.reverse(entry: entry.entry, reason: "wrong member", key: "rev-1", by: .root, app)
         #expect(reversal.points == Points(-8))
         #expect(try LedgerStore.reverse(entry: entry.entry, reason: "wrong member", key: "rev-1", by: .root, app).replayed)
@@ -129,7 +132,8 @@ import TestSupport
     }
 
     @Test func concurrentReversalsOfOneEntryLetExactlyOneThrough() async throws {
-        let entry = try record("k1", try fixture.app()).entry
+        let writer = fixture.writer()
+        let entry = try await record("k1", writer).entry
         let conninfo = fixture.conninfo
         let outcomes = Locked([Bool]())
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -148,16 +152,17 @@ import TestSupport
         #expect(try fixture.entryCount(fixture.owner()) == 2)
     }
 
-    @Test func aProviderReversesOnlyTheEntriesItRecorded() throws {
+    @Test func aProviderReversesOnlyTheEntriesItRecorded() async throws {
         let app = try fixture.app()
+        let writer = fixture.writer()
         let calmStaff = Recorder.provider("CALM", account: "calm-user")
-        let byCalm = try record("k1", course: "MH-EVID", by: calmStaff, app)
-        let byRegistry = try record("k2", course: "NMT-ANX", app)
+        let byCalm = try await record("k1", course: "MH-EVID", by: calmStaff, writer)
+        let byRegistry = try await record("k2", course: "NMT-ANX", writer)
         #expect(throws: StoreError.permissionDenied("entry \(byCalm.entry) was not recorded by BOWEN")) {
             try LedgerStore.reverse(entry: byCalm.entry, reason: "x", key: "r", by: .provider("BOWEN", account: "bowen-user"), app)
         }
-        #expect(throws: StoreError.self) {
-            try recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "p", by: .provider("BOWEN", account: "bowen-user"), app)
+        await #expect(throws: StoreError.self) {
+            try await recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "p", by: .provider("BOWEN", account: "bowen-user"), writer)
         }
         // The registry recorded this one on CALM's course: CALM may not reverse it; the registry may.
         #expect(throws: StoreError.permissionDenied("entry \(byRegistry.entry) was not recorded by CALM")) {
@@ -190,48 +195,52 @@ import TestSupport
 
     // MARK: Key scopes
 
-    @Test func theAccountsOfOneProviderShareItsKeys() throws {
+    @Test func theAccountsOfOneProviderShareItsKeys() async throws {
         let app = try fixture.app()
-        let first = try record("roster-1", by: .provider("CALM", account: "calm-anna", uid: 2001), app)
-        let again = try record("roster-1", by: .provider("CALM", account: "calm-ben", uid: 2002), app)
+        let writer = fixture.writer()
+        let first = try await record("roster-1", by: .provider("CALM", account: "calm-anna", uid: 2001), writer)
+        let again = try await record("roster-1", by: .provider("CALM", account: "calm-ben", uid: 2002), writer)
         #expect(!first.replayed && again.replayed && again.entry == first.entry)
-        #expect(throws: StoreError.self) { try record("roster-1", completed: "2026-08-02", by: .provider("CALM", account: "calm-ben"), app) }
+        await #expect(throws: StoreError.self) { try await record("roster-1", completed: "2026-08-02", by: .provider("CALM", account: "calm-ben"), writer) }
         #expect(try fixture.entryCount(app) == 1)
         let row = try app.query("SELECT recorded_by, recorded_by_uid, key_scope FROM ledger_entry")[0]
         #expect(try row["recorded_by"] as String == "calm-anna" && row["recorded_by_uid"] as Int64? == 2001 && row["key_scope"] as String == "provider:CALM")
     }
 
-    @Test func twoProvidersMayUseTheSameKey() throws {
+    @Test func twoProvidersMayUseTheSameKey() async throws {
         let app = try fixture.app()
-        let calm = try record("row-1", by: .provider("CALM", account: "calm"), app)
-        let bowen = try record("row-1", course: "BOW-SLEEP", by: .provider("BOWEN", account: "bowen"), app)
+        let writer = fixture.writer()
+        let calm = try await record("row-1", by: .provider("CALM", account: "calm"), writer)
+        let bowen = try await record("row-1", course: "BOW-SLEEP", by: .provider("BOWEN", account: "bowen"), writer)
         #expect(!calm.replayed && !bowen.replayed && calm.entry != bowen.entry)
     }
 
-    @Test func everyAdminSharesTheRegistrysKeys() throws {
+    @Test func everyAdminSharesTheRegistrysKeys() async throws {
         let app = try fixture.app()
-        let root = try record("import-1", app)
-        let service = try record("import-1", by: Recorder(name: "cpd", uid: 998, provider: nil), app)
+        let writer = fixture.writer()
+        let root = try await record("import-1", writer)
+        let service = try await record("import-1", by: Recorder(name: "cpd", uid: 998, provider: nil), writer)
         #expect(service.replayed && service.entry == root.entry)
         // A renamed account, or a new one with an old name, acts for what its principal says, not its name.
-        let renamed = try record("import-1", by: .provider("CALM", account: "root"), app)
+        let renamed = try await record("import-1", by: .provider("CALM", account: "root"), writer)
         #expect(!renamed.replayed)
         #expect(try fixture.entryCount(app) == 2)
     }
 
-    @Test func anEntryFromBeforeKeyScopesIsStillAnsweredToItsAccount() throws {
+    @Test func anEntryFromBeforeKeyScopesIsStillAnsweredToItsAccount() async throws {
         let app = try fixture.app()
+        let writer = fixture.writer()
         try fixture.owner().query(
             """
             INSERT INTO ledger_entry (practitioner, kind, points, effective, course, course_version, category, delivery, recorded_by, idempotency_key, request)
             VALUES ('P-1001', 'completion', 3, '2026-08-01', 'MH-EVID', 1, 'mental_health', 'online', 'calm-anna', 'legacy-1',
                     'completion.record practitioner=P-1001 course=MH-EVID completed=2026-08-01')
             """)
-        let retried = try record("legacy-1", by: .provider("CALM", account: "calm-anna"), app)
+        let retried = try await record("legacy-1", by: .provider("CALM", account: "calm-anna"), writer)
         #expect(retried.replayed && retried.entry == 1)
-        let batched = try LedgerStore.recordCompletions([
+        let batched = try await LedgerStore.recordCompletions([
             LedgerStore.CompletionRequest(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "legacy-1", by: .provider("CALM", account: "calm-anna")),
-        ], app)
+        ], writer)
         guard case .success(let receipt) = batched.first else { Issue.record("\(batched)"); return }
         #expect(receipt.replayed && receipt.entry == 1)
         #expect(try fixture.entryCount(app) == 1)
@@ -249,15 +258,12 @@ import TestSupport
     // MARK: The hash chain
 
     @Test func writersOnManyConnectionsAppendOneGapFreeChain() async throws {
-        let conninfo = fixture.conninfo
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for writer in 0..<6 {
+            for number in 0..<6 {
+                let writer = fixture.writer()
                 group.addTask {
-                    try await runOnOwnThread {
-                        let c = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
-                        for i in 0..<20 {
-                            _ = try recordCompletion(practitioner: "P-1001", course: "BOW-SLEEP", completed: day("2026-08-01"), key: "w\(writer)-\(i)", by: .root, c)
-                        }
+                    for i in 0..<20 {
+                        _ = try await recordCompletion(practitioner: "P-1001", course: "BOW-SLEEP", completed: day("2026-08-01"), key: "w\(number)-\(i)", by: .root, writer)
                     }
                 }
             }
@@ -269,9 +275,10 @@ import TestSupport
         #expect(try owner.query("SELECT max(id) = count(*) FROM ledger_entry")[0][0] as Bool)
     }
 
-    @Test func aRowChangedBehindTheApplicationsBackIsFound() throws {
+    @Test func aRowChangedBehindTheApplicationsBackIsFound() async throws {
         let app = try fixture.app()
-        for i in 1...5 { _ = try record("k\(i)", completed: "2026-08-0\(i)", app) }
+        let writer = fixture.writer()
+        for i in 1...5 { _ = try await record("k\(i)", completed: "2026-08-0\(i)", writer) }
         let owner = try fixture.owner()
         // What someone with the owner's password could do: switch the guard off and edit a row.
         try owner.execute(script: """
@@ -296,8 +303,9 @@ import TestSupport
         try c.query("SELECT id, problem FROM ledger_first_break()").first.map { .broken(entry: try $0["id"], problem: try $0["problem"]) }
     }
 
-    @Test func theChainCheckInSwiftAgreesWithSQLOnAwkwardTextAndEveryKindOfBreak() throws {
+    @Test func theChainCheckInSwiftAgreesWithSQLOnAwkwardTextAndEveryKindOfBreak() async throws {
         let app = try fixture.app()
+        let writer = fixture.writer()
         // Text json_build_array has to escape: quotes, backslashes, every control character, and
         // UTF-8 it must leave alone; numbers with signs; NULLs in every nullable column.
         let control = String(decoding: (1..<32).map { UInt8($0) }, as: UTF8.self)
@@ -309,7 +317,7 @@ import TestSupport
                     effective: day("2024-02-29"), reason: text, by: .root, key: "awk-\(i)", request: text + " request")
             }
         }
-        _ = try record("plain", app)
+        _ = try await record("plain", writer)
         let owner = try fixture.owner()
         // Days outside four-digit years: the check has the database format these, as the digest does.
         for (key, effective) in [("far", "12345-06-07"), ("bc", "0044-03-15 BC"), ("endless", "infinity")] {
@@ -393,8 +401,9 @@ import TestSupport
 
     // MARK: Opening balance and carry-over
 
-    @Test func aNewMemberOfASchemeWithAnOpeningBalanceStartsWithIt() throws {
+    @Test func aNewMemberOfASchemeWithAnOpeningBalanceStartsWithIt() async throws {
         let app = try fixture.app()
+        let writer = fixture.writer()
         try SchemeStore.addScheme(try Scheme(code: "MMA-REM", title: "MMA", period: .rolling(months: 36), required: Points(40), openingBalance: Points(40)), startText: nil, app)
         let member = try Practitioner(id: "P-2001", name: "Sam", scheme: "MMA-REM", joined: day("2026-02-01"))
         try SchemeStore.addPractitioner(member, by: .root, app)
@@ -407,19 +416,20 @@ import TestSupport
 
     /// The issue's example: anniversary, 20 a year, at most 10 carried; joined 1 March 2024, 34 in the
     /// first year, 8 in the second.
-    func carryOverMember(_ app: PostgresConnection) throws {
+    func carryOverMember(_ app: PostgresConnection) async throws {
+        let writer = fixture.writer()
         try SchemeStore.addScheme(try Scheme(code: "CMA", title: "CMA", period: .anniversary(months: 12), required: Points(20), carryOverMax: Points(10)), startText: nil, app)
         try SchemeStore.addPractitioner(try Practitioner(id: "P-3001", name: "Kim", scheme: "CMA", joined: day("2024-03-01")), by: .root, app)
         for (index, date) in ["2024-04-01", "2024-05-01", "2024-06-01", "2024-07-01"].enumerated() {
-            _ = try record("c\(index)", course: "NMT-ANX", completed: date, practitioner: "P-3001", app)
+            _ = try await record("c\(index)", course: "NMT-ANX", completed: date, practitioner: "P-3001", writer)
         }
-        _ = try record("c4", course: "BOW-SLEEP", completed: "2024-08-01", practitioner: "P-3001", app)
-        _ = try record("c5", course: "NMT-ANX", completed: "2025-06-01", practitioner: "P-3001", app)
+        _ = try await record("c4", course: "BOW-SLEEP", completed: "2024-08-01", practitioner: "P-3001", writer)
+        _ = try await record("c5", course: "NMT-ANX", completed: "2025-06-01", practitioner: "P-3001", writer)
     }
 
-    @Test func carryOverCountsInTheNextCycleWithNoEntryWritten() throws {
+    @Test func carryOverCountsInTheNextCycleWithNoEntryWritten() async throws {
         let app = try fixture.app()
-        try carryOverMember(app)
+        try await carryOverMember(app)
         let standing = try LedgerStore.standing(practitioner: "P-3001", on: day("2025-09-01"), app).standing
         #expect(standing.cycle == Cycle(start: day("2025-03-01"), end: day("2026-02-28")))
         #expect(standing.carried == Points(10) && standing.earned == Points(18) && standing.counted == Points(18) && standing.shortfall == Points(2))
@@ -438,9 +448,9 @@ import TestSupport
         #expect(try LedgerStore.standing(practitioner: "P-3001", on: day("2026-03-01"), app).standing.carried == .zero)
     }
 
-    @Test func aCarryOverEntryInTheLedgerIsNeverCountedTwice() throws {
+    @Test func aCarryOverEntryInTheLedgerIsNeverCountedTwice() async throws {
         let app = try fixture.app()
-        try carryOverMember(app)
+        try await carryOverMember(app)
         // What the removed appendCarryOver wrote (an older cpdd), and one of another figure by hand.
         _ = try LedgerStore.insert(
             app, practitioner: "P-3001", kind: .carryOver, points: Points(10), effective: day("2025-03-01"),

@@ -58,24 +58,26 @@ import TestSupport
         LedgerStore.CompletionRequest(practitioner: "P-1001", course: "MH-EVID", completed: day(completed), key: key, by: recorder)
     }
 
-    @Test func aCompletionRetriedAfterTheUpgradeIsAReplayOfWhatTheOldVersionStored() throws {
+    @Test func aCompletionRetriedAfterTheUpgradeIsAReplayOfWhatTheOldVersionStored() async throws {
         let app = try fixture.app()
+        let writer = fixture.writer()
         let first = try oldCompletion(key: "row-1", app)
-        let retried = try LedgerStore.recordCompletions([completion("row-1"), completion("row-1", by: Recorder(name: "cpd", uid: 998, provider: nil))], app)
+        let retried = try await LedgerStore.recordCompletions([completion("row-1"), completion("row-1", by: Recorder(name: "cpd", uid: 998, provider: nil))], writer)
         for outcome in retried {
             let receipt = try outcome.get()
             #expect(receipt.replayed && receipt.entry == first && receipt.points == Points(3))
         }
-        #expect(throws: StoreError.self, "the same key with another request is still a conflict") {
-            try LedgerStore.recordCompletions([completion("row-1", completed: "2026-08-02")], app)[0].get()
+        await #expect(throws: StoreError.self, "the same key with another request is still a conflict") {
+            try await LedgerStore.recordCompletions([completion("row-1", completed: "2026-08-02")], writer)[0].get()
         }
         #expect(try fixture.entryCount(app) == 1)
     }
 
-    @Test func theOneByOneWayBackAlsoKnowsTheOldForm() throws {
+    @Test func theOneByOneWayBackAlsoKnowsTheOldForm() async throws {
         let app = try fixture.app()
+        let writer = fixture.writer()
         let first = try oldCompletion(key: "row-1", by: .provider("CALM", account: "calm-anna"), app)
-        let retried = try LedgerStore.recordCompletionsOneByOne([completion("row-1", by: .provider("CALM", account: "calm-ben"))], app)
+        let retried = try await LedgerStore.recordCompletionsOneByOne([completion("row-1", by: .provider("CALM", account: "calm-ben"))], writer)
         let receipt = try retried[0].get()
         #expect(receipt.replayed && receipt.entry == first)
         #expect(try fixture.entryCount(app) == 1)
@@ -110,9 +112,10 @@ import TestSupport
         #expect(try fixture.entryCount(app) == 3)
     }
 
-    @Test func newEntriesAreWrittenInTheNewFormAndTheChainHolds() throws {
+    @Test func newEntriesAreWrittenInTheNewFormAndTheChainHolds() async throws {
         let app = try fixture.app()
-        let entry = try recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "new-1", by: .root, app)
+        let writer = fixture.writer()
+        let entry = try await recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "new-1", by: .root, writer)
         _ = try LedgerStore.reverse(entry: entry.entry, reason: "wrong member", key: "new-2", by: .root, app)
         _ = try LedgerStore.adjust(practitioner: "P-1001", points: Points(2), reason: "x", category: nil, delivery: nil, key: "new-3", by: .root, app)
         let stored = try app.query("SELECT request FROM ledger_entry WHERE idempotency_key LIKE 'new-%' ORDER BY id").map { try $0[0] as String }

@@ -32,6 +32,10 @@ struct StoreFixture {
     func owner() throws -> PostgresConnection { try PostgresConnection(conninfo: conninfo) }
     /// A connection as cpdd works: SET ROLE cpd_app.
     func app() throws -> PostgresConnection { try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup) }
+    /// The group commit's way to the database, as cpdd opens it: a non-blocking driver, as cpd_app.
+    func writer() -> PostgresDriver {
+        PostgresDriver(configuration: PostgresPool.Configuration(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup), connections: 1)
+    }
 
     func addCourse(_ code: String, provider: String, title: String, summary: String, points: String, delivery: Delivery, category: String, _ c: PostgresConnection) throws {
         let content = try CourseContent(title: title, summary: summary, points: Points(parsing: points)!, hours: Points(parsing: points)!, category: category, delivery: delivery, modalities: ["remedial"])
@@ -46,10 +50,10 @@ func day(_ text: String) -> Day { Day(parsing: text)! }
 /// One completion through the store's one path (`recordCompletions`, as the batcher calls it): its
 /// receipt, or its refusal thrown.
 func recordCompletion(
-    practitioner: String, course: String, completed: Day, key: String, by recorder: Recorder, _ c: PostgresConnection
-) throws -> EntryReceipt {
+    practitioner: String, course: String, completed: Day, key: String, by recorder: Recorder, _ writer: PostgresDriver
+) async throws -> EntryReceipt {
     let request = LedgerStore.CompletionRequest(practitioner: practitioner, course: course, completed: completed, key: key, by: recorder)
-    let outcomes = try LedgerStore.recordCompletions([request], c)
+    let outcomes = try await LedgerStore.recordCompletions([request], writer)
     guard outcomes.count == 1, let outcome = outcomes.first else { throw StoreError.conflict("\(outcomes.count) outcomes for one request") }
     return try outcome.get()
 }
