@@ -323,7 +323,12 @@ public enum LedgerStore {
 
     /// A member with their scheme, their certificates and the registry's today, from one query.
     static func member(_ id: String, _ c: PostgresConnection) throws -> (practitioner: Practitioner, scheme: Scheme, certificates: [Certificate], today: Day) {
-        guard let row = try c.query(memberWithScheme, [id]).first else { throw StoreError.notFound("no practitioner \(id)") }
+        try member(from: try c.query(memberWithScheme, [id]).first, id)
+    }
+
+    /// The member from `memberWithScheme`'s row (nil: there is no such member).
+    static func member(from row: PostgresRow?, _ id: String) throws -> (practitioner: Practitioner, scheme: Scheme, certificates: [Certificate], today: Day) {
+        guard let row else { throw StoreError.notFound("no practitioner \(id)") }
         let scheme = try SchemeStore.decodeScheme(row)
         let practitioner = try Practitioner(
             id: try row["member"], name: try row["member_name"], scheme: scheme.code, joined: try row["joined"],
@@ -415,15 +420,22 @@ public enum LedgerStore {
     /// A practitioner's entries with days from `from` to `to`, oldest first, and, on the first day of
     /// each cycle in that range up to today, what carried into that cycle (where something did), so
     /// that a cycle's lines add up to what `points` shows as earned.
-    public static func statement(practitioner id: String, from: Day?, to: Day?, _ c: PostgresConnection) throws -> [StatementLine] {
-        let member = try member(id, c)
-        var lines = try c.query(
-            """
-            SELECT id, kind, effective, points, course, course_version, reverses, reason, recorded_by FROM ledger_entry
-            WHERE practitioner = $1 AND ($2::date IS NULL OR effective >= $2) AND ($3::date IS NULL OR effective <= $3)
-            ORDER BY effective, id
-            """, [id, from, to]
-        ).map { row in
+    ///
+    /// Through the non-blocking driver: the member and their entries in one pipeline, then, for a
+    /// scheme with carry-over, the sums the carries come from (they depend on the member's scheme).
+    public static func statement(practitioner id: String, from: Day?, to: Day?, _ driver: PostgresDriver) async throws -> [StatementLine] {
+        let results = try await driver.pipeline([
+            PostgresStatement(memberWithScheme, [id]),
+            PostgresStatement(
+                """
+                SELECT id, kind, effective, points, course, course_version, reverses, reason, recorded_by FROM ledger_entry
+                WHERE practitioner = $1 AND ($2::date IS NULL OR effective >= $2) AND ($3::date IS NULL OR effective <= $3)
+                ORDER BY effective, id
+                """, [id, from, to]),
+        ])
+        guard results.count == 2 else { throw StoreError.unexpected("statement: the pipeline gave \(results.count) results, not 2") }
+        let member = try member(from: results[0].first, id)
+        var lines = try results[1].map { row in
             StatementLine(
                 entry: try row["id"], kind: EntryKind(rawValue: try row["kind"]) ?? .adjustment, date: try row["effective"],
                 points: try row["points"], course: try row["course"], courseVersion: try row["course_version"],
@@ -432,7 +444,8 @@ public enum LedgerStore {
         let joined = member.practitioner.joined
         let first = max(from ?? joined, joined), last = min(to ?? member.today, member.today)
         guard member.scheme.carryOverMax != nil, first <= last else { return lines }
-        let records = try records(id, from: try Compliance.firstDayRead(scheme: member.scheme, joined: joined, on: first), to: last, c)
+        let readFrom = try Compliance.firstDayRead(scheme: member.scheme, joined: joined, on: first)
+        let records = try await driver.query(recordsSQL, [id, readFrom, last]).map(decodeRecord)
         let carries = try Compliance.carriesIn(
             scheme: member.scheme, joined: joined, from: first, through: last, records: records, certificates: member.certificates)
         guard !carries.isEmpty else { return lines }
@@ -493,17 +506,19 @@ public enum LedgerStore {
 
     /// The member's points between two days, summed per day, kind, category and delivery.
     static func records(_ id: String, from: Day, to: Day, _ c: PostgresConnection) throws -> [PointsRecord] {
-        try c.query(
-            """
-            SELECT effective, kind, category, delivery, sum(points) AS points FROM ledger_entry
-            WHERE practitioner = $1 AND effective BETWEEN $2 AND $3
-            GROUP BY effective, kind, category, delivery
-            """, [id, from, to]
-        ).map { row in
-            PointsRecord(
-                effective: try row["effective"], kind: EntryKind(rawValue: try row["kind"]) ?? .adjustment,
-                category: try row["category"], delivery: try row["delivery"], points: try row["points"])
-        }
+        try c.query(recordsSQL, [id, from, to]).map(decodeRecord)
+    }
+
+    static let recordsSQL = """
+        SELECT effective, kind, category, delivery, sum(points) AS points FROM ledger_entry
+        WHERE practitioner = $1 AND effective BETWEEN $2 AND $3
+        GROUP BY effective, kind, category, delivery
+        """
+
+    static func decodeRecord(_ row: PostgresRow) throws -> PointsRecord {
+        PointsRecord(
+            effective: try row["effective"], kind: EntryKind(rawValue: try row["kind"]) ?? .adjustment,
+            category: try row["category"], delivery: try row["delivery"], points: try row["points"])
     }
 
     /// Runs `append` once per key: a key already used answers with its entry (same request) or a

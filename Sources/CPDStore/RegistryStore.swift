@@ -154,8 +154,14 @@ public final class RegistryStore: Sendable {
         try await standings.answer(LedgerStore.StandingRequest(practitioner: practitioner, day: day))
     }
 
+    /// Through the reads' driver, not batched: a practitioner's occasional read, whose second round
+    /// trip depends on the first's scheme.
     public func statement(practitioner: String, from: Day?, to: Day?) async throws(StoreError) -> [LedgerStore.StatementLine] {
-        try await onPool("statement") { c in try LedgerStore.statement(practitioner: practitioner, from: from, to: to, c) }
+        do {
+            return try await LedgerStore.statement(practitioner: practitioner, from: from, to: to, driver)
+        } catch {
+            throw StoreError(error, during: "statement", logger: logger)
+        }
     }
 
     /// Walks the whole hash chain, on a connection of its own (`LongReads`), not the pool's.

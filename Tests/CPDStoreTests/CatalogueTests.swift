@@ -11,13 +11,13 @@ import TestSupport
 
     @Test func anUpdateMakesANewVersionAndEarlierEntriesKeepTheirs() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let before = try await recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "a", by: .root, writer)
         let version = try CatalogueStore.updateCourse(code: "MH-EVID", changes: .init(summary: "Now with the 2026 trials.", points: Points(4)), by: "root", actingProvider: nil, app)
         #expect(version == 2)
         let after = try await recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-02"), key: "b", by: .root, writer)
         #expect(before.points == Points(3) && after.points == Points(4))
-        let lines = try LedgerStore.statement(practitioner: "P-1001", from: nil, to: nil, app)
+        let lines = try await LedgerStore.statement(practitioner: "P-1001", from: nil, to: nil, fixture.driver())
         #expect(lines.map(\.courseVersion) == [1, 2])
         let course = try CatalogueStore.course("MH-EVID", app)
         #expect(course.version == 2 && course.content.title == "Massage and mental health: the evidence" && course.content.summary == "Now with the 2026 trials.")

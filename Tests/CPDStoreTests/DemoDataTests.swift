@@ -9,6 +9,8 @@ import TestSupport
 /// members stand where the demo file's comments say (on 21 November 2026).
 @Suite struct DemoDataTests {
     let app: PostgresConnection
+    /// As cpdd reads a statement: through the non-blocking driver.
+    let driver: PostgresDriver
     let other: PostgresConnection
 
     init() throws {
@@ -17,6 +19,7 @@ import TestSupport
         try Migrator(set: try MigrationSet(directory: Checkout.root + "/sql/migrations")).migrate(owner)
         try Migrator(set: try MigrationSet(directory: Checkout.root + "/sql/demo"), table: .demoSeeds).migrate(owner)
         app = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
+        driver = PostgresDriver(configuration: PostgresPool.Configuration(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup), connections: 1)
         other = try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup)
     }
 
@@ -70,13 +73,13 @@ import TestSupport
         #expect(try standing("P-1012").status == .compliant)
     }
 
-    @Test func theDemoCarryOverMemberShowsWhatCarriedIntoTheirYear() throws {
+    @Test func theDemoCarryOverMemberShowsWhatCarriedIntoTheirYear() async throws {
         // P-1009, CMA (anniversary, at most 10 carried): 21 of 20 in the year to 2026-10-16 carry 1
         // into the year from 2026-10-17, beside the 7 earned in it so far.
         let s = try standing("P-1009")
         #expect(s.cycle == Cycle(start: day("2026-10-17"), end: day("2027-10-16")))
         #expect(s.carried == Points(1) && s.earned == Points(8) && s.counted == Points(8))
-        let carry = try LedgerStore.statement(practitioner: "P-1009", from: day("2026-10-17"), to: nil, app).first
+        let carry = try await LedgerStore.statement(practitioner: "P-1009", from: day("2026-10-17"), to: nil, driver).first
         #expect(carry?.entry == nil && carry?.kind == .carryOver && carry?.points == Points(1) && carry?.date == day("2026-10-17"))
     }
 

@@ -63,7 +63,7 @@ import TestSupport
 
     @Test func everyRequestIsDecidedOnItsOwnAndTheAcceptedAreNumberedInOrder() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         _ = try await LedgerStore.recordCompletions([request("old")], writer)
         let results = try await LedgerStore.recordCompletions(mixedBatch, writer).map(describe)
         #expect(results == (try mixedBatchAnswers(app)))
@@ -73,7 +73,7 @@ import TestSupport
 
     @Test func theOneByOneWayBackDecidesEveryRequestAsTheBatchDoes() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         _ = try await LedgerStore.recordCompletionsOneByOne([request("old")], writer)
         let results = try await LedgerStore.recordCompletionsOneByOne(mixedBatch, writer).map(describe)
         #expect(results == (try mixedBatchAnswers(app)))
@@ -82,7 +82,7 @@ import TestSupport
 
     @Test func aBatchDecidesKeysByWhatTheSenderActsFor() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let results = try await LedgerStore.recordCompletions([
             request("k", by: "calm-anna", provider: "CALM"),                    // new, in CALM's scope
             request("k", by: "calm-ben", provider: "CALM"),                     // CALM's other account: a replay
@@ -107,7 +107,7 @@ import TestSupport
         let requests = keys.map { request($0) }
         let outcomes = try await withThrowingTaskGroup(of: [String].self) { group in
             for _ in 0..<4 {
-                let writer = fixture.writer()  // as four cpdd on one database would
+                let writer = fixture.driver()  // as four cpdd on one database would
                 group.addTask {
                     try await LedgerStore.recordCompletions(requests.shuffled(), writer).map { result in
                         guard case .success(let receipt) = result else { return "failed: \(result)" }

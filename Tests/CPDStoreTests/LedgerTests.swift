@@ -18,7 +18,7 @@ import TestSupport
 
     @Test func theApplicationRoleCannotUpdateDeleteOrTruncateTheLedger() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         _ = try await record("k1", writer)
         for statement in ["UPDATE ledger_entry SET points = 100", "DELETE FROM ledger_entry", "TRUNCATE ledger_entry"] {
             let error = #expect(throws: PostgresError.self) { try app.execute(script: statement) }
@@ -28,7 +28,7 @@ import TestSupport
     }
 
     @Test func evenTheOwnerIsStoppedByTheTriggers() async throws {
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let owner = try fixture.owner()
         _ = try await record("k1", writer)
         for statement in ["UPDATE ledger_entry SET points = 100", "DELETE FROM ledger_entry", "TRUNCATE ledger_entry"] {
@@ -43,7 +43,7 @@ import TestSupport
 
     @Test func theSameKeyAndRequestAnswersWithTheFirstEntry() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let first = try await record("roster-77-row-3", writer)
         let again = try await record("roster-77-row-3", writer)
         #expect(!first.replayed && again.replayed)
@@ -53,7 +53,7 @@ import TestSupport
 
     @Test func theSameKeyWithAnotherRequestIsAConflict() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         _ = try await record("k", writer)
         await #expect(throws: StoreError.self) { try await record("k", completed: "2026-08-02", writer) }
         #expect(try fixture.entryCount(app) == 1)
@@ -65,7 +65,7 @@ import TestSupport
         let receipts = Locked([String: Set<Int64>]())
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<12 {
-                let writer = fixture.writer()  // a connection each, as twelve cpdd would have
+                let writer = fixture.driver()  // a connection each, as twelve cpdd would have
                 group.addTask {
                     for key in (0..<15).shuffled() {
                         let receipt = try await recordCompletion(
@@ -87,7 +87,7 @@ import TestSupport
 
     @Test func aCompletionThatBreaksARuleIsRejectedWithItsReason() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         func rejection(_ body: () async throws -> EntryReceipt) async -> StoreError? {
             do {
                 _ = try await body()
@@ -115,7 +115,7 @@ import TestSupport
 
     @Test func anEntryCanBeReversedOnceAndAReversalNotAtAll() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let entry = try await record("k1", course: "NMT-ANX", writer)
         let reversal = try LedgerStore.reverse(entry: entry.entry, reason: "wrong member", key: "rev-1", by: .root, app)
         #expect(reversal.points == Points(-8))
@@ -127,12 +127,12 @@ import TestSupport
         #expect(throws: StoreError.notFound("no entry 999")) { try LedgerStore.reverse(entry: 999, reason: "x", key: "rev-4", by: .root, app) }
         let standing = try LedgerStore.standing(practitioner: "P-1001", on: day("2026-11-21"), app).standing
         #expect(standing.earned == .zero)
-        let lines = try LedgerStore.statement(practitioner: "P-1001", from: nil, to: nil, app)
+        let lines = try await LedgerStore.statement(practitioner: "P-1001", from: nil, to: nil, fixture.driver())
         #expect(lines.map(\.kind) == [.completion, .reversal] && lines[1].reverses == entry.entry && lines[1].course == "NMT-ANX")
     }
 
     @Test func concurrentReversalsOfOneEntryLetExactlyOneThrough() async throws {
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let entry = try await record("k1", writer).entry
         let conninfo = fixture.conninfo
         let outcomes = Locked([Bool]())
@@ -154,7 +154,7 @@ import TestSupport
 
     @Test func aProviderReversesOnlyTheEntriesItRecorded() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let calmStaff = Recorder.provider("CALM", account: "calm-user")
         let byCalm = try await record("k1", course: "MH-EVID", by: calmStaff, writer)
         let byRegistry = try await record("k2", course: "NMT-ANX", writer)
@@ -197,7 +197,7 @@ import TestSupport
 
     @Test func theAccountsOfOneProviderShareItsKeys() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let first = try await record("roster-1", by: .provider("CALM", account: "calm-anna", uid: 2001), writer)
         let again = try await record("roster-1", by: .provider("CALM", account: "calm-ben", uid: 2002), writer)
         #expect(!first.replayed && again.replayed && again.entry == first.entry)
@@ -209,7 +209,7 @@ import TestSupport
 
     @Test func twoProvidersMayUseTheSameKey() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let calm = try await record("row-1", by: .provider("CALM", account: "calm"), writer)
         let bowen = try await record("row-1", course: "BOW-SLEEP", by: .provider("BOWEN", account: "bowen"), writer)
         #expect(!calm.replayed && !bowen.replayed && calm.entry != bowen.entry)
@@ -217,7 +217,7 @@ import TestSupport
 
     @Test func everyAdminSharesTheRegistrysKeys() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let root = try await record("import-1", writer)
         let service = try await record("import-1", by: Recorder(name: "cpd", uid: 998, provider: nil), writer)
         #expect(service.replayed && service.entry == root.entry)
@@ -229,7 +229,7 @@ import TestSupport
 
     @Test func anEntryFromBeforeKeyScopesIsStillAnsweredToItsAccount() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         try fixture.owner().query(
             """
             INSERT INTO ledger_entry (practitioner, kind, points, effective, course, course_version, category, delivery, recorded_by, idempotency_key, request)
@@ -260,7 +260,7 @@ import TestSupport
     @Test func writersOnManyConnectionsAppendOneGapFreeChain() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for number in 0..<6 {
-                let writer = fixture.writer()
+                let writer = fixture.driver()
                 group.addTask {
                     for i in 0..<20 {
                         _ = try await recordCompletion(practitioner: "P-1001", course: "BOW-SLEEP", completed: day("2026-08-01"), key: "w\(number)-\(i)", by: .root, writer)
@@ -277,7 +277,7 @@ import TestSupport
 
     @Test func aRowChangedBehindTheApplicationsBackIsFound() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         for i in 1...5 { _ = try await record("k\(i)", completed: "2026-08-0\(i)", writer) }
         let owner = try fixture.owner()
         // What someone with the owner's password could do: switch the guard off and edit a row.
@@ -305,7 +305,7 @@ import TestSupport
 
     @Test func theChainCheckInSwiftAgreesWithSQLOnAwkwardTextAndEveryKindOfBreak() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         // Text json_build_array has to escape: quotes, backslashes, every control character, and
         // UTF-8 it must leave alone; numbers with signs; NULLs in every nullable column.
         let control = String(decoding: (1..<32).map { UInt8($0) }, as: UTF8.self)
@@ -403,13 +403,13 @@ import TestSupport
 
     @Test func aNewMemberOfASchemeWithAnOpeningBalanceStartsWithIt() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         try SchemeStore.addScheme(try Scheme(code: "MMA-REM", title: "MMA", period: .rolling(months: 36), required: Points(40), openingBalance: Points(40)), startText: nil, app)
         let member = try Practitioner(id: "P-2001", name: "Sam", scheme: "MMA-REM", joined: day("2026-02-01"))
         try SchemeStore.addPractitioner(member, by: .root, app)
         try SchemeStore.addPractitioner(member, by: .root, app)  // a retry: no second balance
         #expect(throws: StoreError.self) { try SchemeStore.addPractitioner(try Practitioner(id: "P-2001", name: "Someone else", scheme: "MMA-REM", joined: day("2026-02-01")), by: .root, app) }
-        let lines = try LedgerStore.statement(practitioner: "P-2001", from: nil, to: nil, app)
+        let lines = try await LedgerStore.statement(practitioner: "P-2001", from: nil, to: nil, fixture.driver())
         #expect(lines.count == 1 && lines[0].kind == .openingBalance && lines[0].points == Points(40) && lines[0].date == day("2026-02-01"))
         #expect(try LedgerStore.standing(practitioner: "P-2001", on: day("2026-11-21"), app).standing.counted == Points(40))
     }
@@ -417,7 +417,7 @@ import TestSupport
     /// The issue's example: anniversary, 20 a year, at most 10 carried; joined 1 March 2024, 34 in the
     /// first year, 8 in the second.
     func carryOverMember(_ app: PostgresConnection) async throws {
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         try SchemeStore.addScheme(try Scheme(code: "CMA", title: "CMA", period: .anniversary(months: 12), required: Points(20), carryOverMax: Points(10)), startText: nil, app)
         try SchemeStore.addPractitioner(try Practitioner(id: "P-3001", name: "Kim", scheme: "CMA", joined: day("2024-03-01")), by: .root, app)
         for (index, date) in ["2024-04-01", "2024-05-01", "2024-06-01", "2024-07-01"].enumerated() {
@@ -437,13 +437,13 @@ import TestSupport
         #expect(try fixture.entryCount(app) == 6, "nothing was written")
 
         // The statement shows the carry on the cycle's first day, so the cycle's lines add up to 18.
-        let lines = try LedgerStore.statement(practitioner: "P-3001", from: day("2025-03-01"), to: nil, app)
+        let lines = try await LedgerStore.statement(practitioner: "P-3001", from: day("2025-03-01"), to: nil, fixture.driver())
         #expect(lines.count == 2)
         #expect(lines[0] == LedgerStore.StatementLine(
             entry: nil, kind: .carryOver, date: day("2025-03-01"), points: Points(10), reason: "carried from the cycle 2024-03-01 to 2025-02-28"))
         #expect(lines[1].entry == 6 && lines.reduce(Points.zero) { $0 + $1.points } == standing.earned)
         // Nothing carries into a cycle that starts after `to`, or into the member's first cycle.
-        #expect(try LedgerStore.statement(practitioner: "P-3001", from: nil, to: day("2025-02-28"), app).allSatisfy { $0.entry != nil })
+        #expect(try await LedgerStore.statement(practitioner: "P-3001", from: nil, to: day("2025-02-28"), fixture.driver()).allSatisfy { $0.entry != nil })
         // The second year was short at its close: nothing carries into the third.
         #expect(try LedgerStore.standing(practitioner: "P-3001", on: day("2026-03-01"), app).standing.carried == .zero)
     }
@@ -464,7 +464,7 @@ import TestSupport
         var seen: [String: Standing] = [:]
         try LedgerStore.allStandings(on: day("2025-09-01"), app) { seen[$0.practitioner.id] = $0.standing }
         #expect(seen["P-3001"] == standing)
-        let lines = try LedgerStore.statement(practitioner: "P-3001", from: day("2025-03-01"), to: nil, app)
+        let lines = try await LedgerStore.statement(practitioner: "P-3001", from: day("2025-03-01"), to: nil, fixture.driver())
         #expect(lines.map(\.entry) == [nil, 7, 8, 6])
         #expect(lines.map(\.counts) == [true, false, false, true])
         #expect(lines.filter(\.counts).reduce(Points.zero) { $0 + $1.points } == standing.earned)

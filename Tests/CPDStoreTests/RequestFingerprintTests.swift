@@ -60,7 +60,7 @@ import TestSupport
 
     @Test func aCompletionRetriedAfterTheUpgradeIsAReplayOfWhatTheOldVersionStored() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let first = try oldCompletion(key: "row-1", app)
         let retried = try await LedgerStore.recordCompletions([completion("row-1"), completion("row-1", by: Recorder(name: "cpd", uid: 998, provider: nil))], writer)
         for outcome in retried {
@@ -75,7 +75,7 @@ import TestSupport
 
     @Test func theOneByOneWayBackAlsoKnowsTheOldForm() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let first = try oldCompletion(key: "row-1", by: .provider("CALM", account: "calm-anna"), app)
         let retried = try await LedgerStore.recordCompletionsOneByOne([completion("row-1", by: .provider("CALM", account: "calm-ben"))], writer)
         let receipt = try retried[0].get()
@@ -114,7 +114,7 @@ import TestSupport
 
     @Test func newEntriesAreWrittenInTheNewFormAndTheChainHolds() async throws {
         let app = try fixture.app()
-        let writer = fixture.writer()
+        let writer = fixture.driver()
         let entry = try await recordCompletion(practitioner: "P-1001", course: "MH-EVID", completed: day("2026-08-01"), key: "new-1", by: .root, writer)
         _ = try LedgerStore.reverse(entry: entry.entry, reason: "wrong member", key: "new-2", by: .root, app)
         _ = try LedgerStore.adjust(practitioner: "P-1001", points: Points(2), reason: "x", category: nil, delivery: nil, key: "new-3", by: .root, app)

@@ -32,8 +32,9 @@ struct StoreFixture {
     func owner() throws -> PostgresConnection { try PostgresConnection(conninfo: conninfo) }
     /// A connection as cpdd works: SET ROLE cpd_app.
     func app() throws -> PostgresConnection { try PostgresConnection(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup) }
-    /// The group commit's way to the database, as cpdd opens it: a non-blocking driver, as cpd_app.
-    func writer() -> PostgresDriver {
+    /// The way group commit and `statement` reach the database, as cpdd opens it: a non-blocking
+    /// driver, as cpd_app.
+    func driver() -> PostgresDriver {
         PostgresDriver(configuration: PostgresPool.Configuration(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup), connections: 1)
     }
 
