@@ -136,14 +136,9 @@ public enum CatalogueStore {
         return try c.query(statement.sql, values: statement.values).map(decodeCourse)
     }
 
-    /// Many searches from one round trip through `driver` (a pipeline of `search`'s statement, a sync
-    /// after each), each answered as it would be alone; one that fails fails alone. Throws only when
-    /// the connection fails. `RegistryStore`'s batches of `course.search` are this.
-    static func searches(_ filters: [SearchFilter], _ driver: PostgresDriver) async throws -> [Result<[Course], Error>] {
-        searches(from: try await driver.pipelineEach(filters.map(searchStatement)))
-    }
-
-    /// The courses of each search from the results of its statement (`searchStatement`).
+    /// The courses of each search from the results of its statement (`searchStatement`), run for many
+    /// searches in one round trip (a pipeline, a sync after each: `RegistryStore`'s batches of
+    /// `course.search`), each answered as it would be alone; one that fails fails alone.
     static func searches(from results: [Result<PostgresQueryResult, PostgresError>]) -> [Result<[Course], Error>] {
         results.map { outcome in Result { try outcome.get().map(decodeCourse) } }
     }

@@ -13,9 +13,9 @@ public final class RegistryStore: Sendable {
     let reportDatabase: PostgresPool.Configuration?
     let completions: CompletionBatcher
     /// `points` requests from every connection, answered a batch at a time.
-    let standings: ReadBatcher<LedgerStore.StandingRequest, LedgerStore.MemberStanding>
+    let standings: ReadBatcher<LedgerStore.StandingRequest, [PostgresQueryResult], LedgerStore.MemberStanding>
     /// `course.search` requests likewise.
-    let searches: ReadBatcher<CatalogueStore.SearchFilter, [Course]>
+    let searches: ReadBatcher<CatalogueStore.SearchFilter, [Result<PostgresQueryResult, PostgresError>], [Course]>
     /// The connections the batched reads go through, in non-blocking pipeline mode.
     let driver: PostgresDriver
     /// The group commit's connection, likewise.
@@ -40,11 +40,13 @@ public final class RegistryStore: Sendable {
         self.driver = driver
         self.standings = ReadBatcher(
             pool: pool, operation: "points", concurrentBatches: readBatches, logger: logger,
-            batch: { requests in try await LedgerStore.standings(requests, driver) },
+            fetch: { requests in try await driver.pipeline(LedgerStore.standingStatements(requests)) },
+            decide: { requests, rows in try LedgerStore.standings(requests, from: rows) },
             alone: { request, c in try LedgerStore.standing(practitioner: request.practitioner, on: request.day, c) })
         self.searches = ReadBatcher(
             pool: pool, operation: "course.search", concurrentBatches: readBatches, logger: logger,
-            batch: { filters in try await CatalogueStore.searches(filters, driver) },
+            fetch: { filters in try await driver.pipelineEach(filters.map(CatalogueStore.searchStatement)) },
+            decide: { filters, results in CatalogueStore.searches(from: results).map { $0 } },
             alone: { filter, c in try CatalogueStore.search(filter, c) })
         self.longReads = LongReads(limit: max(2, longReadConnections))
         self.logger = logger

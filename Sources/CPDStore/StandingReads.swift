@@ -63,18 +63,11 @@ extension LedgerStore {
         return [members, sums]
     }
 
-    /// The standings for `requests`, in their order, from one round trip through `driver`: each exactly
-    /// what `standing(practitioner:on:)` gives for it alone, or nil for one to be read alone. A request
-    /// fails alone: an unknown member (`notFound`), a day whose cycle leaves the calendar
-    /// (`DayOutOfRange`). Throws only when the statements fail (then the caller asks one request at a
-    /// time). `RegistryStore`'s batches of `points` are this.
-    static func standings(_ requests: [StandingRequest], _ driver: PostgresDriver) async throws -> [Result<MemberStanding, Error>?] {
-        guard !requests.isEmpty else { return [] }
-        return try standings(requests, from: try await driver.pipeline(standingStatements(requests)))
-    }
-
-    /// The standings for `requests` from the results of `standingStatements`; nil for a request whose
-    /// standing reads further back than the sums did (it is to be read alone).
+    /// The standings for `requests`, in their order, from the results of `standingStatements` run in
+    /// one pipeline (`RegistryStore`'s batches of `points`): each exactly what
+    /// `standing(practitioner:on:)` gives for it alone, or nil for a request whose standing reads
+    /// further back than the sums did (it is to be read alone). A request fails alone: an unknown
+    /// member (`notFound`), a day whose cycle leaves the calendar (`DayOutOfRange`).
     static func standings(_ requests: [StandingRequest], from results: [PostgresQueryResult]) throws -> [Result<MemberStanding, Error>?] {
         guard results.count == 2 else { throw StoreError.unexpected("points: the pipeline gave \(results.count) results, not 2") }
         var records = Array(repeating: [PointsRecord](), count: requests.count)

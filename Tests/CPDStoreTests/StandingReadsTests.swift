@@ -69,7 +69,7 @@ import TestSupport
     func batched(_ requests: [LedgerStore.StandingRequest]) async throws -> [Result<LedgerStore.MemberStanding, Error>] {
         let driver = PostgresDriver(configuration: .init(conninfo: fixture.conninfo, sessionSetup: ApplicationRole.sessionSetup))
         defer { driver.close() }
-        let answers = try await LedgerStore.standings(requests, driver)
+        let answers = try LedgerStore.standings(requests, from: try await driver.pipeline(LedgerStore.standingStatements(requests)))
         let app = try fixture.app()
         return zip(requests, answers).map { request, answer in
             answer ?? Result { try LedgerStore.standing(practitioner: request.practitioner, on: request.day, app) }
@@ -164,7 +164,7 @@ extension LedgerStore {
     func batched(_ filters: [CatalogueStore.SearchFilter]) async throws -> [Result<[Course], Error>] {
         let driver = PostgresDriver(configuration: .init(conninfo: fixture.conninfo, sessionSetup: ApplicationRole.sessionSetup))
         defer { driver.close() }
-        return try await CatalogueStore.searches(filters, driver)
+        return CatalogueStore.searches(from: try await driver.pipelineEach(filters.map(CatalogueStore.searchStatement)))
     }
 
     func describe(_ outcome: Result<[Course], Error>) -> String {
