@@ -57,6 +57,14 @@ public enum LedgerStore {
         if !batch.isEmpty {
             do {
                 outcomes = try await recordSetBased(batch, driver)
+            } catch let error as PostgresError where error.violates(keyConstraint) {
+                // Another writer (another cpdd) took one of the keys meanwhile: the batch's look-ups
+                // now see it, so the batch is done again as a batch first (one commit, not one each).
+                do {
+                    outcomes = try await recordSetBased(batch, driver)
+                } catch let error as PostgresError where !error.isConnectionLoss {
+                    outcomes = try await recordCompletionsOneByOne(batch, driver)
+                }
             } catch let error as PostgresError where !error.isConnectionLoss {
                 outcomes = try await recordCompletionsOneByOne(batch, driver)
             }
@@ -184,7 +192,11 @@ public enum LedgerStore {
             guard let first = legacy[slot(request.recorder.name, request.key)] ?? used[slot(request.recorder.keyScope, request.key)],
                   let entry = first.entry
             else {
-                throw StoreError.conflict("key \(request.key) was not appended")  // cannot happen: every accepted row returns
+                // Every accepted row returns its key as it was sent, so this cannot happen; were it to,
+                // the batch has committed, and this request alone is answered with no final verdict:
+                // sent again, it finds its entry and is answered as a replay.
+                results[index] = .failure(StoreError.unavailable("completion.record: key \(request.key) came back altered; send it again"))
+                continue
             }
             results[index] = .success(EntryReceipt(entry: entry, points: first.points, replayed: first.index != index))
         }

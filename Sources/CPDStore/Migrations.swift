@@ -188,6 +188,10 @@ public struct Migrator: Sendable {
 public enum ApplicationRole {
     public static let name = "cpd_app"
     public static let sessionSetup = "SET ROLE cpd_app"
+    /// For the connections that append to the ledger in implicit transactions (group commit's): the
+    /// append trigger works, and insists on, READ COMMITTED, whatever default a DBA has set for the
+    /// database or the role.
+    public static let appendSessionSetup = sessionSetup + "; SET default_transaction_isolation = 'read committed'"
 
     /// The role cpdd logs in as on its built-in private cluster, whose superuser is cpdd's own Unix
     /// user: a member of `cpd_app` and nothing more (not a superuser, owner of nothing), as the login

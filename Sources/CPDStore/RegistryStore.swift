@@ -4,8 +4,8 @@ import Logging
 import Postgres
 
 /// The registry's data behind one door, for the daemon: it owns the connection pool, the group
-/// commit of completions, the batching of reads and the connections of the long reads, runs each operation in its
-/// transaction, and throws only `StoreError`, so that the layer above never sees a connection, a
+/// commit of completions, the batching of reads and the connections of the long reads, runs each
+/// operation in its transactions, and throws only `StoreError`, so that the layer above never sees a connection, a
 /// libpq error or a pool. (The `*Store` enums below it are the SQL, one statement set per concern.)
 public final class RegistryStore: Sendable {
     let pool: PostgresPool
@@ -30,7 +30,9 @@ public final class RegistryStore: Sendable {
     ) {
         self.pool = pool
         self.reportDatabase = reportDatabase
-        let writer = PostgresDriver(configuration: pool.configuration, connections: 1, logger: logger)
+        var appending = pool.configuration
+        if appending.sessionSetup == ApplicationRole.sessionSetup { appending.sessionSetup = ApplicationRole.appendSessionSetup }
+        let writer = PostgresDriver(configuration: appending, connections: 1, logger: logger)
         self.writer = writer
         self.completions = CompletionBatcher(driver: writer, logger: logger)
         // A batch's statements run in one server process: as many batches at once as cores (measured
@@ -54,7 +56,7 @@ public final class RegistryStore: Sendable {
 
     /// Closes the batched reads' and the group commit's own connections (the pool is a service of its
     /// own, closed by cpdd's service group). A read batched after this goes to the pool; a completion
-    /// queued after it is answered `unavailable`.
+    /// or a `statement` after it is answered `unavailable`.
     public func close() {
         driver.close()
         writer.close()

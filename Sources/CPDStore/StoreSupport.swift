@@ -84,29 +84,41 @@ struct TextArray: PostgresDecodable, PostgresEncodable {
 
     static var postgresType: PostgresType { PostgresType(rawValue: 1009) }  // text[]
     var postgresValue: PostgresValue {
-        // Most values have nothing to escape; escaping showed up in profiles of `points`.
+        // Most values have nothing to escape; escaping showed up in profiles of `points`. Escaped by
+        // bytes, not Characters: a backslash or quote followed by a combining mark is one Character,
+        // which a Character-wise replace leaves unescaped (PostgreSQL then drops the backslash, or
+        // reads a malformed array).
         let body = values.map { value in
             guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) else { return "\"" + value + "\"" }
-            return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            var bytes: [UInt8] = [UInt8(ascii: "\"")]
+            bytes.reserveCapacity(value.utf8.count + 8)
+            for byte in value.utf8 {
+                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
+            }
+            bytes.append(UInt8(ascii: "\""))
+            return String(decoding: bytes, as: UTF8.self)
         }
         return .text("{" + body.joined(separator: ",") + "}", as: Self.postgresType)
     }
 
     init(postgresText text: Substring, type: PostgresType) throws(PostgresDecodingFailure) {
-        guard text.first == "{", text.last == "}" else { throw PostgresDecodingFailure() }
+        guard text.unicodeScalars.first == "{", text.unicodeScalars.last == "}" else { throw PostgresDecodingFailure() }
+        // By scalars, for the same reason as the encoding: a backslash or quote may be followed by a
+        // combining mark.
         var values: [String] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
         var quoted = false, escaped = false, any = false
-        for char in text.dropFirst().dropLast() {
-            if escaped { current.append(char); escaped = false; continue }
-            switch char {
+        for scalar in text.unicodeScalars.dropFirst().dropLast() {
+            if escaped { current.append(scalar); escaped = false; continue }
+            switch scalar {
             case "\\" where quoted: escaped = true
             case "\"": quoted.toggle(); any = true
-            case "," where !quoted: values.append(current); current = ""; any = false
-            default: current.append(char); any = true
+            case "," where !quoted: values.append(String(current)); current = String.UnicodeScalarView(); any = false
+            default: current.append(scalar); any = true
             }
         }
-        if any || !current.isEmpty { values.append(current) }
+        if any || !current.isEmpty { values.append(String(current)) }
         self.values = values
     }
 }

@@ -138,8 +138,9 @@ final class DriverLoop: @unchecked Sendable {
     /// Calls that came when no connection was open and one was being opened: sent when it is.
     private var waitingForConnection: [Call] = []
     /// When opening a connection last failed: for a second after, no connect is tried, and calls go
-    /// to an open connection however busy, or fail at once if there is none (callers have a pool to
-    /// fall back on), rather than each trying again while the database refuses or hangs.
+    /// to an open connection however busy, or fail at once if there is none (a caller falls back on a
+    /// pool, or answers that the database is unavailable, and its client tries again), rather than
+    /// each trying again while the database refuses or hangs.
     private var lastConnectFailure: ContinuousClock.Instant?
 
     init(configuration: PostgresPool.Configuration, connections: Int, logger: Logger) {

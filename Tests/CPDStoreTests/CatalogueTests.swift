@@ -70,10 +70,15 @@ import TestSupport
 
     @Test func textArraysWithAwkwardValuesRoundTrip() throws {
         let app = try fixture.app()
-        let values = ["plain", "with space", "quote\"d", "back\\slash", "comma,inside", "{brace}", "NULL", ""]
-        let row = try app.query("SELECT $1::text[] AS a, cardinality($1::text[]) AS n", [TextArray(values)])[0]
+        // A backslash or quote followed by a combining mark is one Character with it: escaping by
+        // Characters left it unescaped, and PostgreSQL dropped the backslash.
+        let values = ["plain", "with space", "quote\"d", "back\\slash", "comma,inside", "{brace}", "NULL", "",
+                      "back\\\u{301}slash", "quote\"\u{301}d", "\u{301}leading mark", "\\\u{301}"]
+        let row = try app.query("SELECT $1::text[] AS a, cardinality($1::text[]) AS n, ($1::text[])[9] AS ninth", [TextArray(values)])[0]
         #expect(try row["n"] as Int == values.count)
-        #expect(try (row["a"] as TextArray).values == values)
+        #expect(try Array((row["ninth"] as String).utf8) == Array(values[8].utf8))
+        // Compared by bytes: String equality would take a dropped backslash's neighbours for equal.
+        #expect(try (row["a"] as TextArray).values.map { Array($0.utf8) } == values.map { Array($0.utf8) })
     }
 }
 

@@ -102,6 +102,30 @@ import TestSupport
         #expect(try fixture.entryCount(app) == 3)
     }
 
+    /// The append trigger insists on READ COMMITTED; a DBA's stricter default for the database must
+    /// not refuse every completion (group commit's connections set their own).
+    @Test func aStricterDefaultIsolationDoesNotRefuseCompletions() async throws {
+        let owner = try fixture.owner()
+        let database: String = try owner.query("SELECT current_database()")[0][0]
+        try owner.execute(script: "ALTER DATABASE \"\(database)\" SET default_transaction_isolation = 'serializable'")
+        let writer = fixture.driver()
+        let results = try await LedgerStore.recordCompletions([request("strict-1"), request("strict-2", course: "NMT-ANX")], writer).map(describe)
+        #expect(results == ["entry=1 points=3.00", "entry=2 points=8.00"])
+    }
+
+    /// Keys are compared by bytes end to end: a backslash followed by a combining mark once lost its
+    /// backslash on the way into the batch's arrays, and its request was never answered as a replay.
+    @Test func aKeyWithABackslashBeforeACombiningMarkIsKeptByteForByte() async throws {
+        let writer = fixture.driver()
+        let key = "row\\\u{301}-1"
+        let first = try await LedgerStore.recordCompletions([request(key)], writer).map(describe)
+        let again = try await LedgerStore.recordCompletions([request(key), request("row\u{301}-1")], writer).map(describe)
+        #expect(first == ["entry=1 points=3.00"])
+        #expect(again == ["entry=1 points=3.00 replayed", "entry=2 points=3.00"])
+        let stored: String = try fixture.app().query("SELECT idempotency_key FROM ledger_entry WHERE id = 1")[0][0]
+        #expect(Array(stored.utf8) == Array(key.utf8))
+    }
+
     @Test func batchesRacingForTheSameKeysMakeOneEntryPerKey() async throws {
         let keys = (0..<200).map { "race-\($0)" }
         let requests = keys.map { request($0) }

@@ -35,7 +35,7 @@ struct StoreFixture {
     /// The way group commit and `statement` reach the database, as cpdd opens it: a non-blocking
     /// driver, as cpd_app.
     func driver() -> PostgresDriver {
-        PostgresDriver(configuration: PostgresPool.Configuration(conninfo: conninfo, sessionSetup: ApplicationRole.sessionSetup), connections: 1)
+        PostgresDriver(configuration: PostgresPool.Configuration(conninfo: conninfo, sessionSetup: ApplicationRole.appendSessionSetup), connections: 1)
     }
 
     func addCourse(_ code: String, provider: String, title: String, summary: String, points: String, delivery: Delivery, category: String, _ c: PostgresConnection) throws {
