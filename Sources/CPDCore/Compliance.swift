@@ -13,13 +13,16 @@ public enum ComplianceStatus: String, Sendable, CaseIterable {
 
 public struct RuleStanding: Sendable, Equatable {
     public var rule: SchemeRule
-    /// Points held in the rule's category or delivery mode this cycle.
+    /// Points held in the rule's category, delivery mode, or both, this cycle; for a rule on each
+    /// category (or delivery mode) on its own, the largest one's.
     public var value: Points
     /// The rule's bound in points for this cycle (a share is turned into points).
     public var limit: Points
-    /// A minimum is met when value ≥ limit; a cap is always met (what exceeds it does not count).
+    /// A minimum is met when value ≥ limit; a cap is always met (what exceeds it does not count),
+    /// unless it is advisory: then it is met while nothing exceeds it.
     public var met: Bool
-    /// For a minimum, the points still missing; for a cap, the points that do not count.
+    /// For a minimum, the points still missing; for a cap, the points over it (which do not count,
+    /// unless the cap is advisory), added up over every category or delivery mode for a rule on each.
     public var gap: Points
 }
 
@@ -299,29 +302,61 @@ struct Tally {
         let cells = sums.cells, byCategory = sums.byCategory, byDelivery = sums.byDelivery
         var categoryCaps: [String: Points] = [:]
         var deliveryCaps: [Delivery: Points] = [:]
+        var cellCaps: [PointsAllocation.Cell: Points] = [:]
+        // Deficits are added up per kind of rule; the shortfall is the largest of them (a point can
+        // meet a category's minimum and a delivery mode's at once, so the kinds are not added).
         var categoryDeficits = Points.zero
         var deliveryDeficits = Points.zero
+        var cellDeficits = Points.zero
         for rule in scheme.rules {
             let limit = rule.bound.limit(required: required)
             let value: Points
             switch rule.target {
             case .category(let c): value = byCategory[c] ?? .zero
             case .delivery(let d): value = byDelivery[d] ?? .zero
+            case .categoryAndDelivery(let c, let d): value = cells[PointsAllocation.Cell(category: c, delivery: d)] ?? .zero
+            // The largest single category (or delivery mode): the one nearest its cap.
+            case .everyCategory: value = byCategory.values.max() ?? .zero
+            case .everyDelivery: value = byDelivery.values.max() ?? .zero
             }
             if rule.bound.isMinimum {
                 let deficit = value < limit ? limit - value : .zero
-                if case .category = rule.target { categoryDeficits += deficit } else { deliveryDeficits += deficit }
+                if !rule.advisory {
+                    switch rule.target {
+                    case .category: categoryDeficits += deficit
+                    case .delivery: deliveryDeficits += deficit
+                    case .categoryAndDelivery: cellDeficits += deficit
+                    case .everyCategory, .everyDelivery: break  // refused by Scheme.validate
+                    }
+                }
                 rules.append(RuleStanding(rule: rule, value: value, limit: limit, met: !deficit.isPositive, gap: deficit))
             } else {
+                let over: Points
                 switch rule.target {
-                case .category(let c): categoryCaps[c] = min(categoryCaps[c] ?? limit, limit)
-                case .delivery(let d): deliveryCaps[d] = min(deliveryCaps[d] ?? limit, limit)
+                case .everyCategory: over = byCategory.values.reduce(Points.zero) { $0 + ($1 > limit ? $1 - limit : .zero) }
+                case .everyDelivery: over = byDelivery.values.reduce(Points.zero) { $0 + ($1 > limit ? $1 - limit : .zero) }
+                default: over = value > limit ? value - limit : .zero
                 }
-                rules.append(RuleStanding(rule: rule, value: value, limit: limit, met: true, gap: value > limit ? value - limit : .zero))
+                if !rule.advisory {
+                    switch rule.target {
+                    case .category(let c): categoryCaps[c] = min(categoryCaps[c] ?? limit, limit)
+                    case .delivery(let d): deliveryCaps[d] = min(deliveryCaps[d] ?? limit, limit)
+                    case .categoryAndDelivery(let c, let d):
+                        let cell = PointsAllocation.Cell(category: c, delivery: d)
+                        cellCaps[cell] = min(cellCaps[cell] ?? limit, limit)
+                    case .everyCategory:
+                        for c in byCategory.keys { categoryCaps[c] = min(categoryCaps[c] ?? limit, limit) }
+                    case .everyDelivery:
+                        for d in byDelivery.keys { deliveryCaps[d] = min(deliveryCaps[d] ?? limit, limit) }
+                    }
+                }
+                // An enforced cap is always met (what exceeds it does not count); an advisory one is
+                // met while nothing exceeds it.
+                rules.append(RuleStanding(rule: rule, value: value, limit: limit, met: !rule.advisory || !over.isPositive, gap: over))
             }
         }
-        counted = PointsAllocation.counted(cells: cells, categoryCaps: categoryCaps, deliveryCaps: deliveryCaps)
+        counted = PointsAllocation.counted(cells: cells, categoryCaps: categoryCaps, deliveryCaps: deliveryCaps, cellCaps: cellCaps)
         let total = counted < required ? required - counted : .zero
-        shortfall = max(total, categoryDeficits, deliveryDeficits)
+        shortfall = max(total, categoryDeficits, deliveryDeficits, cellDeficits)
     }
 }

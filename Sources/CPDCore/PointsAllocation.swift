@@ -29,22 +29,27 @@ public enum PointsAllocation {
         public var delivery: Delivery?
     }
 
+    /// - Parameter cellCaps: caps on one category delivered one way (a rule on both at once): the
+    ///   capacity of that cell's edge in the network.
     public static func counted(
-        cells: [Cell: Points], categoryCaps: [String: Points], deliveryCaps: [Delivery: Points]
+        cells: [Cell: Points], categoryCaps: [String: Points], deliveryCaps: [Delivery: Points], cellCaps: [Cell: Points] = [:]
     ) -> Points {
-        // With no cap on any cell's category or delivery mode, every point counts: the flow below is
-        // then the positive points left after the negative ones, less what the negative ones still owe,
-        // which is the plain sum.
+        // With no cap on any cell, its category or its delivery mode, every point counts: the flow
+        // below is then the positive points left after the negative ones, less what the negative
+        // ones still owe, which is the plain sum.
         if !cells.keys.contains(where: { cell in
             cell.category.map { categoryCaps[$0] != nil } ?? false || cell.delivery.map { deliveryCaps[$0] != nil } ?? false
+                || cellCaps[cell] != nil
         }) {
             return cells.values.reduce(Points.zero, +)
         }
-        return byFlow(cells: cells, categoryCaps: categoryCaps, deliveryCaps: deliveryCaps)
+        return byFlow(cells: cells, categoryCaps: categoryCaps, deliveryCaps: deliveryCaps, cellCaps: cellCaps)
     }
 
     /// `counted` by the flow network alone, with no shortcut (the tests check the shortcut against it).
-    static func byFlow(cells: [Cell: Points], categoryCaps: [String: Points], deliveryCaps: [Delivery: Points]) -> Points {
+    static func byFlow(
+        cells: [Cell: Points], categoryCaps: [String: Points], deliveryCaps: [Delivery: Points], cellCaps: [Cell: Points] = [:]
+    ) -> Points {
         // A negative cell (a reversal or adjustment with no counterpart in its own cell) first reduces
         // positive cells of its category, then of its delivery mode, so that caps apply to what is
         // left; only what remains comes off the total.
@@ -83,6 +88,8 @@ public enum PointsAllocation {
             capacity[from][to] += amount
             capacity[0][from] = cell.category.flatMap { categoryCaps[$0]?.hundredths } ?? unlimited
             capacity[to][1] = cell.delivery.flatMap { deliveryCaps[$0]?.hundredths } ?? unlimited
+            // A cell is one edge, so a cap on the cell is a cap on the edge.
+            if let cap = cellCaps[cell] { capacity[from][to] = min(capacity[from][to], max(0, cap.hundredths)) }
         }
         return Points(hundredths: maxFlow(&capacity, source: 0, sink: 1)) + negative
     }

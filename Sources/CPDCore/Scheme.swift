@@ -54,15 +54,35 @@ public enum SchemePeriod: Sendable, Equatable {
     }
 }
 
-/// What a rule limits: points in one topic category, or by one delivery mode.
+/// What a rule limits: points in one topic category, by one delivery mode, or both at once; or,
+/// for a cap, each category (or each delivery mode) on its own.
 public enum RuleTarget: Sendable, Hashable {
     case category(String)
     case delivery(Delivery)
+    /// Points in one category delivered one way (Florida: hours hands-on, in person).
+    case categoryAndDelivery(String, Delivery)
+    /// Every category, each on its own: a cap on any single type (CNHC: at most a third of the
+    /// year's hours from any one type of activity).
+    case everyCategory
+    /// Every delivery mode, each on its own.
+    case everyDelivery
 
+    /// As the protocol writes it: `category=ethics`, `category=clinical delivery=in_person`, `category=*`.
     public var description: String {
         switch self {
         case .category(let c): return "category=\(c)"
         case .delivery(let d): return "delivery=\(d.rawValue)"
+        case .categoryAndDelivery(let c, let d): return "category=\(c) delivery=\(d.rawValue)"
+        case .everyCategory: return "category=*"
+        case .everyDelivery: return "delivery=*"
+        }
+    }
+
+    /// A target of each category or each delivery mode takes a cap only.
+    public var isEvery: Bool {
+        switch self {
+        case .everyCategory, .everyDelivery: return true
+        case .category, .delivery, .categoryAndDelivery: return false
         }
     }
 }
@@ -103,12 +123,17 @@ public enum RuleBound: Sendable, Equatable {
 public struct SchemeRule: Sendable, Equatable {
     public var target: RuleTarget
     public var bound: RuleBound
-    public init(target: RuleTarget, bound: RuleBound) {
+    /// Reported, never enforced: an unmet advisory minimum does not make a member non-compliant or
+    /// add to their shortfall, and points over an advisory cap still count (an association's 80/20
+    /// clinical target, checked only at audit).
+    public var advisory: Bool
+    public init(target: RuleTarget, bound: RuleBound, advisory: Bool = false) {
         self.target = target
         self.bound = bound
+        self.advisory = advisory
     }
-    /// As the protocol shows it: `delivery=in_person min=4`.
-    public var description: String { "\(target.description) \(bound.description)" }
+    /// As the protocol shows it: `delivery=in_person min=4`, `category=* max_share=33.33 advisory=yes`.
+    public var description: String { "\(target.description) \(bound.description)" + (advisory ? " advisory=yes" : "") }
 }
 
 /// A scheme: the rules one association (or one licence) sets for its members, as data.
@@ -150,6 +175,10 @@ public struct Scheme: Sendable, Equatable {
     /// Checks a new rule against the scheme: one bound of each kind per target, a minimum no larger
     /// than the requirement, a share from 0 to 100 per cent.
     public func validate(_ rule: SchemeRule) throws(ValidationError) {
+        if rule.target.isEvery && rule.bound.isMinimum {
+            let field = rule.target == .everyCategory ? "category" : "delivery"
+            throw ValidationError(field, "* (each \(field) on its own) takes a cap: max= or max_share=")
+        }
         switch rule.bound {
         case .min(let p), .max(let p):
             guard p.isPositive, p <= required || !rule.bound.isMinimum else {

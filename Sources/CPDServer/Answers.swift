@@ -50,7 +50,8 @@ extension CommandRunner {
             if rule.rule.bound.isMinimum {
                 if rule.gap.isPositive { record.add("missing", rule.gap.description) }
             } else if rule.gap.isPositive {
-                record.add("uncounted", rule.gap.description)
+                // Over an advisory cap the points still count: they are over it, not uncounted.
+                record.add(rule.rule.advisory ? "over" : "uncounted", rule.gap.description)
             }
             lines.append(record.line(json: json))
         }

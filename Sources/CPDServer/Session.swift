@@ -112,6 +112,10 @@ public struct Session: Sendable {
             let listed = names.count == 2 ? names.joined(separator: " or ") : names.joined(separator: ", ")
             throw CommandError(.invalidArgument, "\(group[0]): give exactly one of \(listed)", field: group[0])
         }
+        for group in definition.anyOf where !group.contains(where: { request[$0] != nil }) {
+            throw CommandError(
+                .invalidArgument, "\(group[0]): give \(group.map { "\($0)=" }.joined(separator: ", ")) or more than one of them", field: group[0])
+        }
         guard request.positional.count <= (definition.takesWords ? 1 : 0) else {
             throw CommandError(.invalidArgument, "\(definition.name) takes no bare words; usage: \(definition.usage)")
         }

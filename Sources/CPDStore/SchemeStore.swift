@@ -25,11 +25,7 @@ public enum SchemeStore {
             } catch {
                 throw StoreError.invalid(error)
             }
-            let (kind, target): (String, String)
-            switch rule.target {
-            case .category(let category): (kind, target) = ("category", category)
-            case .delivery(let delivery): (kind, target) = ("delivery", delivery.rawValue)
-            }
+            let (kind, target) = stored(rule.target)
             let (bound, amount): (String, Points)
             switch rule.bound {
             case .min(let p): (bound, amount) = ("min", p)
@@ -38,8 +34,8 @@ public enum SchemeStore {
             case .maxShare(let p): (bound, amount) = ("max_share", p)
             }
             try c.query(
-                "INSERT INTO scheme_rule (scheme, target_kind, target, bound, amount) VALUES ($1, $2, $3, $4, $5)",
-                [code, kind, target, bound, amount])
+                "INSERT INTO scheme_rule (scheme, target_kind, target, bound, amount, advisory) VALUES ($1, $2, $3, $4, $5, $6)",
+                [code, kind, target, bound, amount, rule.advisory])
         } catch let error as PostgresError where error.code == .uniqueViolation {
             throw StoreError.conflict("scheme \(code) already has a \(rule.bound.isMinimum ? "minimum" : "cap") for \(rule.target.description)")
         }
@@ -61,7 +57,8 @@ public enum SchemeStore {
     /// one row (and can be joined to a member's row).
     static let schemeSelect = """
         SELECT s.code, s.title, s.period, s.length_months, s.anchor, s.required, s.carry_over_max, s.opening_balance, s.pro_rata,
-               coalesce((SELECT string_agg(r.target_kind || ' ' || r.target || ' ' || r.bound || ' ' || r.amount, ',' ORDER BY r.id)
+               coalesce((SELECT string_agg(r.target_kind || ' ' || r.target || ' ' || r.bound || ' ' || r.amount
+                                           || CASE WHEN r.advisory THEN ' advisory' ELSE '' END, ',' ORDER BY r.id)
                          FROM scheme_rule r WHERE r.scheme = s.code), '') AS rules,
                coalesce((SELECT string_agg(k.kind, ',' ORDER BY k.kind) FROM scheme_certificate k WHERE k.scheme = s.code), '') AS certificate_kinds
         FROM scheme s
@@ -78,10 +75,11 @@ public enum SchemeStore {
         // Targets are words and codes, bounds are words, amounts are numbers: no spaces or commas.
         let rules = try (try row["rules"] as String).split(separator: ",").map { text -> SchemeRule in
             let parts = text.split(separator: " ").map(String.init)
-            guard parts.count == 4, let amount = Points(parsing: parts[3]) else {
+            guard parts.count == 4 || (parts.count == 5 && parts[4] == "advisory"), let amount = Points(parsing: parts[3]),
+                  let target = target(kind: parts[0], parts[1])
+            else {
                 throw StoreError.invalid(ValidationError("rule", "cannot read '\(text)'"))
             }
-            let target: RuleTarget = parts[0] == "category" ? .category(parts[1]) : .delivery(Delivery(rawValue: parts[1]) ?? .online)
             let bound: RuleBound
             switch parts[2] {
             case "min": bound = .min(amount)
@@ -89,13 +87,40 @@ public enum SchemeStore {
             case "min_share": bound = .minShare(percent: amount)
             default: bound = .maxShare(percent: amount)
             }
-            return SchemeRule(target: target, bound: bound)
+            return SchemeRule(target: target, bound: bound, advisory: parts.count == 5)
         }
         let certificates = (try row["certificate_kinds"] as String).split(separator: ",").map(String.init)
         return try Scheme(
             code: try row["code"], title: try row["title"], period: period, required: try row["required"], rules: rules,
             carryOverMax: try row["carry_over_max"], openingBalance: try row["opening_balance"],
             proRataMonthly: try row["pro_rata"] as String == "monthly", certificates: certificates)
+    }
+
+    /// A rule's target as `scheme_rule` keeps it: its kind, and its category, delivery mode, both
+    /// (`clinical:in_person`) or `*`.
+    static func stored(_ target: RuleTarget) -> (kind: String, target: String) {
+        switch target {
+        case .category(let category): return ("category", category)
+        case .delivery(let delivery): return ("delivery", delivery.rawValue)
+        case .categoryAndDelivery(let category, let delivery): return ("category_delivery", category + ":" + delivery.rawValue)
+        case .everyCategory: return ("every_category", "*")
+        case .everyDelivery: return ("every_delivery", "*")
+        }
+    }
+
+    /// The target `stored` wrote; nil for what it never writes.
+    static func target(kind: String, _ text: String) -> RuleTarget? {
+        switch kind {
+        case "category": return .category(text)
+        case "delivery": return Delivery(rawValue: text).map { .delivery($0) }
+        case "category_delivery":
+            let halves = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard halves.count == 2, let delivery = Delivery(rawValue: String(halves[1])) else { return nil }
+            return .categoryAndDelivery(String(halves[0]), delivery)
+        case "every_category": return .everyCategory
+        case "every_delivery": return .everyDelivery
+        default: return nil
+        }
     }
 
     /// The start as it was given (`07-01`), for display.

@@ -42,6 +42,14 @@ import Testing
             let deliveryCaps: [Delivery: Points] = [.online: Points(hundredths: Int64(random.next(800)))]
             #expect(PointsAllocation.counted(cells: cells, categoryCaps: caps, deliveryCaps: deliveryCaps)
                 == PointsAllocation.byFlow(cells: cells, categoryCaps: caps, deliveryCaps: deliveryCaps))
+            // A cap on a cell (a category delivered one way) goes through the flow too; on a cell no
+            // record has, the shortcut is taken and agrees.
+            let cellCap = [PointsAllocation.Cell(category: "ethics", delivery: .online): Points(hundredths: Int64(random.next(800)))]
+            #expect(PointsAllocation.counted(cells: cells, categoryCaps: [:], deliveryCaps: [:], cellCaps: cellCap)
+                == PointsAllocation.byFlow(cells: cells, categoryCaps: [:], deliveryCaps: [:], cellCaps: cellCap))
+            let absentCell = [PointsAllocation.Cell(category: "nowhere", delivery: .online): Points(1)]
+            #expect(PointsAllocation.counted(cells: cells, categoryCaps: [:], deliveryCaps: [:], cellCaps: absentCell)
+                == cells.values.reduce(Points.zero, +))
         }
     }
 

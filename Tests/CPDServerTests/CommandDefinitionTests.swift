@@ -68,8 +68,12 @@ import TestSupport
         #expect(first("principal.remove uid=1 user=x") == "ERR invalid_argument uid: give exactly one of uid= or user=")
         #expect(first("principal.remove user=x") == "RUN principal.remove")
         #expect(first("scheme.rule scheme=S category=c") == "ERR invalid_argument min: give exactly one of min=, max=, min_share=, max_share=")
-        #expect(first("scheme.rule scheme=S category=c delivery=online min=1") == "ERR invalid_argument category: give exactly one of category= or delivery=")
         #expect(first("scheme.rule scheme=S delivery=online max_share=30") == "RUN scheme.rule")
+        // At least one of an anyOf group: a category, a delivery mode, or both.
+        #expect(CommandTable.byName["scheme.rule"]?.usage
+            == "scheme.rule scheme= (category= and/or delivery=) (min= or max= or min_share= or max_share=) [advisory=]")
+        #expect(first("scheme.rule scheme=S min=1") == "ERR invalid_argument category: give category=, delivery= or more than one of them")
+        #expect(first("scheme.rule scheme=S category=c delivery=online min=1") == "RUN scheme.rule")
         #expect(first("help principal.remove") == "* command=principal.remove usage=\"principal.remove (uid= or user=)\" summary=\"remove an account's principal\"")
     }
 

@@ -102,6 +102,25 @@ import TestSupport
         #expect(try SchemeStore.startText("FL-LMT", app) == "2025-09-01")
     }
 
+    @Test func everyKindOfRuleComesBackAsItWasAdded() throws {
+        let app = try fixture.app()
+        let rules = [
+            SchemeRule(target: .categoryAndDelivery("clinical", .inPerson), bound: .min(Points(12))),
+            SchemeRule(target: .everyDelivery, bound: .maxShare(percent: pts("33.33"))),
+            SchemeRule(target: .everyCategory, bound: .max(Points(8)), advisory: true),
+            SchemeRule(target: .category("clinical"), bound: .minShare(percent: Points(80)), advisory: true),
+        ]
+        for rule in rules { try SchemeStore.addRule(scheme: "MYO-AA", rule, app) }
+        #expect(try SchemeStore.scheme("MYO-AA", app).rules.dropFirst() == rules[...])
+        // A second cap on every mode, or a minimum on every category, is refused; so is the row by
+        // hand that the table's own check refuses.
+        #expect(throws: StoreError.self) { try SchemeStore.addRule(scheme: "MYO-AA", SchemeRule(target: .everyDelivery, bound: .max(Points(3))), app) }
+        #expect(throws: StoreError.self) { try SchemeStore.addRule(scheme: "MYO-AA", SchemeRule(target: .everyCategory, bound: .min(Points(3))), app) }
+        #expect(throws: PostgresError.self) {
+            try fixture.owner().query("INSERT INTO scheme_rule (scheme, target_kind, target, bound, amount) VALUES ('MYO-AA', 'every_category', '*', 'min', 1)")
+        }
+    }
+
     @Test func aSecondBoundOfOneKindOrAnUnknownSchemeIsRefused() throws {
         let app = try fixture.app()
         #expect(throws: StoreError.self) { try SchemeStore.addRule(scheme: "MYO-AA", SchemeRule(target: .delivery(.inPerson), bound: .min(Points(5))), app) }

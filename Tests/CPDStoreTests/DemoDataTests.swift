@@ -56,6 +56,20 @@ import TestSupport
         #expect(s.rules.first?.rule.description == "delivery=in_person min=4" && s.rules.first?.value == Points(8))
     }
 
+    /// CNHC's third from any single type of activity is one rule on every delivery mode; Florida's
+    /// 12 hands-on hours in person, one rule on clinical technique delivered in person.
+    @Test func theDemoSchemesSayWhatTheirBodiesSay() throws {
+        #expect(try SchemeStore.scheme("CNHC", app).rules.map(\.description) == ["delivery=* max_share=33.33"])
+        #expect(try SchemeStore.scheme("FL-LMT", app).rules.map(\.description) == ["category=ethics min=2", "category=clinical delivery=in_person min=12"])
+        // P-1011 in 2026: 8 online, 2 reading, 3 by webinar; a third of 15 is 4.99, so 9.99 count.
+        let cnhc = try LedgerStore.standing(practitioner: "P-1011", on: day("2026-12-31"), app)
+        #expect(cnhc.standing.earned == Points(13) && cnhc.standing.counted == Points(parsing: "9.99"))
+        #expect(cnhc.standing.rules.first?.value == Points(8) && cnhc.standing.rules.first?.gap == Points(parsing: "3.01"))
+        // P-1010's in-person hours are 8 clinical: 4 short of 12.
+        let florida = try LedgerStore.standing(practitioner: "P-1010", on: day("2026-12-31"), app)
+        #expect(florida.standing.rules.last?.value == Points(8) && florida.standing.rules.last?.gap == Points(4) && florida.standing.rules.last?.met == false)
+    }
+
     @Test func eachDemoMemberStandsWhereTheDemoSays() throws {
         #expect(try standing("P-1002").status == .compliant)
         let p1003 = try standing("P-1003")

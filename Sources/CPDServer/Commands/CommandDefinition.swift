@@ -23,6 +23,8 @@ public struct CommandDefinition: Sendable {
     public let optional: [String]
     /// Groups of optional arguments of which exactly one must be given (`(uid= or user=)`).
     public let oneOf: [[String]]
+    /// Groups of optional arguments of which at least one must be given (`(category= and/or delivery=)`).
+    public let anyOf: [[String]]
     /// The bare words it takes, as its usage shows them (`[command]`); nil for none.
     public let words: String?
     public let summary: String
@@ -30,12 +32,13 @@ public struct CommandDefinition: Sendable {
     /// After it has committed, connections already open look their principal up again.
     public let changesPrincipals: Bool
     /// Reads a request the session has checked against this definition (a known argument set, the
-    /// required ones present, one of each `oneOf` group, no NUL) into the command's typed form.
+    /// required ones present, one of each `oneOf` group, at least one of each `anyOf` group, no NUL)
+    /// into the command's typed form.
     let read: @Sendable (Arguments) throws -> Command
 
     init(
         _ name: String, _ roles: Set<Role>, required: [String] = [], optional: [String] = [], oneOf: [[String]] = [],
-        words: String? = nil, effect: CommandEffect, changesPrincipals: Bool = false,
+        anyOf: [[String]] = [], words: String? = nil, effect: CommandEffect, changesPrincipals: Bool = false,
         summary: String, read: @escaping @Sendable (Arguments) throws -> Command
     ) {
         self.name = name
@@ -43,6 +46,7 @@ public struct CommandDefinition: Sendable {
         self.required = required
         self.optional = optional
         self.oneOf = oneOf
+        self.anyOf = anyOf
         self.words = words
         self.summary = summary
         self.effect = effect
@@ -59,10 +63,11 @@ public struct CommandDefinition: Sendable {
     /// As `help` and the contract show it: `course.show code=`, `principal.remove (uid= or user=)`,
     /// `scheme.rule scheme= (category= or delivery=) (min= or max= or min_share= or max_share=)`.
     public var usage: String {
-        let grouped = Set(oneOf.joined())
+        let grouped = Set(oneOf.joined()).union(anyOf.joined())
         var parts = [name]
         if let words { parts.append(words) }
         parts += required.map { "\($0)=" }
+        parts += anyOf.map { "(" + $0.map { "\($0)=" }.joined(separator: " and/or ") + ")" }
         parts += oneOf.map { "(" + $0.map { "\($0)=" }.joined(separator: " or ") + ")" }
         parts += optional.filter { !grouped.contains($0) }.map { "[\($0)=]" }
         return parts.joined(separator: " ")

@@ -80,11 +80,20 @@ public enum CommandTable {
                 proRataMonthly: proRata == "monthly")
             return .store(.schemeAdd(scheme, start: start))
         },
-        CommandDefinition("scheme.rule", [.admin], required: ["scheme"], optional: ["category", "delivery", "min", "max", "min_share", "max_share"],
-                          oneOf: [["category", "delivery"], ["min", "max", "min_share", "max_share"]], effect: .write,
-                          summary: "a minimum or cap on one category or delivery mode") { a in
-            let target: RuleTarget = a.text("category") != nil
-                ? .category(try a.required("category", a.term)) : .delivery(try a.required("delivery", a.delivery))
+        CommandDefinition("scheme.rule", [.admin], required: ["scheme"],
+                          optional: ["category", "delivery", "min", "max", "min_share", "max_share", "advisory"],
+                          oneOf: [["min", "max", "min_share", "max_share"]], anyOf: [["category", "delivery"]], effect: .write,
+                          summary: "a minimum or cap on a category, a delivery mode, or both; * for each on its own") { a in
+            let target: RuleTarget
+            switch (a.text("category"), a.text("delivery")) {
+            case ("*", nil): target = .everyCategory
+            case (nil, "*"): target = .everyDelivery
+            case ("*", _?), (_?, "*"):
+                throw ValidationError("category", "* (each on its own) stands alone: category=* or delivery=*, not with the other")
+            case (_?, _?): target = .categoryAndDelivery(try a.required("category", a.term), try a.required("delivery", a.delivery))
+            case (_?, nil): target = .category(try a.required("category", a.term))
+            case (nil, _): target = .delivery(try a.required("delivery", a.delivery))
+            }
             let bound: RuleBound
             if let amount = try a.points("min") {
                 bound = .min(amount)
@@ -95,7 +104,13 @@ public enum CommandTable {
             } else {
                 bound = .maxShare(percent: try a.required("max_share", a.points))
             }
-            return .store(.schemeRule(scheme: try a.required("scheme"), rule: SchemeRule(target: target, bound: bound)))
+            let advisory: Bool
+            switch a.text("advisory") {
+            case nil, "no": advisory = false
+            case "yes": advisory = true
+            case let other?: throw ValidationError("advisory", "'\(other.prefix(20))' is not yes or no")
+            }
+            return .store(.schemeRule(scheme: try a.required("scheme"), rule: SchemeRule(target: target, bound: bound, advisory: advisory)))
         },
         CommandDefinition("scheme.certificate", [.admin], required: ["scheme", "kind"], effect: .write,
                           summary: "members must hold a current certificate of this kind") { a in

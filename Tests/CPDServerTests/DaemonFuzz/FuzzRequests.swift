@@ -141,9 +141,17 @@ struct FuzzRequests {
         },
         "scheme.rule": { r, w, _ in
             var a = [("scheme", r.pick(w.schemes + ["NOPE"]))]
-            a.append(r.chance(50) ? ("category", term(&r)) : ("delivery", delivery(&r)))
-            if r.chance(10) { a.append(("delivery", delivery(&r))) }
+            // A category, a delivery mode, both, each on its own (*), * beside the other, or neither.
+            switch r.below(12) {
+            case 0: a.append(("category", "*"))
+            case 1: a.append(("delivery", "*"))
+            case 2: a += [("category", r.chance(50) ? "*" : term(&r)), ("delivery", r.chance(50) ? "*" : delivery(&r))]
+            case 3, 4: a += [("category", term(&r)), ("delivery", delivery(&r))]
+            case 5: break
+            default: a.append(r.chance(50) ? ("category", term(&r)) : ("delivery", delivery(&r)))
+            }
             a.append((r.pick(["min", "max", "min_share", "max_share"]), points(&r)))
+            if r.chance(20) { a.append(("advisory", r.pick(["yes", "no", "maybe", ""]))) }
             return a
         },
         "scheme.certificate": { r, w, _ in [("scheme", r.pick(w.schemes + ["NOPE"])), ("kind", term(&r))] },

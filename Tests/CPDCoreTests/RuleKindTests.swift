@@ -1,0 +1,131 @@
+import Testing
+
+@testable import CPDCore
+
+/// The rule kinds real schemes have beside a minimum or cap on one category or delivery mode
+/// (issue 13): a cap on each category or mode on its own, a rule on a category and a mode
+/// together, advisory rules. Figures worked by hand; docs/rules.md explains each.
+@Suite struct RuleKindTests {
+    func standing(_ scheme: Scheme, on date: String, _ records: [PointsRecord]) throws -> Standing {
+        try Compliance.standing(scheme: scheme, joined: day("2020-01-01"), on: day(date), records: records, certificates: [])
+    }
+
+    func scheme(required: Points, length: Int = 12, start: String = "01-01", _ rules: [SchemeRule]) throws -> Scheme {
+        try Scheme(code: "S", title: "S", period: SchemePeriod(kind: "fixed", length: length, start: start), required: required, rules: rules)
+    }
+
+    // MARK: Each on its own
+
+    @Test func aCapOnEveryDeliveryModeCapsEachModeOnItsOwn() throws {
+        // CNHC: 15 a year, no more than a third from any single type of activity. A third of 15 is
+        // 4.99 (a cap rounds down). Held: 8 in person, 6 online, 2 reading = 16 earned; counted
+        // 4.99 + 4.99 + 2 = 11.98; 3.02 short.
+        let cnhc = try scheme(required: Points(15), [SchemeRule(target: .everyDelivery, bound: .maxShare(percent: pts("33.33")))])
+        let s = try standing(cnhc, on: "2026-12-31", [
+            completion("2026-02-01", "8"), completion("2026-03-01", "6", "mental_health", .online), completion("2026-04-01", "2", "ethics", .reading),
+        ])
+        #expect(s.earned == Points(16) && s.counted == pts("11.98") && s.shortfall == pts("3.02") && s.status == .nonCompliant)
+        // The rule shows the largest mode's points and what is over the cap in every mode: 3.01 + 1.01.
+        #expect(s.rules == [RuleStanding(rule: cnhc.rules[0], value: Points(8), limit: pts("4.99"), met: true, gap: pts("4.02"))])
+    }
+
+    @Test func aCapOnEveryModeCountsExactlyAsOneCapPerMode() throws {
+        // The same policy as four rules, one per mode (the demo's CNHC before this rule kind), on
+        // records drawn at random: the same counted points and shortfall every time.
+        let every = try scheme(required: Points(15), [SchemeRule(target: .everyDelivery, bound: .maxShare(percent: pts("33.33")))])
+        let perMode = try scheme(required: Points(15), Delivery.allCases.map { SchemeRule(target: .delivery($0), bound: .maxShare(percent: pts("33.33"))) })
+        var seed: UInt64 = 0x5eed
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        for _ in 0..<300 {
+            let records = (0..<next(9)).map { _ in
+                completion("2026-0\(1 + next(9))-1\(next(9))", "\(next(12) - 2).\(next(10))0", ["clinical", "ethics", "self_care"][next(3)], Delivery.allCases[next(Delivery.allCases.count)])
+            }
+            let a = try standing(every, on: "2026-12-31", records), b = try standing(perMode, on: "2026-12-31", records)
+            #expect(a.counted == b.counted && a.shortfall == b.shortfall && a.status == b.status, "\(records)")
+        }
+    }
+
+    @Test func aCapOnEveryCategoryMeetsACapOnOneCategoryAtTheLowerOfTheTwo() throws {
+        // 20 required; at most 8 from any one category, and at most 3 from self_care. Held: 12
+        // clinical, 5 self_care, 4 ethics = 21; counted 8 + 3 + 4 = 15; 5 short.
+        let s = try standing(try scheme(required: Points(20), [
+            SchemeRule(target: .everyCategory, bound: .max(Points(8))), SchemeRule(target: .category("self_care"), bound: .max(Points(3))),
+        ]), on: "2026-06-01", [completion("2026-02-01", "12"), completion("2026-03-01", "5", "self_care"), completion("2026-04-01", "4", "ethics")])
+        #expect(s.earned == Points(21) && s.counted == Points(15) && s.shortfall == Points(5))
+        #expect(s.rules.map(\.value) == [Points(12), Points(5)] && s.rules.map(\.gap) == [Points(4), Points(2)])
+    }
+
+    @Test func eachOnItsOwnTakesACapOnly() throws {
+        let s = try scheme(required: Points(20), [SchemeRule(target: .everyDelivery, bound: .max(Points(8)))])
+        #expect(throws: ValidationError.self) { try s.validate(SchemeRule(target: .everyCategory, bound: .min(Points(1)))) }
+        #expect(throws: ValidationError.self) { try s.validate(SchemeRule(target: .everyDelivery, bound: .minShare(percent: Points(10)))) }
+        #expect(throws: ValidationError.self, "a second cap on every mode") { try s.validate(SchemeRule(target: .everyDelivery, bound: .maxShare(percent: Points(10)))) }
+        try s.validate(SchemeRule(target: .everyCategory, bound: .maxShare(percent: Points(50))))
+    }
+
+    // MARK: A category and a delivery mode together
+
+    @Test func aMinimumOnACategoryDeliveredOneWayCountsOnlyThatCell() throws {
+        // Florida: 24 hours in two years from 1 September 2025, at least 2 ethics, and 12 hands-on
+        // (clinical) in person. Held: 14 clinical online, 8 clinical in person, 2 ethics by webinar:
+        // the total is there, but the in-person clinical hours are 4 short.
+        let florida = try scheme(required: Points(24), length: 24, start: "2025-09-01", [
+            SchemeRule(target: .category("ethics"), bound: .min(Points(2))),
+            SchemeRule(target: .categoryAndDelivery("clinical", .inPerson), bound: .min(Points(12))),
+        ])
+        var records = [completion("2025-10-01", "14", "clinical", .online), completion("2026-01-10", "8"), completion("2026-03-01", "2", "ethics", .webinar)]
+        let short = try standing(florida, on: "2027-08-31", records)
+        #expect(short.counted == Points(24) && short.shortfall == Points(4) && short.status == .nonCompliant)
+        #expect(short.rules[1] == RuleStanding(rule: florida.rules[1], value: Points(8), limit: Points(12), met: false, gap: Points(4)))
+        // In-person hours of another category do not meet it.
+        records.append(completion("2027-05-01", "4", "mental_health", .inPerson))
+        #expect(try standing(florida, on: "2027-08-31", records).shortfall == Points(4))
+        records.append(completion("2027-06-01", "4"))
+        let met = try standing(florida, on: "2027-08-31", records)
+        #expect(met.shortfall == .zero && met.status == .compliant && met.rules[1].met)
+    }
+
+    @Test func aCapOnACategoryDeliveredOneWayCapsOnlyThatCell() throws {
+        // 10 required; at most 3 self_care online. Held: 5 self_care online, 2 self_care in person,
+        // 4 clinical online = 11; counted 3 + 2 + 4 = 9; 1 short.
+        let s = try standing(try scheme(required: Points(10), [
+            SchemeRule(target: .categoryAndDelivery("self_care", .online), bound: .max(Points(3))),
+        ]), on: "2026-06-01", [
+            completion("2026-02-01", "5", "self_care", .online), completion("2026-02-02", "2", "self_care"), completion("2026-02-03", "4", "clinical", .online),
+        ])
+        #expect(s.earned == Points(11) && s.counted == Points(9) && s.shortfall == Points(1))
+        #expect(s.rules[0].value == Points(5) && s.rules[0].gap == Points(2) && s.rules[0].met)
+    }
+
+    // MARK: Advisory
+
+    @Test func anAdvisoryMinimumWarnsWithoutMakingAMemberShort() throws {
+        // 20 required, 80% from clinical topics advised (16). Held: 10 clinical, 10 ethics: 20
+        // counted, compliant; the advice is 6 short.
+        let s = try standing(try scheme(required: Points(20), [
+            SchemeRule(target: .category("clinical"), bound: .minShare(percent: Points(80)), advisory: true),
+        ]), on: "2026-12-31", [completion("2026-02-01", "10"), completion("2026-03-01", "10", "ethics")])
+        #expect(s.counted == Points(20) && s.shortfall == .zero && s.status == .compliant)
+        #expect(s.rules[0].limit == Points(16) && s.rules[0].value == Points(10) && !s.rules[0].met && s.rules[0].gap == Points(6))
+    }
+
+    @Test func pointsOverAnAdvisoryCapStillCount() throws {
+        // 20 required, online advised at most 5. Held: 8 online, 12 in person: all 20 count; the
+        // advice is exceeded by 3. Enforced, the same cap leaves 17 counted.
+        let records = [completion("2026-02-01", "8", "clinical", .online), completion("2026-03-01", "12")]
+        let advised = try standing(try scheme(required: Points(20), [SchemeRule(target: .delivery(.online), bound: .max(Points(5)), advisory: true)]), on: "2026-12-31", records)
+        #expect(advised.counted == Points(20) && advised.status == .compliant && !advised.rules[0].met && advised.rules[0].gap == Points(3))
+        let enforced = try standing(try scheme(required: Points(20), [SchemeRule(target: .delivery(.online), bound: .max(Points(5)))]), on: "2026-12-31", records)
+        #expect(enforced.counted == Points(17) && enforced.shortfall == Points(3) && enforced.rules[0].met)
+    }
+
+    @Test func rulesReadAsTheProtocolWritesThem() {
+        #expect(SchemeRule(target: .categoryAndDelivery("clinical", .inPerson), bound: .min(Points(12))).description == "category=clinical delivery=in_person min=12")
+        #expect(SchemeRule(target: .everyDelivery, bound: .maxShare(percent: pts("33.33"))).description == "delivery=* max_share=33.33")
+        #expect(SchemeRule(target: .everyCategory, bound: .max(Points(8))).description == "category=* max=8")
+        #expect(SchemeRule(target: .category("clinical"), bound: .minShare(percent: Points(80)), advisory: true).description == "category=clinical min_share=80 advisory=yes")
+    }
+}
