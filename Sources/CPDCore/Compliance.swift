@@ -149,12 +149,18 @@ public enum Compliance {
             certificates: certificateStandings)
     }
 
-    /// The points required in `cycle`: the scheme's, or with monthly pro-rata a member's first, partial
-    /// cycle asks for the months they were a member (a started month counts whole), rounded up.
+    /// The points required in `cycle`: the scheme's, or, pro-rated, what a member's first, partial
+    /// cycle asks for the months they were a member (a started month counts whole): with `monthly`
+    /// that share of the requirement, rounded up; with a rate per month, the rate times the months,
+    /// up to the requirement. Minimums and caps in points still apply in full; shares are of this.
     public static func requirement(scheme: Scheme, cycle: Cycle, joined: Day) throws(DayOutOfRange) -> Points {
-        guard scheme.proRataMonthly, cycle.start < joined, joined <= cycle.end else { return scheme.required }
-        let months = try joined.monthsStarted(until: cycle.end.adding(days: 1))
-        return scheme.required.scaled(by: min(months, scheme.period.months), over: scheme.period.months)
+        guard scheme.proRataMonthly || scheme.proRataPerMonth != nil, cycle.start < joined, joined <= cycle.end else { return scheme.required }
+        let months = min(try joined.monthsStarted(until: cycle.end.adding(days: 1)), scheme.period.months)
+        if let rate = scheme.proRataPerMonth {
+            // At most 120 months of at most 10,000 points: no overflow.
+            return min(scheme.required, Points(hundredths: rate.hundredths * Int64(months)))
+        }
+        return scheme.required.scaled(by: months, over: scheme.period.months)
     }
 
     /// What carries into `cycle` from the cycle before it: nothing in a member's first cycle (they

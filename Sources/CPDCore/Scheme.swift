@@ -149,19 +149,29 @@ public struct Scheme: Sendable, Equatable {
     public var openingBalance: Points?
     /// Whether a member's first, partial cycle asks for a share of the requirement by months remaining.
     public var proRataMonthly: Bool
+    /// Or: a member's first, partial cycle asks for this many points per month or part of a month
+    /// of membership, up to the requirement (Florida's first renewal: one hour per month or part).
+    public var proRataPerMonth: Points?
     /// Certificate kinds members must hold, current (first_aid).
     public var certificates: [String]
 
     public init(
         code: String, title: String, period: SchemePeriod, required: Points, rules: [SchemeRule] = [],
-        carryOverMax: Points? = nil, openingBalance: Points? = nil, proRataMonthly: Bool = false, certificates: [String] = []
+        carryOverMax: Points? = nil, openingBalance: Points? = nil, proRataMonthly: Bool = false, proRataPerMonth: Points? = nil,
+        certificates: [String] = []
     ) throws(ValidationError) {
         self.code = try Code.validate(code, field: "code")
         self.title = try Prose.validate(title, field: "title", maxLength: 200)
         guard required.isPositive, required <= Points(10_000) else { throw ValidationError("required", "must be more than 0 and at most 10000") }
         if let carryOverMax, !carryOverMax.isPositive { throw ValidationError("carry_over_max", "must be more than 0") }
         if let openingBalance, !openingBalance.isPositive { throw ValidationError("opening", "must be more than 0") }
-        if proRataMonthly, case .rolling = period { throw ValidationError("pro_rata", "a rolling period has no first cycle") }
+        if proRataMonthly || proRataPerMonth != nil, case .rolling = period { throw ValidationError("pro_rata", "a rolling period has no first cycle") }
+        if let proRataPerMonth {
+            guard !proRataMonthly else { throw ValidationError("pro_rata_rate", "goes with pro_rata=per_month, not monthly") }
+            guard proRataPerMonth.isPositive, proRataPerMonth <= required else {
+                throw ValidationError("pro_rata_rate", "must be more than 0 and at most the \(required) required")
+            }
+        }
         if carryOverMax != nil, case .rolling = period { throw ValidationError("carry_over_max", "a rolling period has no cycles to carry between") }
         self.period = period
         self.required = required
@@ -169,8 +179,12 @@ public struct Scheme: Sendable, Equatable {
         self.carryOverMax = carryOverMax
         self.openingBalance = openingBalance
         self.proRataMonthly = proRataMonthly
+        self.proRataPerMonth = proRataPerMonth
         self.certificates = certificates
     }
+
+    /// How a member's first, partial cycle is pro-rated, as the protocol says it: `none`, `monthly`, `per_month`.
+    public var proRataKind: String { proRataPerMonth != nil ? "per_month" : (proRataMonthly ? "monthly" : "none") }
 
     /// Checks a new rule against the scheme: one bound of each kind per target, a minimum no larger
     /// than the requirement, a share from 0 to 100 per cent.

@@ -92,7 +92,8 @@ extension CommandRunner {
         head.add("required", scheme.required.description)
         head.add("carry_over_max", scheme.carryOverMax?.description)
         head.add("opening", scheme.openingBalance?.description)
-        head.add("pro_rata", scheme.proRataMonthly ? "monthly" : "none")
+        head.add("pro_rata", scheme.proRataKind)
+        head.add("pro_rata_rate", scheme.proRataPerMonth?.description)
         var lines = [head.line(json: json)]
         for rule in scheme.rules {
             var record = Record()

@@ -8,11 +8,12 @@ public enum SchemeStore {
         if case .fixed(_, let a) = scheme.period { anchor = a } else { anchor = nil }
         let inserted = try c.query(
             """
-            INSERT INTO scheme (code, title, period, length_months, anchor, start_text, required, carry_over_max, opening_balance, pro_rata)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (code) DO NOTHING
+            INSERT INTO scheme (code, title, period, length_months, anchor, start_text, required, carry_over_max, opening_balance, pro_rata,
+                                pro_rata_rate)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (code) DO NOTHING
             """,
             [scheme.code, scheme.title, scheme.period.kind, scheme.period.months, anchor, startText, scheme.required,
-             scheme.carryOverMax, scheme.openingBalance, scheme.proRataMonthly ? "monthly" : "none"])
+             scheme.carryOverMax, scheme.openingBalance, scheme.proRataKind, scheme.proRataPerMonth])
         guard inserted.affectedRows == 1 else { throw StoreError.conflict("scheme \(scheme.code) exists") }
     }
 
@@ -56,7 +57,7 @@ public enum SchemeStore {
     /// A scheme's columns with its rules and certificate kinds folded into text, so that a scheme is
     /// one row (and can be joined to a member's row).
     static let schemeSelect = """
-        SELECT s.code, s.title, s.period, s.length_months, s.anchor, s.required, s.carry_over_max, s.opening_balance, s.pro_rata,
+        SELECT s.code, s.title, s.period, s.length_months, s.anchor, s.required, s.carry_over_max, s.opening_balance, s.pro_rata, s.pro_rata_rate,
                coalesce((SELECT string_agg(r.target_kind || ' ' || r.target || ' ' || r.bound || ' ' || r.amount
                                            || CASE WHEN r.advisory THEN ' advisory' ELSE '' END, ',' ORDER BY r.id)
                          FROM scheme_rule r WHERE r.scheme = s.code), '') AS rules,
@@ -93,7 +94,7 @@ public enum SchemeStore {
         return try Scheme(
             code: try row["code"], title: try row["title"], period: period, required: try row["required"], rules: rules,
             carryOverMax: try row["carry_over_max"], openingBalance: try row["opening_balance"],
-            proRataMonthly: try row["pro_rata"] as String == "monthly", certificates: certificates)
+            proRataMonthly: try row["pro_rata"] as String == "monthly", proRataPerMonth: try row["pro_rata_rate"], certificates: certificates)
     }
 
     /// A rule's target as `scheme_rule` keeps it: its kind, and its category, delivery mode, both

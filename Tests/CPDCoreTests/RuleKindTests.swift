@@ -100,6 +100,35 @@ import Testing
         #expect(s.rules[0].value == Points(5) && s.rules[0].gap == Points(2) && s.rules[0].met)
     }
 
+    // MARK: Pro-rata at a rate per month
+
+    @Test func aRatePerMonthAsksForThatMuchPerMonthOrPartUpToTheRequirement() throws {
+        // 20 a calendar year, 2 per month or part of a month for a first, partial year, at least 2 ethics.
+        let s = try Scheme(
+            code: "S", title: "S", period: SchemePeriod(kind: "fixed", length: 12, start: "01-01"), required: Points(20),
+            rules: [SchemeRule(target: .category("ethics"), bound: .min(Points(2)))], proRataPerMonth: Points(2))
+        func standing(joined: String, _ records: [PointsRecord] = []) throws -> Standing {
+            try Compliance.standing(scheme: s, joined: day(joined), on: day("2026-12-31"), records: records, certificates: [])
+        }
+        // Joined 10 September: September to December, 4 months started, 8 points.
+        #expect(try standing(joined: "2026-09-10").required == Points(8))
+        // Joined 1 February: 11 months, 22 points, but never more than the 20 a full year asks.
+        #expect(try standing(joined: "2026-02-01").required == Points(20))
+        // A mandatory subject still applies in full in a pro-rated cycle: 8 clinical meet the 8
+        // required, but the 2 ethics are still missing.
+        let short = try standing(joined: "2026-09-10", [completion("2026-10-01", "8")])
+        #expect(short.counted == Points(8) && short.shortfall == Points(2) && short.status == .nonCompliant)
+        // Florida's 1 hour a month over a 24-month, 24-hour cycle is the same as its share by months.
+        let byRate = try Scheme(code: "FL", title: "FL", period: SchemePeriod(kind: "fixed", length: 24, start: "2025-09-01"), required: Points(24), proRataPerMonth: Points(1))
+        for joined in ["2025-09-02", "2026-03-15", "2027-08-31"] {
+            let rate = try Compliance.standing(scheme: byRate, joined: day(joined), on: day("2027-08-31"), records: [], certificates: [])
+            let share = try Compliance.standing(scheme: Schemes.florida, joined: day(joined), on: day("2027-08-31"), records: [], certificates: [])
+            #expect(rate.required == share.required, "\(joined)")
+        }
+        #expect(throws: ValidationError.self) { try Scheme(code: "S", title: "S", period: .rolling(months: 12), required: Points(20), proRataPerMonth: Points(2)) }
+        #expect(throws: ValidationError.self) { try Scheme(code: "S", title: "S", period: .anniversary(months: 12), required: Points(20), proRataMonthly: true, proRataPerMonth: Points(2)) }
+    }
+
     // MARK: Advisory
 
     @Test func anAdvisoryMinimumWarnsWithoutMakingAMemberShort() throws {

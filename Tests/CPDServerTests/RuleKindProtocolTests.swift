@@ -54,6 +54,17 @@ import TestSupport
                 #"kind=rule rule="category=clinical delivery=in_person min=2" value=8.00 limit=2.00 met=yes"#,
                 #"kind=rule rule="delivery=webinar max=1 advisory=yes" value=3.00 limit=1.00 met=no over=2.00"#,
             ])
+
+            // A first, partial cycle pro-rated at 2 points per month or part of a month.
+            _ = try ok("scheme.add code=RATE title=Rate period=fixed length=12 start=01-01 required=20 pro_rata=per_month pro_rata_rate=2")
+            #expect(try ok("scheme.show code=RATE") == [
+                #"kind=scheme code=RATE title=Rate period=fixed length=12 start=01-01 required=20.00 pro_rata=per_month pro_rata_rate=2.00"#,
+            ])
+            #expect(try refused("scheme.add code=RATE2 title=R period=fixed length=12 start=01-01 required=20 pro_rata=per_month") == "invalid_argument")
+            #expect(try refused("scheme.add code=RATE2 title=R period=fixed length=12 start=01-01 required=20 pro_rata=monthly pro_rata_rate=2") == "invalid_argument")
+            #expect(try refused("scheme.add code=RATE2 title=R period=rolling length=12 required=20 pro_rata=per_month pro_rata_rate=2") == "invalid_argument")
+            _ = try ok("practitioner.add id=P-2 name=Sam scheme=RATE joined=2026-09-10")
+            #expect(try ok("points practitioner=P-2 on=2026-12-31").first?.contains(" required=8.00 ") == true, "September to December: 4 months, 8 points")
         }
     }
 }

@@ -68,16 +68,20 @@ public enum CommandTable {
 
     static let schemes: [CommandDefinition] = [
         CommandDefinition("scheme.add", [.admin], required: ["code", "title", "period", "length", "required"],
-                          optional: ["start", "carry_over_max", "opening", "pro_rata"], effect: .write, summary: "define a CPD scheme") { a in
+                          optional: ["start", "carry_over_max", "opening", "pro_rata", "pro_rata_rate"], effect: .write, summary: "define a CPD scheme") { a in
             let start = a.text("start")
             let proRata = a.text("pro_rata") ?? "none"
-            guard proRata == "none" || proRata == "monthly" else { throw ValidationError("pro_rata", "is none or monthly") }
+            guard ["none", "monthly", "per_month"].contains(proRata) else { throw ValidationError("pro_rata", "is none, monthly or per_month") }
+            let rate = try a.points("pro_rata_rate")
+            guard (proRata == "per_month") == (rate != nil) else {
+                throw ValidationError("pro_rata_rate", proRata == "per_month" ? "pro_rata=per_month needs pro_rata_rate=, the points per month" : "goes with pro_rata=per_month only")
+            }
             let length = try a.required("length") { (key: String) throws(ValidationError) in try a.int(key, in: 1...120) }
             let scheme = try Scheme(
                 code: try a.required("code"), title: try a.required("title"),
                 period: try SchemePeriod(kind: try a.required("period"), length: length, start: start),
                 required: try a.required("required", a.points), carryOverMax: try a.points("carry_over_max"), openingBalance: try a.points("opening"),
-                proRataMonthly: proRata == "monthly")
+                proRataMonthly: proRata == "monthly", proRataPerMonth: rate)
             return .store(.schemeAdd(scheme, start: start))
         },
         CommandDefinition("scheme.rule", [.admin], required: ["scheme"],

@@ -136,7 +136,8 @@ struct FuzzRequests {
             if period == "fixed" || r.chance(10) { a.append(("start", r.pick(["07-01", "01-01", "02-29", "2025-09-01", "9999-12-31", "0001-01-01", "13-01", "x"]))) }
             if r.chance(30) { a.append(("carry_over_max", points(&r))) }
             if r.chance(20) { a.append(("opening", points(&r))) }
-            if r.chance(20) { a.append(("pro_rata", r.pick(["none", "monthly", "weekly"]))) }
+            if r.chance(20) { a.append(("pro_rata", r.pick(["none", "monthly", "per_month", "weekly"]))) }
+            if r.chance(15) { a.append(("pro_rata_rate", points(&r))) }
             return a
         },
         "scheme.rule": { r, w, _ in
