@@ -285,6 +285,7 @@ struct Tally {
         var cells: [PointsAllocation.Cell: Points] = [:]
         var byCategory: [String: Points] = [:]
         var byDelivery: [Delivery: Points] = [:]
+        var accredited = Points.zero
 
         mutating func add(_ record: PointsRecord) { add(record.points, record) }
         mutating func remove(_ record: PointsRecord) { add(.zero - record.points, record) }
@@ -294,6 +295,7 @@ struct Tally {
             cells[PointsAllocation.Cell(category: record.category, delivery: record.delivery), default: .zero] += points
             if let category = record.category { byCategory[category, default: .zero] += points }
             if let delivery = record.delivery { byDelivery[delivery, default: .zero] += points }
+            if record.accredited { accredited += points }
         }
     }
 
@@ -314,6 +316,7 @@ struct Tally {
         var categoryDeficits = Points.zero
         var deliveryDeficits = Points.zero
         var cellDeficits = Points.zero
+        var accreditedDeficits = Points.zero
         for rule in scheme.rules {
             let limit = rule.bound.limit(required: required)
             let value: Points
@@ -324,6 +327,7 @@ struct Tally {
             // The largest single category (or delivery mode): the one nearest its cap.
             case .everyCategory: value = byCategory.values.max() ?? .zero
             case .everyDelivery: value = byDelivery.values.max() ?? .zero
+            case .accreditedModalities: value = sums.accredited
             }
             if rule.bound.isMinimum {
                 let deficit = value < limit ? limit - value : .zero
@@ -332,6 +336,7 @@ struct Tally {
                     case .category: categoryDeficits += deficit
                     case .delivery: deliveryDeficits += deficit
                     case .categoryAndDelivery: cellDeficits += deficit
+                    case .accreditedModalities: accreditedDeficits += deficit
                     case .everyCategory, .everyDelivery: break  // refused by Scheme.validate
                     }
                 }
@@ -354,6 +359,7 @@ struct Tally {
                         for c in byCategory.keys { categoryCaps[c] = min(categoryCaps[c] ?? limit, limit) }
                     case .everyDelivery:
                         for d in byDelivery.keys { deliveryCaps[d] = min(deliveryCaps[d] ?? limit, limit) }
+                    case .accreditedModalities: break  // refused by Scheme.validate
                     }
                 }
                 // An enforced cap is always met (what exceeds it does not count); an advisory one is
@@ -363,6 +369,6 @@ struct Tally {
         }
         counted = PointsAllocation.counted(cells: cells, categoryCaps: categoryCaps, deliveryCaps: deliveryCaps, cellCaps: cellCaps)
         let total = counted < required ? required - counted : .zero
-        shortfall = max(total, categoryDeficits, deliveryDeficits, cellDeficits)
+        shortfall = max(total, categoryDeficits, deliveryDeficits, cellDeficits, accreditedDeficits)
     }
 }

@@ -6,13 +6,17 @@ public struct PointsRecord: Sendable, Equatable {
     public var category: String?
     public var delivery: Delivery?
     public var points: Points
+    /// From a course whose modalities meet the member's accredited modalities (one in common). Read
+    /// only for a scheme with a rule on accredited modalities; false otherwise.
+    public var accredited: Bool
 
-    public init(effective: Day, kind: EntryKind, category: String?, delivery: Delivery?, points: Points) {
+    public init(effective: Day, kind: EntryKind, category: String?, delivery: Delivery?, points: Points, accredited: Bool = false) {
         self.effective = effective
         self.kind = kind
         self.category = category
         self.delivery = delivery
         self.points = points
+        self.accredited = accredited
     }
 }
 

@@ -66,6 +66,9 @@ public enum RuleTarget: Sendable, Hashable {
     case everyCategory
     /// Every delivery mode, each on its own.
     case everyDelivery
+    /// Courses whose modalities meet the member's own accredited modalities (ANTA: at least half in
+    /// the modalities the member is accredited for): a minimum only.
+    case accreditedModalities
 
     /// As the protocol writes it: `category=ethics`, `category=clinical delivery=in_person`, `category=*`.
     public var description: String {
@@ -75,6 +78,7 @@ public enum RuleTarget: Sendable, Hashable {
         case .categoryAndDelivery(let c, let d): return "category=\(c) delivery=\(d.rawValue)"
         case .everyCategory: return "category=*"
         case .everyDelivery: return "delivery=*"
+        case .accreditedModalities: return "modality=accredited"
         }
     }
 
@@ -82,7 +86,7 @@ public enum RuleTarget: Sendable, Hashable {
     public var isEvery: Bool {
         switch self {
         case .everyCategory, .everyDelivery: return true
-        case .category, .delivery, .categoryAndDelivery: return false
+        case .category, .delivery, .categoryAndDelivery, .accreditedModalities: return false
         }
     }
 }
@@ -192,6 +196,9 @@ public struct Scheme: Sendable, Equatable {
         if rule.target.isEvery && rule.bound.isMinimum {
             let field = rule.target == .everyCategory ? "category" : "delivery"
             throw ValidationError(field, "* (each \(field) on its own) takes a cap: max= or max_share=")
+        }
+        if rule.target == .accreditedModalities && !rule.bound.isMinimum {
+            throw ValidationError("modality", "accredited takes a minimum: min= or min_share=")
         }
         switch rule.bound {
         case .min(let p), .max(let p):

@@ -365,6 +365,9 @@ public enum LedgerStore {
         // Each scheme's window, and the longest, which the planner can apply to the ledger before the
         // join (a window that depends on the member's row it could not).
         let windows = codes.compactMap { code in schemes[code].map { (code, String(Compliance.monthsRead(scheme: $0))) } }
+        // The schemes with a rule on accredited modalities: only their members' entries are looked up
+        // in course_version.
+        let accrediting = codes.filter { schemes[$0]?.rules.contains { $0.target == .accreditedModalities } == true }
         let longest = schemes.values.map { Compliance.monthsRead(scheme: $0) }.max() ?? 12
         var current: (id: String, name: String, scheme: String, joined: Day, modalities: [String], certificates: String?)? = nil
         var records: [PointsRecord] = []
@@ -381,7 +384,8 @@ public enum LedgerStore {
             inBatchesOf: 10_000,
             """
             SELECT p.id, p.name, p.scheme, p.joined, p.modalities, r.certificates,
-                   e.effective, e.kind, e.category, e.delivery, e.points
+                   e.effective, e.kind, e.category, e.delivery, e.points,
+                   \(accredited(when: "p.scheme = ANY ($5::text[])")) AS accredited
             FROM practitioner p
             JOIN unnest($2::text[], $3::text[]::int[]) AS w (scheme, months) ON w.scheme = p.scheme
             LEFT JOIN LATERAL (
@@ -393,7 +397,7 @@ public enum LedgerStore {
                    ON e.practitioner = p.id AND e.effective BETWEEN ($1::date - make_interval(months => w.months))::date AND $1
                   AND e.effective >= ($1::date - make_interval(months => $4::int))::date
             ORDER BY p.id
-            """, [day, TextArray(windows.map(\.0)), TextArray(windows.map(\.1)), Int32(longest)]
+            """, [day, TextArray(windows.map(\.0)), TextArray(windows.map(\.1)), Int32(longest), TextArray(accrediting)]
         ) { row in
             let id: String = try row[0]
             if id != current?.id {
@@ -404,7 +408,7 @@ public enum LedgerStore {
             if let effective: Day = try row[6] {
                 records.append(PointsRecord(
                     effective: effective, kind: EntryKind(rawValue: try row[7]) ?? .adjustment, category: try row[8],
-                    delivery: try row[9], points: try row[10]))
+                    delivery: try row[9], points: try row[10], accredited: try row[11]))
             }
         }
         try finish()
@@ -522,15 +526,36 @@ public enum LedgerStore {
     }
 
     static let recordsSQL = """
-        SELECT effective, kind, category, delivery, sum(points) AS points FROM ledger_entry
-        WHERE practitioner = $1 AND effective BETWEEN $2 AND $3
-        GROUP BY effective, kind, category, delivery
+        SELECT e.effective, e.kind, e.category, e.delivery, \(accreditedColumn) AS accredited, sum(e.points) AS points
+        FROM ledger_entry e
+        JOIN practitioner p ON p.id = e.practitioner
+        CROSS JOIN LATERAL (\(needsAccredited)) n
+        WHERE e.practitioner = $1 AND e.effective BETWEEN $2 AND $3
+        GROUP BY e.effective, e.kind, e.category, e.delivery, 5
         """
+
+    /// Whether the member's scheme (`p.scheme`) has a rule on accredited modalities: only then is the
+    /// course version of each entry read for its modalities.
+    static let needsAccredited = """
+        SELECT EXISTS (SELECT 1 FROM scheme_rule r WHERE r.scheme = p.scheme AND r.target_kind = 'accredited') AS accredited
+        """
+    /// Whether an entry's course meets the member's accredited modalities (one in common), read only
+    /// when the scheme needs it (`n.accredited`): a CASE, because a join on that condition looked up
+    /// every entry's course version whatever it said (+50% on `points`' sums statement).
+    static let accreditedColumn = accredited(when: "n.accredited")
+
+    static func accredited(when needed: String) -> String {
+        """
+        (CASE WHEN \(needed) THEN coalesce((SELECT cv.modalities && p.modalities FROM course_version cv
+                                            WHERE cv.course = e.course AND cv.version = e.course_version), false)
+              ELSE false END)
+        """
+    }
 
     static func decodeRecord(_ row: PostgresRow) throws -> PointsRecord {
         PointsRecord(
             effective: try row["effective"], kind: EntryKind(rawValue: try row["kind"]) ?? .adjustment,
-            category: try row["category"], delivery: try row["delivery"], points: try row["points"])
+            category: try row["category"], delivery: try row["delivery"], points: try row["points"], accredited: try row["accredited"])
     }
 
     /// Runs `append` once per key: a key already used answers with its entry (same request) or a

@@ -106,6 +106,7 @@ public enum SchemeStore {
         case .categoryAndDelivery(let category, let delivery): return ("category_delivery", category + ":" + delivery.rawValue)
         case .everyCategory: return ("every_category", "*")
         case .everyDelivery: return ("every_delivery", "*")
+        case .accreditedModalities: return ("accredited", "accredited")
         }
     }
 
@@ -120,6 +121,7 @@ public enum SchemeStore {
             return .categoryAndDelivery(String(halves[0]), delivery)
         case "every_category": return .everyCategory
         case "every_delivery": return .everyDelivery
+        case "accredited": return .accreditedModalities
         default: return nil
         }
     }

@@ -35,6 +35,7 @@ extension LedgerStore {
             SELECT (d.day - make_interval(months => s.length_months
                 * CASE WHEN s.period <> 'rolling' AND s.carry_over_max IS NOT NULL THEN 2 ELSE 1 END))::date AS read_from
         ) r
+        CROSS JOIN LATERAL (\(needsAccredited)) n
         """
 
     /// Each request's member with their scheme and certificates (as `memberWithScheme`).
@@ -46,11 +47,11 @@ extension LedgerStore {
 
     /// Each request's sums from `read_from` to its day, per day, kind, category and delivery (as `records`).
     static let requestedSums = """
-        SELECT w.request, e.effective, e.kind, e.category, e.delivery, sum(e.points) AS points
+        SELECT w.request, e.effective, e.kind, e.category, e.delivery, \(accreditedColumn) AS accredited, sum(e.points) AS points
         """ + "\n" + requestedMembers + """
 
         JOIN ledger_entry e ON e.practitioner = p.id AND e.effective BETWEEN r.read_from AND d.day
-        GROUP BY w.request, e.effective, e.kind, e.category, e.delivery
+        GROUP BY w.request, e.effective, e.kind, e.category, e.delivery, 6
         """
 
     /// The two statements that answer `requests`: their members, and their sums.
@@ -76,7 +77,7 @@ extension LedgerStore {
             guard records.indices.contains(request - 1) else { continue }
             records[request - 1].append(PointsRecord(
                 effective: try row["effective"], kind: EntryKind(rawValue: try row["kind"]) ?? .adjustment,
-                category: try row["category"], delivery: try row["delivery"], points: try row["points"]))
+                category: try row["category"], delivery: try row["delivery"], points: try row["points"], accredited: try row["accredited"]))
         }
         var outcomes: [Result<MemberStanding, Error>?] = requests.map { .failure(StoreError.notFound("no practitioner \($0.practitioner)")) }
         var schemes: [String: Scheme] = [:]

@@ -75,9 +75,11 @@ struct Compare: ParsableCommand {
         case .ping, .mix:
             return nil
         case .points:
-            // LedgerStore.standing: the member with their scheme, certificates and today; then their sums.
+            // What cpdd ran for one `points` before issue 12 (LedgerStore.standing: the member with
+            // their scheme, certificates and today; then their sums), kept as issue 12's anchor: the
+            // columns and rule kinds added since are cpdd's own cost.
             return member + """
-                SELECT s.code, s.title, s.period, s.length_months, s.anchor, s.required, s.carry_over_max, s.opening_balance, s.pro_rata, s.pro_rata_rate, coalesce((SELECT string_agg(r.target_kind || ' ' || r.target || ' ' || r.bound || ' ' || r.amount || CASE WHEN r.advisory THEN ' advisory' ELSE '' END, ',' ORDER BY r.id) FROM scheme_rule r WHERE r.scheme = s.code), '') AS rules, coalesce((SELECT string_agg(k.kind, ',' ORDER BY k.kind) FROM scheme_certificate k WHERE k.scheme = s.code), '') AS certificate_kinds, p.id AS member, p.name AS member_name, p.joined, p.modalities, (SELECT (now() AT TIME ZONE g.time_zone)::date FROM registry g) AS today, coalesce((SELECT string_agg(x.kind || ' ' || x.issued || ' ' || x.expires, ',' ORDER BY x.expires) FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates FROM practitioner p JOIN scheme s ON s.code = p.scheme WHERE p.id = 'M-' || :m;
+                SELECT s.code, s.title, s.period, s.length_months, s.anchor, s.required, s.carry_over_max, s.opening_balance, s.pro_rata, coalesce((SELECT string_agg(r.target_kind || ' ' || r.target || ' ' || r.bound || ' ' || r.amount, ',' ORDER BY r.id) FROM scheme_rule r WHERE r.scheme = s.code), '') AS rules, coalesce((SELECT string_agg(k.kind, ',' ORDER BY k.kind) FROM scheme_certificate k WHERE k.scheme = s.code), '') AS certificate_kinds, p.id AS member, p.name AS member_name, p.joined, p.modalities, (SELECT (now() AT TIME ZONE g.time_zone)::date FROM registry g) AS today, coalesce((SELECT string_agg(x.kind || ' ' || x.issued || ' ' || x.expires, ',' ORDER BY x.expires) FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates FROM practitioner p JOIN scheme s ON s.code = p.scheme WHERE p.id = 'M-' || :m;
                 SELECT effective, kind, category, delivery, sum(points) AS points FROM ledger_entry WHERE practitioner = 'M-' || :m AND effective BETWEEN current_date - 365 AND current_date GROUP BY effective, kind, category, delivery;
 
                 """

@@ -100,6 +100,26 @@ import Testing
         #expect(s.rules[0].value == Points(5) && s.rules[0].gap == Points(2) && s.rules[0].met)
     }
 
+    // MARK: The member's accredited modalities
+
+    @Test func aMinimumOnAccreditedModalitiesCountsOnlyCoursesThatMeetThem() throws {
+        // ANTA: 20 a calendar year, half from courses in the member's accredited modalities. Held:
+        // 8 from such courses, 12 from others (a Bowen course for a remedial therapist): 20 counted,
+        // but 2 short of the 10; no cap may be set on it.
+        let anta = try scheme(required: Points(20), [SchemeRule(target: .accreditedModalities, bound: .minShare(percent: Points(50)))])
+        var records = [
+            PointsRecord(effective: day("2026-02-01"), kind: .completion, category: "clinical", delivery: .inPerson, points: Points(8), accredited: true),
+            PointsRecord(effective: day("2026-03-01"), kind: .completion, category: "clinical", delivery: .inPerson, points: Points(12)),
+        ]
+        let short = try standing(anta, on: "2026-12-31", records)
+        #expect(short.counted == Points(20) && short.shortfall == Points(2) && short.status == .nonCompliant)
+        #expect(short.rules[0] == RuleStanding(rule: anta.rules[0], value: Points(8), limit: Points(10), met: false, gap: Points(2)))
+        records.append(PointsRecord(effective: day("2026-04-01"), kind: .completion, category: "ethics", delivery: .webinar, points: Points(2), accredited: true))
+        #expect(try standing(anta, on: "2026-12-31", records).status == .compliant)
+        #expect(throws: ValidationError.self) { try anta.validate(SchemeRule(target: .accreditedModalities, bound: .max(Points(5)))) }
+        #expect(SchemeRule(target: .accreditedModalities, bound: .minShare(percent: Points(50))).description == "modality=accredited min_share=50")
+    }
+
     // MARK: Pro-rata at a rate per month
 
     @Test func aRatePerMonthAsksForThatMuchPerMonthOrPartUpToTheRequirement() throws {

@@ -65,6 +65,25 @@ import TestSupport
             #expect(try refused("scheme.add code=RATE2 title=R period=rolling length=12 required=20 pro_rata=per_month pro_rata_rate=2") == "invalid_argument")
             _ = try ok("practitioner.add id=P-2 name=Sam scheme=RATE joined=2026-09-10")
             #expect(try ok("points practitioner=P-2 on=2026-12-31").first?.contains(" required=8.00 ") == true, "September to December: 4 months, 8 points")
+
+            // Half from courses in the member's accredited modalities: a remedial therapist's Bowen
+            // course counts toward the total, not toward the half.
+            for line in [
+                "course.add provider=P code=C-REM title=Remedial points=6 hours=6 category=clinical delivery=in_person modalities=remedial,myotherapy",
+                "course.add provider=P code=C-BOW title=Bowen points=10 hours=10 category=clinical delivery=in_person modalities=bowen",
+            ] { _ = try c.request(line) }
+            for code in ["C-REM", "C-BOW"] { _ = try ok("course.publish code=\(code)", "OK published") }
+            _ = try ok("scheme.add code=ANTA title=ANTA period=fixed length=12 start=01-01 required=20")
+            _ = try ok("scheme.rule scheme=ANTA modality=accredited min_share=50")
+            #expect(try refused("scheme.rule scheme=ANTA modality=accredited max=5") == "invalid_argument")
+            #expect(try refused("scheme.rule scheme=ANTA modality=bowen min=5") == "invalid_argument")
+            #expect(try refused("scheme.rule scheme=ANTA modality=accredited category=clinical min=5") == "invalid_argument")
+            _ = try ok("practitioner.add id=P-3 name=Rem scheme=ANTA joined=2020-01-01 modalities=remedial")
+            _ = try ok("completion.record practitioner=P-3 course=C-REM completed=2026-02-01 key=k4", "OK entry=4 points=6.00")
+            _ = try ok("completion.record practitioner=P-3 course=C-BOW completed=2026-03-01 key=k5", "OK entry=5 points=10.00")
+            #expect(try ok("points practitioner=P-3 on=2026-06-30").dropFirst() == [
+                #"kind=rule rule="modality=accredited min_share=50" value=6.00 limit=10.00 met=no missing=4.00"#,
+            ])
         }
     }
 }

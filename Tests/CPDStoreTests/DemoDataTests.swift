@@ -65,6 +65,13 @@ import TestSupport
         let cnhc = try LedgerStore.standing(practitioner: "P-1011", on: day("2026-12-31"), app)
         #expect(cnhc.standing.earned == Points(13) && cnhc.standing.counted == Points(parsing: "9.99"))
         #expect(cnhc.standing.rules.first?.value == Points(8) && cnhc.standing.rules.first?.gap == Points(parsing: "3.01"))
+        // ANTA: half of 20 from courses in the member's accredited modalities. P-1007 (remedial): all
+        // 20 of 2026; P-1006 (remedial, manual therapy): 8, the clinical course reversed, 2 short.
+        #expect(try SchemeStore.scheme("ANTA", app).rules.map(\.description) == ["modality=accredited min_share=50"])
+        let p1007 = try LedgerStore.standing(practitioner: "P-1007", on: day("2026-12-31"), app).standing.rules.first
+        #expect(p1007?.value == Points(20) && p1007?.limit == Points(10) && p1007?.met == true)
+        let p1006 = try LedgerStore.standing(practitioner: "P-1006", on: day("2026-12-31"), app).standing.rules.first
+        #expect(p1006?.value == Points(8) && p1006?.gap == Points(2))
         // P-1010's in-person hours are 8 clinical: 4 short of 12.
         let florida = try LedgerStore.standing(practitioner: "P-1010", on: day("2026-12-31"), app)
         #expect(florida.standing.rules.last?.value == Points(8) && florida.standing.rules.last?.gap == Points(4) && florida.standing.rules.last?.met == false)

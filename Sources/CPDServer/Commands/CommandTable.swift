@@ -85,18 +85,28 @@ public enum CommandTable {
             return .store(.schemeAdd(scheme, start: start))
         },
         CommandDefinition("scheme.rule", [.admin], required: ["scheme"],
-                          optional: ["category", "delivery", "min", "max", "min_share", "max_share", "advisory"],
-                          oneOf: [["min", "max", "min_share", "max_share"]], anyOf: [["category", "delivery"]], effect: .write,
-                          summary: "a minimum or cap on a category, a delivery mode, or both; * for each on its own") { a in
+                          optional: ["category", "delivery", "modality", "min", "max", "min_share", "max_share", "advisory"],
+                          oneOf: [["min", "max", "min_share", "max_share"]], anyOf: [["category", "delivery", "modality"]], effect: .write,
+                          summary: "a minimum or cap on a category, a delivery mode, or both; * for each on its own; or the member's accredited modalities") { a in
             let target: RuleTarget
-            switch (a.text("category"), a.text("delivery")) {
-            case ("*", nil): target = .everyCategory
-            case (nil, "*"): target = .everyDelivery
-            case ("*", _?), (_?, "*"):
-                throw ValidationError("category", "* (each on its own) stands alone: category=* or delivery=*, not with the other")
-            case (_?, _?): target = .categoryAndDelivery(try a.required("category", a.term), try a.required("delivery", a.delivery))
-            case (_?, nil): target = .category(try a.required("category", a.term))
-            case (nil, _): target = .delivery(try a.required("delivery", a.delivery))
+            if let modality = a.text("modality") {
+                guard modality == "accredited" else {
+                    throw ValidationError("modality", "'\(modality.prefix(20))' is not accredited (courses that meet the member's accredited modalities)")
+                }
+                guard a.text("category") == nil, a.text("delivery") == nil else {
+                    throw ValidationError("modality", "modality=accredited stands alone, without category= or delivery=")
+                }
+                target = .accreditedModalities
+            } else {
+                switch (a.text("category"), a.text("delivery")) {
+                case ("*", nil): target = .everyCategory
+                case (nil, "*"): target = .everyDelivery
+                case ("*", _?), (_?, "*"):
+                    throw ValidationError("category", "* (each on its own) stands alone: category=* or delivery=*, not with the other")
+                case (_?, _?): target = .categoryAndDelivery(try a.required("category", a.term), try a.required("delivery", a.delivery))
+                case (_?, nil): target = .category(try a.required("category", a.term))
+                case (nil, _): target = .delivery(try a.required("delivery", a.delivery))
+                }
             }
             let bound: RuleBound
             if let amount = try a.points("min") {

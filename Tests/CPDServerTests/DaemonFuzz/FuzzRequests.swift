@@ -142,8 +142,11 @@ struct FuzzRequests {
         },
         "scheme.rule": { r, w, _ in
             var a = [("scheme", r.pick(w.schemes + ["NOPE"]))]
-            // A category, a delivery mode, both, each on its own (*), * beside the other, or neither.
-            switch r.below(12) {
+            // A category, a delivery mode, both, each on its own (*), * beside the other, the member's
+            // accredited modalities (alone, beside another target, or a modality that is no such word), or neither.
+            switch r.below(14) {
+            case 12: a.append(("modality", r.chance(80) ? "accredited" : term(&r)))
+            case 13: a += [("modality", "accredited"), ("category", term(&r))]
             case 0: a.append(("category", "*"))
             case 1: a.append(("delivery", "*"))
             case 2: a += [("category", r.chance(50) ? "*" : term(&r)), ("delivery", r.chance(50) ? "*" : delivery(&r))]
