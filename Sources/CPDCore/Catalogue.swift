@@ -41,11 +41,16 @@ public struct CourseContent: Sendable, Equatable {
     public var delivery: Delivery
     /// `remedial`, `myotherapy`, `bowen`, `manual_therapy`...
     public var modalities: [String]
+    /// The course's length in minutes, when its provider gives it: a scheme that counts hours of
+    /// its own length (NCBTMB's 50-minute hour) credits it from these.
+    public var minutes: Int?
 
     public init(
         title: String, summary: String = "", points: Points, hours: Points, category: String, delivery: Delivery,
-        modalities: [String] = []
+        modalities: [String] = [], minutes: Int? = nil
     ) throws(ValidationError) {
+        if let minutes, !(1...60_000).contains(minutes) { throw ValidationError("minutes", "must be from 1 to 60000") }
+        self.minutes = minutes
         self.title = try Prose.validate(title, field: "title", maxLength: 200)
         self.summary = try Prose.validate(summary, field: "summary", maxLength: 4000, allowEmpty: true)
         guard points.isPositive, points <= Points(1000) else { throw ValidationError("points", "must be more than 0 and at most 1000") }

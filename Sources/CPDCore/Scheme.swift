@@ -140,6 +140,44 @@ public struct SchemeRule: Sendable, Equatable {
     public var description: String { "\(target.description) \(bound.description)" + (advisory ? " advisory=yes" : "") }
 }
 
+/// How hours are rounded when a scheme counts them from a course's minutes: down to the hundredth,
+/// the half hour or the whole hour (NCBTMB counts whole and half hours).
+public enum HourRounding: String, Sendable, CaseIterable {
+    case hundredth, half, whole
+}
+
+/// What a scheme counts: the points a course gives, or hours of `minutesPerHour` minutes (NCBTMB
+/// and Florida count a 50-minute hour).
+public enum CreditUnit: Sendable, Equatable {
+    case points
+    case hours(minutesPerHour: Int, rounding: HourRounding)
+
+    public var kind: String {
+        switch self {
+        case .points: return "points"
+        case .hours: return "hours"
+        }
+    }
+
+    /// A course's credit in this unit: its points; or its minutes in hours of this length, rounded
+    /// down (to the hundredth, the half or the whole hour); or, for a course with no minutes, its
+    /// hours, rounded the same way. Never negative; rounding never adds what was not done.
+    public func credit(for content: CourseContent) -> Points {
+        switch self {
+        case .points:
+            return content.points
+        case .hours(let minutesPerHour, let rounding):
+            // Hundredths of an hour, rounded down: minutes × 100 / minutes per hour.
+            let hundredths = content.minutes.map { Int64($0) * 100 / Int64(max(1, minutesPerHour)) } ?? max(0, content.hours.hundredths)
+            switch rounding {
+            case .hundredth: return Points(hundredths: hundredths)
+            case .half: return Points(hundredths: hundredths / 50 * 50)
+            case .whole: return Points(hundredths: hundredths / 100 * 100)
+            }
+        }
+    }
+}
+
 /// A scheme: the rules one association (or one licence) sets for its members, as data.
 public struct Scheme: Sendable, Equatable {
     public var code: String
@@ -158,12 +196,19 @@ public struct Scheme: Sendable, Equatable {
     public var proRataPerMonth: Points?
     /// Certificate kinds members must hold, current (first_aid).
     public var certificates: [String]
+    /// What a completion is worth under this scheme (`credit(for:)`): computed once, when it is
+    /// recorded, and kept in the ledger with the course version it was earned on.
+    public var unit: CreditUnit
 
     public init(
         code: String, title: String, period: SchemePeriod, required: Points, rules: [SchemeRule] = [],
         carryOverMax: Points? = nil, openingBalance: Points? = nil, proRataMonthly: Bool = false, proRataPerMonth: Points? = nil,
-        certificates: [String] = []
+        certificates: [String] = [], unit: CreditUnit = .points
     ) throws(ValidationError) {
+        if case .hours(let minutesPerHour, _) = unit, !(1...120).contains(minutesPerHour) {
+            throw ValidationError("minutes_per_hour", "must be from 1 to 120")
+        }
+        self.unit = unit
         self.code = try Code.validate(code, field: "code")
         self.title = try Prose.validate(title, field: "title", maxLength: 200)
         guard required.isPositive, required <= Points(10_000) else { throw ValidationError("required", "must be more than 0 and at most 10000") }

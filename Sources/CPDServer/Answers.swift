@@ -15,6 +15,7 @@ extension CommandRunner {
         record.add("provider", course.provider)
         record.add("points", course.content.points.description)
         record.add("hours", course.content.hours.description)
+        record.add("minutes", course.content.minutes.map(String.init))
         record.add("category", course.content.category)
         record.add("delivery", course.content.delivery.rawValue)
         record.add("modalities", course.content.modalities.joined(separator: ","))
@@ -94,6 +95,11 @@ extension CommandRunner {
         head.add("opening", scheme.openingBalance?.description)
         head.add("pro_rata", scheme.proRataKind)
         head.add("pro_rata_rate", scheme.proRataPerMonth?.description)
+        if case .hours(let minutesPerHour, let rounding) = scheme.unit {
+            head.add("unit", "hours")
+            head.add("minutes_per_hour", String(minutesPerHour))
+            head.add("rounding", rounding.rawValue)
+        }
         var lines = [head.line(json: json)]
         for rule in scheme.rules {
             var record = Record()

@@ -41,10 +41,12 @@ public enum CatalogueStore {
         public var category: String?
         public var delivery: Delivery?
         public var modalities: [String]?
+        public var minutes: Int?
         public init(
             title: String? = nil, summary: String? = nil, points: Points? = nil, hours: Points? = nil, category: String? = nil,
-            delivery: Delivery? = nil, modalities: [String]? = nil
+            delivery: Delivery? = nil, modalities: [String]? = nil, minutes: Int? = nil
         ) {
+            self.minutes = minutes
             self.title = title
             self.summary = summary
             self.points = points
@@ -69,7 +71,8 @@ public enum CatalogueStore {
                 content = try CourseContent(
                     title: changes.title ?? old.title, summary: changes.summary ?? old.summary, points: changes.points ?? old.points,
                     hours: changes.hours ?? old.hours, category: changes.category ?? old.category,
-                    delivery: changes.delivery ?? old.delivery, modalities: changes.modalities ?? old.modalities)
+                    delivery: changes.delivery ?? old.delivery, modalities: changes.modalities ?? old.modalities,
+                    minutes: changes.minutes ?? old.minutes)
             } catch let error as ValidationError {
                 throw StoreError.invalid(error)
             }
@@ -163,7 +166,8 @@ public enum CatalogueStore {
     // MARK: - Internals
 
     static let courseSelect = """
-        SELECT c.code, c.provider, c.status, c.current_version, v.title, v.summary, v.points, v.hours, v.category, v.delivery, v.modalities
+        SELECT c.code, c.provider, c.status, c.current_version, v.title, v.summary, v.points, v.hours, v.category, v.delivery, v.modalities,
+               v.minutes
         FROM course c JOIN course_version v ON v.course = c.code AND v.version = c.current_version
         """
 
@@ -171,7 +175,8 @@ public enum CatalogueStore {
         let status = CourseStatus(rawValue: try row["status"] as String) ?? .draft
         let content = try CourseContent(
             title: try row["title"], summary: try row["summary"], points: try row["points"], hours: try row["hours"],
-            category: try row["category"], delivery: try row["delivery"], modalities: (try row["modalities"] as TextArray).values)
+            category: try row["category"], delivery: try row["delivery"], modalities: (try row["modalities"] as TextArray).values,
+            minutes: try row["minutes"])
         return Course(code: try row["code"], provider: try row["provider"], status: status, version: try row["current_version"], content: content)
     }
 
@@ -190,10 +195,10 @@ public enum CatalogueStore {
     static func insertVersion(code: String, version: Int, content: CourseContent, by principal: String, _ c: PostgresConnection) throws {
         try c.query(
             """
-            INSERT INTO course_version (course, version, title, summary, points, hours, category, delivery, modalities, created_by)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            INSERT INTO course_version (course, version, title, summary, points, hours, category, delivery, modalities, created_by, minutes)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
             """,
             [code, version, content.title, content.summary, content.points, content.hours, content.category,
-             content.delivery.rawValue, TextArray(content.modalities), principal])
+             content.delivery.rawValue, TextArray(content.modalities), principal, content.minutes.map(Int32.init)])
     }
 }

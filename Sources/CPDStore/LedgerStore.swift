@@ -100,7 +100,12 @@ public enum LedgerStore {
             JOIN ledger_entry e ON e.key_scope IS NULL AND e.recorded_by = k.recorded_by AND e.idempotency_key = k.idempotency_key
             """,
             [TextArray(requests.map(\.recorder.keyScope)), TextArray(requests.map(\.recorder.name)), TextArray(requests.map(\.key))]),
-            PostgresStatement("SELECT id, joined FROM practitioner WHERE id = ANY($1::text[])", [TextArray(Array(Set(requests.map(\.practitioner))))]),
+            // Each member with what their scheme counts: a completion's credit is in that unit.
+            PostgresStatement(
+                """
+                SELECT p.id, p.joined, s.unit, s.minutes_per_hour, s.hour_rounding
+                FROM practitioner p JOIN scheme s ON s.code = p.scheme WHERE p.id = ANY($1::text[])
+                """, [TextArray(Array(Set(requests.map(\.practitioner))))]),
             PostgresStatement(CatalogueStore.courseSelect + " WHERE c.code = ANY($1::text[])", [TextArray(Array(Set(requests.map(\.course))))]),
             PostgresStatement(Registry.todaySQL),
         ])
@@ -120,8 +125,10 @@ public enum LedgerStore {
             }
         }
         var joined: [String: Day] = [:]
+        var units: [String: CreditUnit] = [:]
         for row in lookups[1] {
             joined[try row["id"]] = try row["joined"]
+            units[try row["id"]] = try SchemeStore.unit(row)
         }
         var courses: [String: Course] = [:]
         for row in lookups[2] {
@@ -134,7 +141,7 @@ public enum LedgerStore {
         // Decide each request in order; a key's first accepted request is appended, a later one
         // with the same key is a replay of it or a conflict.
         var results: [Result<EntryReceipt, Error>?] = Array(repeating: nil, count: requests.count)
-        var accepted: [(index: Int, course: Course)] = []
+        var accepted: [(index: Int, course: Course, credit: Points)] = []
         for (index, request) in requests.enumerated() {
             results[index] = Result { () throws -> EntryReceipt? in
                 _ = try validated { () throws(ValidationError) in try IdempotencyKey.validate(request.key) }
@@ -156,14 +163,22 @@ public enum LedgerStore {
                 } catch let error as ValidationError {
                     throw StoreError.invalid(error)
                 }
-                used[slot(request.recorder.keyScope, request.key)] = Used(entry: nil, points: course.content.points, request: request.fingerprint.text, index: index)
-                accepted.append((index, course))
+                // The completion's credit under the member's scheme, computed once, here, and kept.
+                let unit = units[request.practitioner] ?? .points
+                let credit = unit.credit(for: course.content)
+                guard credit.isPositive else {
+                    throw StoreError.invalid(ValidationError(
+                        "course", "\(request.course) is worth no credit in the \(unit.kind) of \(request.practitioner)'s scheme"
+                            + (course.content.minutes.map { " (\($0) minutes)" } ?? "")))
+                }
+                used[slot(request.recorder.keyScope, request.key)] = Used(entry: nil, points: credit, request: request.fingerprint.text, index: index)
+                accepted.append((index, course, credit))
                 return nil
             }.flatMap { receipt in receipt.map { .success($0) } ?? .failure(Pending()) }
         }
         guard !accepted.isEmpty else { return results.map { $0 ?? .failure(StoreError.conflict("the batch left this request undecided; send it again")) } }
 
-        let rows = accepted.map { (requests[$0.index], $0.course) }
+        let rows = accepted.map { (requests[$0.index], $0.course, $0.credit) }
         // A transaction of its own: its commit is the batch's one fsync, and the driver answers only after it.
         let inserted = try await driver.query(
             """
@@ -178,7 +193,7 @@ public enum LedgerStore {
             ORDER BY r.n
             RETURNING id, key_scope, idempotency_key
             """,
-            [TextArray(rows.map(\.0.practitioner)), TextArray(rows.map(\.1.content.points.description)),
+            [TextArray(rows.map(\.0.practitioner)), TextArray(rows.map(\.2.description)),
              TextArray(rows.map(\.0.completed.description)), TextArray(rows.map(\.0.course)), TextArray(rows.map { String($0.1.version) }),
              TextArray(rows.map(\.1.content.category)), TextArray(rows.map(\.1.content.delivery.rawValue)), TextArray(rows.map(\.0.recorder.name)),
              TextArray(rows.map { $0.0.recorder.uid.map(String.init) ?? "" }), TextArray(rows.map(\.0.recorder.keyScope)),

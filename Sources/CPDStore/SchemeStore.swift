@@ -6,14 +6,17 @@ public enum SchemeStore {
     public static func addScheme(_ scheme: Scheme, startText: String?, _ c: PostgresConnection) throws {
         let anchor: Day?
         if case .fixed(_, let a) = scheme.period { anchor = a } else { anchor = nil }
+        let hours: (minutesPerHour: Int, rounding: HourRounding)?
+        if case .hours(let minutesPerHour, let rounding) = scheme.unit { hours = (minutesPerHour, rounding) } else { hours = nil }
         let inserted = try c.query(
             """
             INSERT INTO scheme (code, title, period, length_months, anchor, start_text, required, carry_over_max, opening_balance, pro_rata,
-                                pro_rata_rate)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (code) DO NOTHING
+                                pro_rata_rate, unit, minutes_per_hour, hour_rounding)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (code) DO NOTHING
             """,
             [scheme.code, scheme.title, scheme.period.kind, scheme.period.months, anchor, startText, scheme.required,
-             scheme.carryOverMax, scheme.openingBalance, scheme.proRataKind, scheme.proRataPerMonth])
+             scheme.carryOverMax, scheme.openingBalance, scheme.proRataKind, scheme.proRataPerMonth, scheme.unit.kind,
+             hours?.minutesPerHour, hours?.rounding.rawValue])
         guard inserted.affectedRows == 1 else { throw StoreError.conflict("scheme \(scheme.code) exists") }
     }
 
@@ -58,6 +61,7 @@ public enum SchemeStore {
     /// one row (and can be joined to a member's row).
     static let schemeSelect = """
         SELECT s.code, s.title, s.period, s.length_months, s.anchor, s.required, s.carry_over_max, s.opening_balance, s.pro_rata, s.pro_rata_rate,
+               s.unit, s.minutes_per_hour, s.hour_rounding,
                coalesce((SELECT string_agg(r.target_kind || ' ' || r.target || ' ' || r.bound || ' ' || r.amount
                                            || CASE WHEN r.advisory THEN ' advisory' ELSE '' END, ',' ORDER BY r.id)
                          FROM scheme_rule r WHERE r.scheme = s.code), '') AS rules,
@@ -94,7 +98,16 @@ public enum SchemeStore {
         return try Scheme(
             code: try row["code"], title: try row["title"], period: period, required: try row["required"], rules: rules,
             carryOverMax: try row["carry_over_max"], openingBalance: try row["opening_balance"],
-            proRataMonthly: try row["pro_rata"] as String == "monthly", proRataPerMonth: try row["pro_rata_rate"], certificates: certificates)
+            proRataMonthly: try row["pro_rata"] as String == "monthly", proRataPerMonth: try row["pro_rata_rate"], certificates: certificates,
+            unit: try unit(row))
+    }
+
+    /// The scheme's unit from its row; the table's check keeps the three columns consistent.
+    static func unit(_ row: PostgresRow) throws -> CreditUnit {
+        guard try row["unit"] as String == "hours", let minutesPerHour: Int = try row["minutes_per_hour"],
+              let rounding = HourRounding(rawValue: try row["hour_rounding"] as String? ?? "")
+        else { return .points }
+        return .hours(minutesPerHour: minutesPerHour, rounding: rounding)
     }
 
     /// A rule's target as `scheme_rule` keeps it: its kind, and its category, delivery mode, both

@@ -120,6 +120,32 @@ import Testing
         #expect(SchemeRule(target: .accreditedModalities, bound: .minShare(percent: Points(50))).description == "modality=accredited min_share=50")
     }
 
+    // MARK: Hours from minutes
+
+    @Test func aSchemeThatCountsHoursCreditsACourseFromItsMinutes() throws {
+        func content(minutes: Int?, hours: String = "2") throws -> CourseContent {
+            try CourseContent(title: "T", points: Points(3), hours: pts(hours), category: "clinical", delivery: .inPerson, minutes: minutes)
+        }
+        // NCBTMB: a 50-minute hour, whole and half hours. 125 minutes are 2.5 hours; 140 are 2.8, so
+        // 2.5; by whole hours both are 2; 40 minutes are 0.8, a half hour, and no whole hour.
+        let half = CreditUnit.hours(minutesPerHour: 50, rounding: .half), whole = CreditUnit.hours(minutesPerHour: 50, rounding: .whole)
+        let m125 = try content(minutes: 125), m140 = try content(minutes: 140), m40 = try content(minutes: 40)
+        #expect(half.credit(for: m125) == pts("2.5") && half.credit(for: m140) == pts("2.5"))
+        #expect(whole.credit(for: m125) == Points(2) && whole.credit(for: m140) == Points(2))
+        #expect(half.credit(for: m40) == pts("0.5") && whole.credit(for: m40) == .zero)
+        // A 60-minute hour to the hundredth, rounded down: 125 minutes are 2.08 hours.
+        #expect(CreditUnit.hours(minutesPerHour: 60, rounding: .hundredth).credit(for: m125) == pts("2.08"))
+        // A course that gives no minutes is counted by its hours, rounded the same way: 7.5 → 7 whole.
+        let noMinutes = try content(minutes: nil, hours: "7.5")
+        #expect(whole.credit(for: noMinutes) == Points(7))
+        // A scheme of points takes the course's points, whatever its minutes.
+        #expect(CreditUnit.points.credit(for: m125) == Points(3))
+        #expect(throws: ValidationError.self) { try content(minutes: 0) }
+        #expect(throws: ValidationError.self) {
+            try Scheme(code: "S", title: "S", period: .rolling(months: 12), required: Points(20), unit: .hours(minutesPerHour: 0, rounding: .half))
+        }
+    }
+
     // MARK: Pro-rata at a rate per month
 
     @Test func aRatePerMonthAsksForThatMuchPerMonthOrPartUpToTheRequirement() throws {

@@ -84,6 +84,26 @@ import TestSupport
             #expect(try ok("points practitioner=P-3 on=2026-06-30").dropFirst() == [
                 #"kind=rule rule="modality=accredited min_share=50" value=6.00 limit=10.00 met=no missing=4.00"#,
             ])
+
+            // Hours from minutes: NCBTMB counts 50-minute hours, whole and half. A 125-minute course
+            // is 2.5 of its hours, recorded as such; the same course is 2 points under a points scheme.
+            _ = try ok("course.add provider=P code=C-MIN title=Minutes points=2 hours=2 minutes=125 category=ethics delivery=webinar", "OK course C-MIN version 1 (draft)")
+            _ = try ok("course.add provider=P code=C-SHORT title=Short points=1 hours=0.5 minutes=20 category=ethics delivery=webinar", "OK course C-SHORT version 1 (draft)")
+            for code in ["C-MIN", "C-SHORT"] { _ = try ok("course.publish code=\(code)", "OK published") }
+            #expect(try ok("course.show code=C-MIN").first?.contains(" hours=2.00 minutes=125 ") == true)
+            _ = try ok("scheme.add code=NCBTMB title=NCBTMB period=fixed length=24 start=2025-01-01 required=24 unit=hours minutes_per_hour=50 rounding=half")
+            #expect(try ok("scheme.show code=NCBTMB").first == "kind=scheme code=NCBTMB title=NCBTMB period=fixed length=24 start=2025-01-01 required=24.00 pro_rata=none unit=hours minutes_per_hour=50 rounding=half")
+            #expect(try refused("scheme.add code=X1 title=X period=rolling length=12 required=5 unit=hours rounding=quarter") == "invalid_argument")
+            #expect(try refused("scheme.add code=X1 title=X period=rolling length=12 required=5 minutes_per_hour=50") == "invalid_argument")
+            #expect(try refused("scheme.add code=X1 title=X period=rolling length=12 required=5 unit=days") == "invalid_argument")
+            #expect(try refused("course.add provider=P code=C-BAD title=B points=1 hours=1 minutes=0 category=ethics delivery=webinar") == "invalid_argument")
+            _ = try ok("practitioner.add id=P-4 name=Nat scheme=NCBTMB joined=2020-01-01")
+            _ = try ok("completion.record practitioner=P-4 course=C-MIN completed=2026-02-01 key=k6", "OK entry=6 points=2.50")
+            _ = try ok("completion.record practitioner=P-1 course=C-MIN completed=2026-02-01 key=k7", "OK entry=7 points=2.00")
+            // 20 minutes are no half hour of 50 minutes: refused, and nothing is written.
+            #expect(try c.request("completion.record practitioner=P-4 course=C-SHORT completed=2026-02-01 key=k8").final
+                == "ERR invalid_argument course: C-SHORT is worth no credit in the hours of P-4's scheme (20 minutes)")
+            #expect(try ok("statement practitioner=P-4", "OK 1 entries").first?.contains(" points=2.50 course=C-MIN version=1 ") == true)
         }
     }
 }

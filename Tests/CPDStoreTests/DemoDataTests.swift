@@ -65,6 +65,12 @@ import TestSupport
         let cnhc = try LedgerStore.standing(practitioner: "P-1011", on: day("2026-12-31"), app)
         #expect(cnhc.standing.earned == Points(13) && cnhc.standing.counted == Points(parsing: "9.99"))
         #expect(cnhc.standing.rules.first?.value == Points(8) && cnhc.standing.rules.first?.gap == Points(parsing: "3.01"))
+        // NCBTMB and Florida count hours of 50 minutes; Florida's first renewal is an hour a month.
+        #expect(try SchemeStore.scheme("NCBTMB", app).unit == .hours(minutesPerHour: 50, rounding: .half))
+        let florida50 = try SchemeStore.scheme("FL-LMT", app)
+        #expect(florida50.unit == .hours(minutesPerHour: 50, rounding: .hundredth) && florida50.proRataPerMonth == Points(1))
+        // P-1010 joined 3 November 2025, in the cycle to 31 August 2027: 22 months started, 22 hours.
+        #expect(try LedgerStore.standing(practitioner: "P-1010", on: day("2026-12-31"), app).standing.required == Points(22))
         // ANTA: half of 20 from courses in the member's accredited modalities. P-1007 (remedial): all
         // 20 of 2026; P-1006 (remedial, manual therapy): 8, the clinical course reversed, 2 short.
         #expect(try SchemeStore.scheme("ANTA", app).rules.map(\.description) == ["modality=accredited min_share=50"])

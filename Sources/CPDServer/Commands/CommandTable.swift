@@ -33,20 +33,21 @@ public enum CommandTable {
             .store(.providerAdd(try Provider(code: try a.required("code"), name: try a.required("name"))))
         },
         CommandDefinition("course.add", adminOrProvider, required: ["provider", "code", "title", "points", "hours", "category", "delivery"],
-                          optional: ["modalities", "summary"], effect: .write, summary: "add a course as a draft, version 1") { a in
+                          optional: ["modalities", "summary", "minutes"], effect: .write, summary: "add a course as a draft, version 1") { a in
             let code = try Code.validate(try a.required("code"), field: "code")
             let content = try CourseContent(
                 title: try a.required("title"), summary: a.text("summary") ?? "", points: try a.required("points", a.points),
                 hours: try a.required("hours", a.points), category: try a.required("category"), delivery: try a.required("delivery", a.delivery),
-                modalities: try a.terms("modalities") ?? [])
+                modalities: try a.terms("modalities") ?? [], minutes: try a.int("minutes", in: 1...60_000))
             return .store(.courseAdd(code: code, provider: try a.required("provider"), content: content))
         },
         CommandDefinition("course.update", adminOrProvider, required: ["code"],
-                          optional: ["title", "points", "hours", "category", "delivery", "modalities", "summary"], effect: .write,
+                          optional: ["title", "points", "hours", "category", "delivery", "modalities", "summary", "minutes"], effect: .write,
                           summary: "make a new version of a course") { a in
             let changes = CatalogueStore.CourseChanges(
                 title: a.text("title"), summary: a.text("summary"), points: try a.points("points"), hours: try a.points("hours"),
-                category: try a.term("category"), delivery: try a.delivery("delivery"), modalities: try a.terms("modalities"))
+                category: try a.term("category"), delivery: try a.delivery("delivery"), modalities: try a.terms("modalities"),
+                minutes: try a.int("minutes", in: 1...60_000))
             return .store(.courseUpdate(code: try a.required("code"), changes: changes))
         },
         CommandDefinition("course.publish", adminOrProvider, required: ["code"], effect: .write, summary: "publish a draft course") { a in
@@ -66,9 +67,30 @@ public enum CommandTable {
         },
     ]
 
+    /// `unit=hours minutes_per_hour=50 rounding=half`, or `unit=points` (the default) with neither.
+    static func creditUnit(_ a: Arguments) throws(ValidationError) -> CreditUnit {
+        let minutesPerHour = try a.int("minutes_per_hour", in: 1...120)
+        let rounding = try a.text("rounding").map { (text: String) throws(ValidationError) -> HourRounding in
+            guard let rounding = HourRounding(rawValue: text) else {
+                throw ValidationError("rounding", "'\(text.prefix(20))' is not one of hundredth, half, whole")
+            }
+            return rounding
+        }
+        switch a.text("unit") ?? "points" {
+        case "points":
+            guard minutesPerHour == nil, rounding == nil else { throw ValidationError("unit", "minutes_per_hour= and rounding= go with unit=hours") }
+            return .points
+        case "hours":
+            return .hours(minutesPerHour: minutesPerHour ?? 60, rounding: rounding ?? .hundredth)
+        case let other:
+            throw ValidationError("unit", "'\(other.prefix(20))' is not points or hours")
+        }
+    }
+
     static let schemes: [CommandDefinition] = [
         CommandDefinition("scheme.add", [.admin], required: ["code", "title", "period", "length", "required"],
-                          optional: ["start", "carry_over_max", "opening", "pro_rata", "pro_rata_rate"], effect: .write, summary: "define a CPD scheme") { a in
+                          optional: ["start", "carry_over_max", "opening", "pro_rata", "pro_rata_rate", "unit", "minutes_per_hour", "rounding"],
+                          effect: .write, summary: "define a CPD scheme") { a in
             let start = a.text("start")
             let proRata = a.text("pro_rata") ?? "none"
             guard ["none", "monthly", "per_month"].contains(proRata) else { throw ValidationError("pro_rata", "is none, monthly or per_month") }
@@ -81,7 +103,7 @@ public enum CommandTable {
                 code: try a.required("code"), title: try a.required("title"),
                 period: try SchemePeriod(kind: try a.required("period"), length: length, start: start),
                 required: try a.required("required", a.points), carryOverMax: try a.points("carry_over_max"), openingBalance: try a.points("opening"),
-                proRataMonthly: proRata == "monthly", proRataPerMonth: rate)
+                proRataMonthly: proRata == "monthly", proRataPerMonth: rate, unit: try Self.creditUnit(a))
             return .store(.schemeAdd(scheme, start: start))
         },
         CommandDefinition("scheme.rule", [.admin], required: ["scheme"],

@@ -100,12 +100,14 @@ struct FuzzRequests {
                      ("hours", points(&r)), ("category", term(&r)), ("delivery", delivery(&r))]
             if r.chance(30) { a.append(("modalities", r.pick(["remedial,bowen", "", ",", "a,,b", "Bad", "x,x"]))) }
             if r.chance(30) { a.append(("summary", text(&r))) }
+            if r.chance(25) { a.append(("minutes", r.pick(["125", "50", "20", "1", "0", "60000", "60001", "-5", "x"]))) }
             return a
         },
         "course.update": { r, w, _ in
             var a = [("code", code(&r, &w, Array(w.courses.keys), "CX"))]
-            for field in ["title", "points", "hours", "category", "delivery", "modalities", "summary"] where r.chance(30) {
+            for field in ["title", "points", "hours", "category", "delivery", "modalities", "summary", "minutes"] where r.chance(30) {
                 switch field {
+                case "minutes": a.append((field, r.pick(["125", "40", "0", "x"])))
                 case "points", "hours": a.append((field, points(&r)))
                 case "category": a.append((field, term(&r)))
                 case "delivery": a.append((field, delivery(&r)))
@@ -138,6 +140,9 @@ struct FuzzRequests {
             if r.chance(20) { a.append(("opening", points(&r))) }
             if r.chance(20) { a.append(("pro_rata", r.pick(["none", "monthly", "per_month", "weekly"]))) }
             if r.chance(15) { a.append(("pro_rata_rate", points(&r))) }
+            if r.chance(25) { a.append(("unit", r.pick(["hours", "points", "days"]))) }
+            if r.chance(20) { a.append(("minutes_per_hour", r.pick(["50", "60", "0", "121"]))) }
+            if r.chance(20) { a.append(("rounding", r.pick(["half", "whole", "hundredth", "quarter"]))) }
             return a
         },
         "scheme.rule": { r, w, _ in
