@@ -114,7 +114,7 @@ public struct Session: Sendable {
         }
         for group in definition.anyOf where !group.contains(where: { request[$0] != nil }) {
             throw CommandError(
-                .invalidArgument, "\(group[0]): give \(group.map { "\($0)=" }.joined(separator: ", ")) or more than one of them", field: group[0])
+                .invalidArgument, "\(group[0]): give at least one of \(group.map { "\($0)=" }.joined(separator: ", "))", field: group[0])
         }
         guard request.positional.count <= (definition.takesWords ? 1 : 0) else {
             throw CommandError(.invalidArgument, "\(definition.name) takes no bare words; usage: \(definition.usage)")

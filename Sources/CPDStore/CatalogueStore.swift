@@ -42,11 +42,14 @@ public enum CatalogueStore {
         public var delivery: Delivery?
         public var modalities: [String]?
         public var minutes: Int?
+        /// `minutes=none`: the new version gives no minutes (its hours count instead).
+        public var clearsMinutes: Bool
         public init(
             title: String? = nil, summary: String? = nil, points: Points? = nil, hours: Points? = nil, category: String? = nil,
-            delivery: Delivery? = nil, modalities: [String]? = nil, minutes: Int? = nil
+            delivery: Delivery? = nil, modalities: [String]? = nil, minutes: Int? = nil, clearsMinutes: Bool = false
         ) {
             self.minutes = minutes
+            self.clearsMinutes = clearsMinutes
             self.title = title
             self.summary = summary
             self.points = points
@@ -72,7 +75,7 @@ public enum CatalogueStore {
                     title: changes.title ?? old.title, summary: changes.summary ?? old.summary, points: changes.points ?? old.points,
                     hours: changes.hours ?? old.hours, category: changes.category ?? old.category,
                     delivery: changes.delivery ?? old.delivery, modalities: changes.modalities ?? old.modalities,
-                    minutes: changes.minutes ?? old.minutes)
+                    minutes: changes.clearsMinutes ? nil : (changes.minutes ?? old.minutes))
             } catch let error as ValidationError {
                 throw StoreError.invalid(error)
             }

@@ -133,8 +133,11 @@ import Testing
         #expect(half.credit(for: m125) == pts("2.5") && half.credit(for: m140) == pts("2.5"))
         #expect(whole.credit(for: m125) == Points(2) && whole.credit(for: m140) == Points(2))
         #expect(half.credit(for: m40) == pts("0.5") && whole.credit(for: m40) == .zero)
-        // A 60-minute hour to the hundredth, rounded down: 125 minutes are 2.08 hours.
-        #expect(CreditUnit.hours(minutesPerHour: 60, rounding: .hundredth).credit(for: m125) == pts("2.08"))
+        // A 60-minute hour to the hundredth, rounded down: 125 minutes are 2.08 hours, and 100
+        // minutes 1.66 (1.666..., which rounding to the nearest would make 1.67).
+        let sixty = CreditUnit.hours(minutesPerHour: 60, rounding: .hundredth)
+        let m100 = try content(minutes: 100)
+        #expect(sixty.credit(for: m125) == pts("2.08") && sixty.credit(for: m100) == pts("1.66"))
         // A course that gives no minutes is counted by its hours, rounded the same way: 7.5 → 7 whole.
         let noMinutes = try content(minutes: nil, hours: "7.5")
         #expect(whole.credit(for: noMinutes) == Points(7))

@@ -72,7 +72,7 @@ import TestSupport
         // At least one of an anyOf group: a category, a delivery mode, or both.
         #expect(CommandTable.byName["scheme.rule"]?.usage
             == "scheme.rule scheme= (category= and/or delivery= and/or modality=) (min= or max= or min_share= or max_share=) [advisory=]")
-        #expect(first("scheme.rule scheme=S min=1") == "ERR invalid_argument category: give category=, delivery=, modality= or more than one of them")
+        #expect(first("scheme.rule scheme=S min=1") == "ERR invalid_argument category: give at least one of category=, delivery=, modality=")
         #expect(first("scheme.rule scheme=S category=c delivery=online min=1") == "RUN scheme.rule")
         #expect(first("help principal.remove") == "* command=principal.remove usage=\"principal.remove (uid= or user=)\" summary=\"remove an account's principal\"")
     }

@@ -104,6 +104,13 @@ import TestSupport
             #expect(try c.request("completion.record practitioner=P-4 course=C-SHORT completed=2026-02-01 key=k8").final
                 == "ERR invalid_argument course: C-SHORT is worth no credit in the hours of P-4's scheme (20 minutes)")
             #expect(try ok("statement practitioner=P-4", "OK 1 entries").first?.contains(" points=2.50 course=C-MIN version=1 ") == true)
+            // The worth was computed once: after the course changes, the same request again is
+            // answered with what was recorded. minutes=none makes a version whose hours count.
+            _ = try ok("course.update code=C-MIN minutes=250", "OK version=2")
+            _ = try ok("completion.record practitioner=P-4 course=C-MIN completed=2026-02-01 key=k6", "OK entry=6 points=2.50")
+            _ = try ok("course.update code=C-MIN minutes=none hours=3", "OK version=3")
+            #expect(try ok("course.show code=C-MIN").first?.contains(" minutes=") == false)
+            _ = try ok("completion.record practitioner=P-4 course=C-MIN completed=2026-02-02 key=k9", "OK entry=8 points=3.00")
         }
     }
 }

@@ -126,6 +126,22 @@ import TestSupport
         #expect(Array(stored.utf8) == Array(key.utf8))
     }
 
+    /// One batch, two members whose schemes count differently: each completion is worth what the
+    /// member's own scheme says (points, or that scheme's hours from the course's minutes).
+    @Test func eachCompletionInABatchIsWorthWhatItsMembersSchemeCounts() async throws {
+        let app = try fixture.app()
+        try SchemeStore.addScheme(
+            try Scheme(code: "HOURS", title: "H", period: .rolling(months: 24), required: Points(24), unit: .hours(minutesPerHour: 50, rounding: .half)),
+            startText: nil, app)
+        try SchemeStore.addPractitioner(try Practitioner(id: "P-2001", name: "Hal", scheme: "HOURS", joined: day("2024-01-01")), by: .root, app)
+        let content = try CourseContent(title: "Timed", points: Points(2), hours: Points(2), category: "ethics", delivery: .webinar, minutes: 125)
+        try CatalogueStore.addCourse(code: "TIMED", provider: "CALM", content: content, by: "root", actingProvider: nil, app)
+        try CatalogueStore.setStatus(code: "TIMED", to: .published, by: "root", actingProvider: nil, app)
+        let results = try await LedgerStore.recordCompletions(
+            [request("u1", practitioner: "P-2001", course: "TIMED"), request("u2", course: "TIMED")], fixture.driver()).map(describe)
+        #expect(results == ["entry=1 points=2.50", "entry=2 points=2.00"])
+    }
+
     @Test func batchesRacingForTheSameKeysMakeOneEntryPerKey() async throws {
         let keys = (0..<200).map { "race-\($0)" }
         let requests = keys.map { request($0) }

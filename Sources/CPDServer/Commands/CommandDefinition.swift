@@ -61,7 +61,7 @@ public struct CommandDefinition: Sendable {
     var takesWords: Bool { words != nil }
 
     /// As `help` and the contract show it: `course.show code=`, `principal.remove (uid= or user=)`,
-    /// `scheme.rule scheme= (category= or delivery=) (min= or max= or min_share= or max_share=)`.
+    /// `scheme.rule scheme= (category= and/or delivery= and/or modality=) (min= or max= or min_share= or max_share=) [advisory=]`.
     public var usage: String {
         let grouped = Set(oneOf.joined()).union(anyOf.joined())
         var parts = [name]

@@ -47,7 +47,7 @@ public enum CommandTable {
             let changes = CatalogueStore.CourseChanges(
                 title: a.text("title"), summary: a.text("summary"), points: try a.points("points"), hours: try a.points("hours"),
                 category: try a.term("category"), delivery: try a.delivery("delivery"), modalities: try a.terms("modalities"),
-                minutes: try a.int("minutes", in: 1...60_000))
+                minutes: a.text("minutes") == "none" ? nil : try a.int("minutes", in: 1...60_000), clearsMinutes: a.text("minutes") == "none")
             return .store(.courseUpdate(code: try a.required("code"), changes: changes))
         },
         CommandDefinition("course.publish", adminOrProvider, required: ["code"], effect: .write, summary: "publish a draft course") { a in

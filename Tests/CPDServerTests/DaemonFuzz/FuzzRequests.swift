@@ -138,10 +138,16 @@ struct FuzzRequests {
             if period == "fixed" || r.chance(10) { a.append(("start", r.pick(["07-01", "01-01", "02-29", "2025-09-01", "9999-12-31", "0001-01-01", "13-01", "x"]))) }
             if r.chance(30) { a.append(("carry_over_max", points(&r))) }
             if r.chance(20) { a.append(("opening", points(&r))) }
-            if r.chance(20) { a.append(("pro_rata", r.pick(["none", "monthly", "per_month", "weekly"]))) }
-            if r.chance(15) { a.append(("pro_rata_rate", points(&r))) }
+            // A rate goes with per_month: most often together, sometimes one without the other.
+            if r.chance(20) {
+                let proRata = r.pick(["none", "monthly", "per_month", "per_month", "weekly"])
+                a.append(("pro_rata", proRata))
+                if proRata == "per_month" && r.chance(80) { a.append(("pro_rata_rate", points(&r))) }
+            } else if r.chance(5) {
+                a.append(("pro_rata_rate", points(&r)))
+            }
             if r.chance(25) { a.append(("unit", r.pick(["hours", "points", "days"]))) }
-            if r.chance(20) { a.append(("minutes_per_hour", r.pick(["50", "60", "0", "121"]))) }
+            if r.chance(20) { a.append(("minutes_per_hour", r.pick(["50", "60", "1", "120", "0", "121"]))) }
             if r.chance(20) { a.append(("rounding", r.pick(["half", "whole", "hundredth", "quarter"]))) }
             return a
         },
@@ -151,7 +157,7 @@ struct FuzzRequests {
             // accredited modalities (alone, beside another target, or a modality that is no such word), or neither.
             switch r.below(14) {
             case 12: a.append(("modality", r.chance(80) ? "accredited" : term(&r)))
-            case 13: a += [("modality", "accredited"), ("category", term(&r))]
+            case 13: a += [("modality", "accredited"), r.chance(50) ? ("category", term(&r)) : ("delivery", delivery(&r))]
             case 0: a.append(("category", "*"))
             case 1: a.append(("delivery", "*"))
             case 2: a += [("category", r.chance(50) ? "*" : term(&r)), ("delivery", r.chance(50) ? "*" : delivery(&r))]
