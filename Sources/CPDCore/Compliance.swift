@@ -58,6 +58,8 @@ public struct Standing: Sendable, Equatable {
     public var daysLeft: Int
     public var rules: [RuleStanding]
     public var certificates: [CertificateStanding]
+    /// The renewal of the cycle before this one, where the scheme takes renewals.
+    public var renewal: RenewalStanding? = nil
 }
 
 public enum Compliance {
@@ -72,12 +74,24 @@ public enum Compliance {
     ///     ignored). Entries of kind `carry_over` count for nothing: what carries in is derived from
     ///     the cycle before (`carriedInto`), so it is never counted twice and never goes stale.
     ///   - certificates: the member's certificates (any kinds; the scheme's kinds are picked out).
+    ///   - renewals: the member's renewals; a late one costs what the scheme says (`LateRenewal`).
     public static func standing(
-        scheme: Scheme, joined: Day, on day: Day, records: [PointsRecord], certificates: [Certificate]
+        scheme: Scheme, joined: Day, on day: Day, records: [PointsRecord], certificates: [Certificate], renewals: [Renewal] = []
     ) throws(DayOutOfRange) -> Standing {
         let cycle = try scheme.period.cycle(containing: day, joined: joined)
-        let carried = try carriedInto(cycle, scheme: scheme, joined: joined, records: records, certificates: certificates)
-        return try standing(scheme: scheme, joined: joined, on: day, cycle: cycle, carried: carried, records: records, certificates: certificates)
+        let renewal = try renewal(before: cycle, scheme: scheme, joined: joined, renewals: renewals, on: day)
+        let late = renewal?.late == true
+        var carried = try carriedInto(cycle, scheme: scheme, joined: joined, records: records, certificates: certificates)
+        if late && scheme.lateRenewal == .forfeitCarryOver { carried = .zero }
+        var counting = records
+        if late && scheme.lateRenewal == .countAfterApproval {
+            // Only activity dated after the approval counts in this cycle; none while unapproved.
+            let approved = renewal?.approved
+            counting = records.filter { record in record.effective < cycle.start || approved.map { record.effective > $0 } == true }
+        }
+        var standing = try standing(scheme: scheme, joined: joined, on: day, cycle: cycle, carried: carried, records: counting, certificates: certificates)
+        standing.renewal = renewal
+        return standing
     }
 
     /// The first day whose entries the standing on `day` reads: its cycle's start, or with
@@ -207,14 +221,16 @@ public enum Compliance {
     /// For a statement: the carry into each cycle that starts from `from` through `through`, where
     /// something carries. `records` must reach back to `firstDayRead(on: from)`.
     public static func carriesIn(
-        scheme: Scheme, joined: Day, from: Day, through: Day, records: [PointsRecord], certificates: [Certificate]
+        scheme: Scheme, joined: Day, from: Day, through: Day, records: [PointsRecord], certificates: [Certificate], renewals: [Renewal] = []
     ) throws(DayOutOfRange) -> [Carry] {
         guard carries(scheme) else { return [] }
         var found: [Carry] = []
         var cycle = try scheme.period.cycle(containing: max(from, joined), joined: joined)
         while cycle.start <= through {
             if cycle.start >= from, let carry = try carry(into: cycle, scheme: scheme, joined: joined, records: records, certificates: certificates) {
-                found.append(carry)
+                // A late renewal of the cycle before forfeits it, where the scheme says so.
+                let late = try renewal(before: cycle, scheme: scheme, joined: joined, renewals: renewals, on: through)?.late == true
+                if !(late && scheme.lateRenewal == .forfeitCarryOver) { found.append(carry) }
             }
             // The calendar's last cycle has no next one.
             guard let next = try? scheme.period.cycle(containing: cycle.end.adding(days: 1), joined: joined) else { break }

@@ -199,12 +199,26 @@ public struct Scheme: Sendable, Equatable {
     /// What a completion is worth under this scheme (`credit(for:)`): computed once, when it is
     /// recorded, and kept in the ledger with the course version it was earned on.
     public var unit: CreditUnit
+    /// Nil: the scheme takes no renewals. Otherwise a member renews each closed cycle within this
+    /// many days of its end.
+    public var renewalDueDays: Int?
+    /// What a late renewal costs.
+    public var lateRenewal: LateRenewal
 
     public init(
         code: String, title: String, period: SchemePeriod, required: Points, rules: [SchemeRule] = [],
         carryOverMax: Points? = nil, openingBalance: Points? = nil, proRataMonthly: Bool = false, proRataPerMonth: Points? = nil,
-        certificates: [String] = [], unit: CreditUnit = .points
+        certificates: [String] = [], unit: CreditUnit = .points, renewalDueDays: Int? = nil, lateRenewal: LateRenewal = .none
     ) throws(ValidationError) {
+        if let renewalDueDays {
+            guard (0...365).contains(renewalDueDays) else { throw ValidationError("renewal_due_days", "must be from 0 to 365") }
+            if case .rolling = period { throw ValidationError("renewal_due_days", "a rolling period has no cycles to renew") }
+        }
+        guard lateRenewal == .none || renewalDueDays != nil else {
+            throw ValidationError("late_renewal", "needs renewal_due_days=, the days after a cycle's end when its renewal is due")
+        }
+        self.renewalDueDays = renewalDueDays
+        self.lateRenewal = lateRenewal
         if case .hours(let minutesPerHour, _) = unit, !(1...120).contains(minutesPerHour) {
             throw ValidationError("minutes_per_hour", "must be from 1 to 120")
         }

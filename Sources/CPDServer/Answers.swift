@@ -25,6 +25,19 @@ extension CommandRunner {
         return record
     }
 
+    static func renewalRecord(_ renewal: RenewalStore.Answer) -> Record {
+        var record = Record()
+        record.add("kind", "renewal")
+        record.add("practitioner", renewal.practitioner)
+        record.add("cycle_start", renewal.cycle.start.description)
+        record.add("cycle_end", renewal.cycle.end.description)
+        record.add("due", renewal.due.description)
+        record.add("submitted", renewal.submitted.description)
+        record.add("approved", renewal.approved?.description)
+        record.add("late", renewal.late ? "yes" : "no")
+        return record
+    }
+
     static func standingLines(_ member: LedgerStore.MemberStanding, json: Bool) -> [String] {
         let s = member.standing
         var summary = Record()
@@ -54,6 +67,17 @@ extension CommandRunner {
                 // Over an advisory cap the points still count: they are over it, not uncounted.
                 record.add(rule.rule.advisory ? "over" : "uncounted", rule.gap.description)
             }
+            lines.append(record.line(json: json))
+        }
+        if let renewal = s.renewal {
+            var record = Record()
+            record.add("kind", "renewal")
+            record.add("cycle_start", renewal.cycle.start.description)
+            record.add("cycle_end", renewal.cycle.end.description)
+            record.add("due", renewal.due.description)
+            record.add("submitted", renewal.submitted?.description)
+            record.add("approved", renewal.approved?.description)
+            record.add("late", renewal.late ? "yes" : "no")
             lines.append(record.line(json: json))
         }
         for certificate in s.certificates {
@@ -100,6 +124,8 @@ extension CommandRunner {
             head.add("minutes_per_hour", String(minutesPerHour))
             head.add("rounding", rounding.rawValue)
         }
+        head.add("renewal_due_days", scheme.renewalDueDays.map(String.init))
+        if scheme.lateRenewal != .none { head.add("late_renewal", scheme.lateRenewal.rawValue) }
         var lines = [head.line(json: json)]
         for rule in scheme.rules {
             var record = Record()

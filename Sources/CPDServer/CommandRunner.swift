@@ -129,6 +129,14 @@ public struct CommandRunner: Sendable {
             let member = try await store.standing(practitioner: try Self.subject(asked, who), on: on)
             return Self.standingLines(member, json: json) + [ResponseLine.ok()]
 
+        case .renewalSubmit(let asked, let cycle):
+            let renewal = try await store.submitRenewal(practitioner: try Self.subject(asked, who), cycle: cycle, by: who.name)
+            return [Self.renewalRecord(renewal).line(json: json), ResponseLine.ok(renewal.replayed ? "already submitted" : "submitted")]
+
+        case .renewalApprove(let practitioner, let cycle):
+            let renewal = try await store.approveRenewal(practitioner: practitioner, cycle: cycle, by: who.name)
+            return [Self.renewalRecord(renewal).line(json: json), ResponseLine.ok(renewal.replayed ? "already approved" : "approved")]
+
         case .statement(let asked, let from, let to):
             let lines = try await store.statement(practitioner: try Self.subject(asked, who), from: from, to: to)
             let carries = lines.filter { $0.entry == nil }.count

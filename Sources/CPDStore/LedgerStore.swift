@@ -333,7 +333,9 @@ public enum LedgerStore {
         , p.id AS member, p.name AS member_name, p.joined, p.modalities,
           (SELECT (now() AT TIME ZONE g.time_zone)::date FROM registry g) AS today,
           coalesce((SELECT string_agg(x.kind || ' ' || x.issued || ' ' || x.expires, ',' ORDER BY x.expires)
-                    FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates
+                    FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates,
+          coalesce((SELECT string_agg(n.cycle_start || ' ' || n.submitted || ' ' || coalesce(n.approved::text, '-'), ',')
+                    FROM renewal n WHERE n.practitioner = p.id), '') AS member_renewals
         FROM practitioner p JOIN scheme s ON s.code = p.scheme
         """) + " WHERE p.id = $1"
 
@@ -344,23 +346,26 @@ public enum LedgerStore {
         let first = try Compliance.firstDayRead(scheme: member.scheme, joined: member.practitioner.joined, on: date)
         let standing = try Compliance.standing(
             scheme: member.scheme, joined: member.practitioner.joined, on: date, records: try records(id, from: first, to: date, c),
-            certificates: member.certificates)
+            certificates: member.certificates, renewals: member.renewals)
         return MemberStanding(practitioner: member.practitioner, scheme: member.scheme, standing: standing)
     }
 
     /// A member with their scheme, their certificates and the registry's today, from one query.
-    static func member(_ id: String, _ c: PostgresConnection) throws -> (practitioner: Practitioner, scheme: Scheme, certificates: [Certificate], today: Day) {
+    typealias Member = (practitioner: Practitioner, scheme: Scheme, certificates: [Certificate], renewals: [Renewal], today: Day)
+
+    static func member(_ id: String, _ c: PostgresConnection) throws -> Member {
         try member(from: try c.query(memberWithScheme, [id]).first, id)
     }
 
     /// The member from `memberWithScheme`'s row (nil: there is no such member).
-    static func member(from row: PostgresRow?, _ id: String) throws -> (practitioner: Practitioner, scheme: Scheme, certificates: [Certificate], today: Day) {
+    static func member(from row: PostgresRow?, _ id: String) throws -> Member {
         guard let row else { throw StoreError.notFound("no practitioner \(id)") }
         let scheme = try SchemeStore.decodeScheme(row)
         let practitioner = try Practitioner(
             id: try row["member"], name: try row["member_name"], scheme: scheme.code, joined: try row["joined"],
             modalities: (try row["modalities"] as TextArray).values)
-        return (practitioner, scheme, try foldedCertificates(try row["member_certificates"], of: id), try row["today"])
+        return (practitioner, scheme, try foldedCertificates(try row["member_certificates"], of: id),
+                try foldedRenewals(try row["member_renewals"]), try row["today"])
     }
 
     /// The standings of every member of every scheme on `day`, handed to `body` one member at a time
@@ -384,21 +389,23 @@ public enum LedgerStore {
         // in course_version.
         let accrediting = codes.filter { schemes[$0]?.rules.contains { $0.target == .accreditedModalities } == true }
         let longest = schemes.values.map { Compliance.monthsRead(scheme: $0) }.max() ?? 12
-        var current: (id: String, name: String, scheme: String, joined: Day, modalities: [String], certificates: String?)? = nil
+        var current: (id: String, name: String, scheme: String, joined: Day, modalities: [String], certificates: String?, renewals: String?)? = nil
         var records: [PointsRecord] = []
         var members = 0
         func finish() throws {
             guard let member = current, let scheme = schemes[member.scheme] else { return }
             let certificates = try foldedCertificates(member.certificates ?? "", of: member.id)
             let practitioner = try Practitioner(id: member.id, name: member.name, scheme: member.scheme, joined: member.joined, modalities: member.modalities)
-            let standing = try Compliance.standing(scheme: scheme, joined: member.joined, on: day, records: records, certificates: certificates)
+            let standing = try Compliance.standing(
+                scheme: scheme, joined: member.joined, on: day, records: records, certificates: certificates,
+                renewals: try foldedRenewals(member.renewals ?? ""))
             try body(MemberStanding(practitioner: practitioner, scheme: scheme, standing: standing))
             members += 1
         }
         try c.forEachRow(
             inBatchesOf: 10_000,
             """
-            SELECT p.id, p.name, p.scheme, p.joined, p.modalities, r.certificates,
+            SELECT p.id, p.name, p.scheme, p.joined, p.modalities, r.certificates, n.renewals,
                    e.effective, e.kind, e.category, e.delivery, e.points,
                    \(accredited(when: "p.scheme = ANY ($5::text[])")) AS accredited
             FROM practitioner p
@@ -408,6 +415,10 @@ public enum LedgerStore {
                 FROM certificate c
                 WHERE c.practitioner = p.id AND c.kind IN (SELECT s.kind FROM scheme_certificate s WHERE s.scheme = p.scheme)
             ) r ON true
+            LEFT JOIN LATERAL (
+                SELECT string_agg(n.cycle_start || ' ' || n.submitted || ' ' || coalesce(n.approved::text, '-'), ',') AS renewals
+                FROM renewal n WHERE n.practitioner = p.id
+            ) n ON true
             LEFT JOIN ledger_entry e
                    ON e.practitioner = p.id AND e.effective BETWEEN ($1::date - make_interval(months => w.months))::date AND $1
                   AND e.effective >= ($1::date - make_interval(months => $4::int))::date
@@ -417,13 +428,13 @@ public enum LedgerStore {
             let id: String = try row[0]
             if id != current?.id {
                 try finish()
-                current = (id, try row[1], try row[2], try row[3], (try row[4] as TextArray).values, try row[5])
+                current = (id, try row[1], try row[2], try row[3], (try row[4] as TextArray).values, try row[5], try row[6])
                 records.removeAll(keepingCapacity: true)
             }
-            if let effective: Day = try row[6] {
+            if let effective: Day = try row[7] {
                 records.append(PointsRecord(
-                    effective: effective, kind: EntryKind(rawValue: try row[7]) ?? .adjustment, category: try row[8],
-                    delivery: try row[9], points: try row[10], accredited: try row[11]))
+                    effective: effective, kind: EntryKind(rawValue: try row[8]) ?? .adjustment, category: try row[9],
+                    delivery: try row[10], points: try row[11], accredited: try row[12]))
             }
         }
         try finish()
@@ -478,7 +489,8 @@ public enum LedgerStore {
         let readFrom = try Compliance.firstDayRead(scheme: member.scheme, joined: joined, on: first)
         let records = try await driver.query(recordsSQL, [id, readFrom, last]).map(decodeRecord)
         let carries = try Compliance.carriesIn(
-            scheme: member.scheme, joined: joined, from: first, through: last, records: records, certificates: member.certificates)
+            scheme: member.scheme, joined: joined, from: first, through: last, records: records, certificates: member.certificates,
+            renewals: member.renewals)
         guard !carries.isEmpty else { return lines }
         for carry in carries {
             lines.append(StatementLine(
@@ -525,6 +537,17 @@ public enum LedgerStore {
 
     /// Certificates folded into text by a query (`kind issued expires`, comma-separated; kinds are
     /// words, so neither separator occurs in one).
+    /// The renewals folded into text by the member queries: `cycle_start submitted approved|-`, comma-separated.
+    static func foldedRenewals(_ text: String) throws -> [Renewal] {
+        try text.split(separator: ",").map { item in
+            let parts = item.split(separator: " ").map(String.init)
+            guard parts.count == 3, let start = Day(parsing: parts[0]), let submitted = Day(parsing: parts[1]) else {
+                throw StoreError.unexpected("cannot read the renewal '\(item.prefix(60))'")
+            }
+            return Renewal(cycleStart: start, submitted: submitted, approved: parts[2] == "-" ? nil : Day(parsing: parts[2]))
+        }
+    }
+
     static func foldedCertificates(_ text: String, of practitioner: String) throws -> [Certificate] {
         try text.split(separator: ",").map { item -> Certificate in
             let parts = item.split(separator: " ")

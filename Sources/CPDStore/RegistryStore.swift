@@ -128,6 +128,15 @@ public final class RegistryStore: Sendable {
         try await onPool("practitioner.add") { c in try SchemeStore.addPractitioner(practitioner, by: recorder, c) }
     }
 
+    /// Renews the cycle that holds `cycle` (nil: the last one closed); done once.
+    public func submitRenewal(practitioner: String, cycle: Day?, by principal: String) async throws(StoreError) -> RenewalStore.Answer {
+        try await onPool("renewal.submit") { c in try RenewalStore.submit(practitioner: practitioner, cycleDay: cycle, by: principal, c) }
+    }
+
+    public func approveRenewal(practitioner: String, cycle: Day?, by principal: String) async throws(StoreError) -> RenewalStore.Answer {
+        try await onPool("renewal.approve") { c in try RenewalStore.approve(practitioner: practitioner, cycleDay: cycle, by: principal, c) }
+    }
+
     public func addCertificate(_ certificate: Certificate, by principal: String) async throws(StoreError) {
         try await onPool("certificate.add") { c in try SchemeStore.addCertificate(certificate, by: principal, c) }
     }

@@ -11,12 +11,12 @@ public enum SchemeStore {
         let inserted = try c.query(
             """
             INSERT INTO scheme (code, title, period, length_months, anchor, start_text, required, carry_over_max, opening_balance, pro_rata,
-                                pro_rata_rate, unit, minutes_per_hour, hour_rounding)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (code) DO NOTHING
+                                pro_rata_rate, unit, minutes_per_hour, hour_rounding, renewal_due_days, late_renewal)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (code) DO NOTHING
             """,
             [scheme.code, scheme.title, scheme.period.kind, scheme.period.months, anchor, startText, scheme.required,
              scheme.carryOverMax, scheme.openingBalance, scheme.proRataKind, scheme.proRataPerMonth, scheme.unit.kind,
-             hours?.minutesPerHour, hours?.rounding.rawValue])
+             hours?.minutesPerHour, hours?.rounding.rawValue, scheme.renewalDueDays, scheme.lateRenewal.rawValue])
         guard inserted.affectedRows == 1 else { throw StoreError.conflict("scheme \(scheme.code) exists") }
     }
 
@@ -61,7 +61,7 @@ public enum SchemeStore {
     /// one row (and can be joined to a member's row).
     static let schemeSelect = """
         SELECT s.code, s.title, s.period, s.length_months, s.anchor, s.required, s.carry_over_max, s.opening_balance, s.pro_rata, s.pro_rata_rate,
-               s.unit, s.minutes_per_hour, s.hour_rounding,
+               s.unit, s.minutes_per_hour, s.hour_rounding, s.renewal_due_days, s.late_renewal,
                coalesce((SELECT string_agg(r.target_kind || ' ' || r.target || ' ' || r.bound || ' ' || r.amount
                                            || CASE WHEN r.advisory THEN ' advisory' ELSE '' END, ',' ORDER BY r.id)
                          FROM scheme_rule r WHERE r.scheme = s.code), '') AS rules,
@@ -99,7 +99,8 @@ public enum SchemeStore {
             code: try row["code"], title: try row["title"], period: period, required: try row["required"], rules: rules,
             carryOverMax: try row["carry_over_max"], openingBalance: try row["opening_balance"],
             proRataMonthly: try row["pro_rata"] as String == "monthly", proRataPerMonth: try row["pro_rata_rate"], certificates: certificates,
-            unit: try unit(row))
+            unit: try unit(row), renewalDueDays: try row["renewal_due_days"],
+            lateRenewal: LateRenewal(rawValue: try row["late_renewal"]) ?? .none)
     }
 
     /// The scheme's unit from its row; the table's check keeps the three columns consistent.

@@ -42,7 +42,9 @@ extension LedgerStore {
     static let requestedMembersWithScheme = SchemeStore.schemeSelect.replacingOccurrences(of: "FROM scheme s", with: """
         , w.request, p.id AS member, p.name AS member_name, p.joined, p.modalities, d.day, r.read_from::text AS read_from,
           coalesce((SELECT string_agg(x.kind || ' ' || x.issued || ' ' || x.expires, ',' ORDER BY x.expires)
-                    FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates
+                    FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates,
+          coalesce((SELECT string_agg(n.cycle_start || ' ' || n.submitted || ' ' || coalesce(n.approved::text, '-'), ',')
+                    FROM renewal n WHERE n.practitioner = p.id), '') AS member_renewals
         """ + "\n" + requestedMembers)
 
     /// Each request's sums from `read_from` to its day, per day, kind, category and delivery (as `records`).
@@ -102,7 +104,8 @@ extension LedgerStore {
                 }
                 let standing = try Compliance.standing(
                     scheme: scheme, joined: practitioner.joined, on: date, records: records[request - 1].filter { $0.effective >= first },
-                    certificates: try foldedCertificates(try row["member_certificates"], of: id))
+                    certificates: try foldedCertificates(try row["member_certificates"], of: id),
+                    renewals: try foldedRenewals(try row["member_renewals"]))
                 outcomes[request - 1] = .success(MemberStanding(practitioner: practitioner, scheme: scheme, standing: standing))
             } catch {
                 outcomes[request - 1] = .failure(error)

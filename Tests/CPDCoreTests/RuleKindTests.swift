@@ -207,3 +207,65 @@ import Testing
         #expect(SchemeRule(target: .category("clinical"), bound: .minShare(percent: Points(80)), advisory: true).description == "category=clinical min_share=80 advisory=yes")
     }
 }
+
+/// Renewals and what lateness costs (issue 13). Figures worked by hand; docs/rules.md explains them.
+@Suite struct RenewalTests {
+    /// CMA: 20 a membership year, at most 10 carried, a renewal due 30 days after the year ends, and
+    /// no carry-over when it is late. Joined 1 March 2024; 34 in the first year.
+    let cma = try! Scheme(
+        code: "CMA", title: "CMA", period: .anniversary(months: 12), required: Points(20), carryOverMax: Points(10),
+        renewalDueDays: 30, lateRenewal: .forfeitCarryOver)
+    let firstYear = [completion("2024-04-01", "20"), completion("2024-09-01", "14")]
+
+    func cmaStanding(on date: String, _ renewals: [Renewal]) throws -> Standing {
+        try Compliance.standing(scheme: cma, joined: day("2024-03-01"), on: day(date), records: firstYear, certificates: [], renewals: renewals)
+    }
+
+    @Test func aLateRenewalForfeitsTheCarryOverWhereTheSchemeSaysSo() throws {
+        // The first year ended 28 February 2025; its renewal is due 30 March 2025.
+        let onTime = try cmaStanding(on: "2025-06-01", [Renewal(cycleStart: day("2024-03-01"), submitted: day("2025-03-20"))])
+        #expect(onTime.carried == Points(10) && onTime.renewal?.late == false && onTime.renewal?.due == day("2025-03-30"))
+        let late = try cmaStanding(on: "2025-06-01", [Renewal(cycleStart: day("2024-03-01"), submitted: day("2025-04-05"))])
+        #expect(late.carried == .zero && late.renewal?.late == true && late.counted == .zero)
+        // Not submitted: the carry stands until the due date passes, then it is forfeit.
+        let waiting = try cmaStanding(on: "2025-03-15", [])
+        #expect(waiting.carried == Points(10) && waiting.renewal?.submitted == nil && waiting.renewal?.late == false)
+        #expect(try cmaStanding(on: "2025-04-01", []).carried == .zero)
+        // A renewal submitted after the day asked about is not yet known on it.
+        #expect(try cmaStanding(on: "2025-03-15", [Renewal(cycleStart: day("2024-03-01"), submitted: day("2025-04-05"))]).carried == Points(10))
+        // A statement's carries say the same.
+        let carries = try Compliance.carriesIn(
+            scheme: cma, joined: day("2024-03-01"), from: day("2025-03-01"), through: day("2025-06-01"), records: firstYear, certificates: [],
+            renewals: [Renewal(cycleStart: day("2024-03-01"), submitted: day("2025-04-05"))])
+        #expect(carries.isEmpty)
+        // The first year has nothing before it to renew.
+        #expect(try cmaStanding(on: "2024-06-01", []).renewal == nil)
+    }
+
+    @Test func afterALateRenewalOnlyActivityAfterItsApprovalCounts() throws {
+        // NCBTMB-like: 20 a calendar year, the renewal due 31 days after it ends (31 January), and
+        // after a late one only what is dated after its approval counts in the new year. Held in
+        // 2026: 8 on 10 February, 12 on 1 May.
+        let scheme = try Scheme(
+            code: "N", title: "N", period: SchemePeriod(kind: "fixed", length: 12, start: "01-01"), required: Points(20),
+            renewalDueDays: 31, lateRenewal: .countAfterApproval)
+        let records = [completion("2026-02-10", "8"), completion("2026-05-01", "12")]
+        func earned(_ renewal: Renewal?) throws -> Points {
+            try Compliance.standing(scheme: scheme, joined: day("2020-01-01"), on: day("2026-12-31"), records: records, certificates: [],
+                                    renewals: renewal.map { [$0] } ?? []).earned
+        }
+        let year = day("2025-01-01")
+        #expect(try earned(Renewal(cycleStart: year, submitted: day("2026-01-20"))) == Points(20), "on time: everything counts")
+        #expect(try earned(Renewal(cycleStart: year, submitted: day("2026-03-01"), approved: day("2026-03-15"))) == Points(12))
+        #expect(try earned(Renewal(cycleStart: year, submitted: day("2026-03-01"))) == .zero, "late and not yet approved: nothing")
+        #expect(try earned(Renewal(cycleStart: year, submitted: day("2026-02-01"), approved: day("2026-02-10"))) == Points(12), "the approval's own day does not count")
+    }
+
+    @Test func renewalsNeedADueDateAndCycles() {
+        #expect(throws: ValidationError.self) {
+            try Scheme(code: "S", title: "S", period: .anniversary(months: 12), required: Points(20), lateRenewal: .forfeitCarryOver)
+        }
+        #expect(throws: ValidationError.self) { try Scheme(code: "S", title: "S", period: .rolling(months: 12), required: Points(20), renewalDueDays: 30) }
+        #expect(throws: ValidationError.self) { try Scheme(code: "S", title: "S", period: .anniversary(months: 12), required: Points(20), renewalDueDays: 366) }
+    }
+}

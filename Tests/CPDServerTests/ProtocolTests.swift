@@ -176,6 +176,8 @@ struct RoleMatrixTests {
             who[c] = [.admin, .provider]
         }
         for c in ["points", "statement"] { who[c] = [.admin, .reporter, .practitioner] }
+        who["renewal.submit"] = [.admin, .practitioner]
+        who["renewal.approve"] = [.admin]
         who["ledger.verify"] = [.admin, .reporter]
         who["report.nightly"] = [.admin, .reporter]
         return who
@@ -230,6 +232,7 @@ struct RoleMatrixTests {
                     "completion.record": "completion.record practitioner=P-1 course=C1 completed=2026-08-01 key=k-\(tag)",
                     "entry.reverse": "entry.reverse entry=999 reason=r key=r-\(tag)", "entry.adjust": "entry.adjust practitioner=P-1 points=1 reason=r key=a-\(tag)",
                     "points": "points practitioner=P-1", "statement": "statement practitioner=P-1", "ledger.verify": "ledger.verify",
+                    "renewal.submit": "renewal.submit practitioner=P-1", "renewal.approve": "renewal.approve practitioner=P-1",
                     "report.nightly": "report.nightly date=2026-11-01",
                     "principal.add": "principal.add role=reporter user=zz_\(role.rawValue)", "principal.list": "principal.list",
                     "principal.remove": "principal.remove user=nobody_here",

@@ -1,4 +1,6 @@
 import AdminClient
+import CPDCore
+import Foundation
 import Testing
 import TestSupport
 
@@ -111,6 +113,75 @@ import TestSupport
             _ = try ok("course.update code=C-MIN minutes=none hours=3", "OK version=3")
             #expect(try ok("course.show code=C-MIN").first?.contains(" minutes=") == false)
             _ = try ok("completion.record practitioner=P-4 course=C-MIN completed=2026-02-02 key=k9", "OK entry=8 points=3.00")
+        }
+    }
+}
+
+/// Renewals over the socket: submitted and approved once each, late or on time by the real today,
+/// and their place in `points`.
+@Suite(.serialized) struct RenewalProtocolTests {
+    @Test func renewalsAreSubmittedAndApprovedOnceAndALateOneCostsTheCarryOver() async throws {
+        // Dates from today (the registry's time zone may differ from UTC by a day: margins of days).
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let today = try #require(Day(parsing: formatter.string(from: Date())))
+        // P-R1's first membership year ended 10 days ago: its renewal, due in 30 days, is on time.
+        let recent = try today.adding(days: -9).adding(months: -12)
+        // P-R2's ended about two years ago: its renewal is late whenever it comes now.
+        let old = try today.adding(months: -30)
+        try await CPDServerTests.withRegistry(label: "renewals") { path, _ in
+            let c = try AdminClient(socketPath: path)
+            func ok(_ line: String, _ expected: String = "OK") throws -> [String] {
+                let response = try c.request(line)
+                #expect(response.final == expected, "\(line)")
+                return response.data
+            }
+            for line in [
+                "provider.add code=P name=P", "course.add provider=P code=BIG title=Big points=30 hours=30 category=clinical delivery=in_person",
+                "course.publish code=BIG",
+                "scheme.add code=CMA title=CMA period=anniversary length=12 required=20 carry_over_max=10 renewal_due_days=30 late_renewal=forfeit_carry_over",
+                "scheme.add code=PLAIN title=Plain period=anniversary length=12 required=20",
+                "practitioner.add id=P-R1 name=Ren scheme=CMA joined=\(recent)", "practitioner.add id=P-R2 name=Old scheme=CMA joined=\(old)",
+                "practitioner.add id=P-R3 name=None scheme=PLAIN joined=\(old)",
+                "completion.record practitioner=P-R1 course=BIG completed=\(recent.adding(days: 5)) key=r1",
+                "completion.record practitioner=P-R2 course=BIG completed=\(old.adding(days: 5)) key=r2",
+            ] { #expect(try c.request(line).isOK, "\(line)") }
+            #expect(try ok("scheme.show code=CMA").first?.hasSuffix(" renewal_due_days=30 late_renewal=forfeit_carry_over") == true)
+
+            // Before anything is submitted, P-R1's due date is still ahead: 10 carry in (30 earned, 20 required).
+            let waiting = try ok("points practitioner=P-R1")
+            #expect(waiting.first?.contains(" carried=10.00 ") == true, "\(waiting)")
+            let recentEnd = try recent.adding(months: 12).adding(days: -1)
+            #expect(waiting.contains("kind=renewal cycle_start=\(recent) cycle_end=\(recentEnd) due=\(recentEnd.adding(days: 30)) late=no"), "\(waiting)")
+
+            // Submitted on time, once; approved, once.
+            let submitted = try ok("renewal.submit practitioner=P-R1", "OK submitted")
+            // Submitted today (the server's today, which a run across midnight may see as the next day).
+            #expect(submitted.count == 1 && submitted[0].hasPrefix(
+                "kind=renewal practitioner=P-R1 cycle_start=\(recent) cycle_end=\(recentEnd) due=\(recentEnd.adding(days: 30)) submitted=")
+                && submitted[0].hasSuffix(" late=no"), "\(submitted)")
+            _ = try ok("renewal.submit practitioner=P-R1", "OK already submitted")
+            #expect(try ok("renewal.approve practitioner=P-R1", "OK approved").first?.contains(" approved=") == true)
+            _ = try ok("renewal.approve practitioner=P-R1", "OK already approved")
+            #expect(try ok("points practitioner=P-R1").first?.contains(" carried=10.00 ") == true)
+
+            // P-R2's first year: as of 3 days into the second, its renewal is not yet due and 10 carry;
+            // as of 40 days in, it is overdue and nothing carries. Renewed now, two years late, it
+            // stays late.
+            let secondYear = try old.adding(months: 12)
+            #expect(try ok("points practitioner=P-R2 on=\(secondYear.adding(days: 3))").first?.contains(" carried=10.00 ") == true)
+            #expect(try ok("points practitioner=P-R2 on=\(secondYear.adding(days: 40))").first?.contains(" carried=0.00 ") == true)
+            #expect(try ok("renewal.submit practitioner=P-R2 cycle=\(old.adding(days: 1))", "OK submitted").first?.hasSuffix(" late=yes") == true)
+            let lateStanding = try ok("points practitioner=P-R2 on=\(secondYear.adding(days: 40))")
+            #expect(lateStanding.first?.contains(" carried=0.00 ") == true && lateStanding.contains { $0.hasSuffix(" late=yes") }, "\(lateStanding)")
+
+            // Refused, changing nothing: a scheme with no renewals, a cycle not yet closed, an
+            // approval with nothing submitted.
+            #expect(try c.request("renewal.submit practitioner=P-R3").errorCode == "invalid_argument")
+            #expect(try c.request("renewal.submit practitioner=P-R1 cycle=\(today)").errorCode == "invalid_argument")
+            #expect(try c.request("renewal.approve practitioner=P-R2 cycle=\(try old.adding(months: 13))").errorCode == "not_found")
+            #expect(try c.request("renewal.submit").errorCode == "invalid_argument", "an admin names the practitioner")
         }
     }
 }

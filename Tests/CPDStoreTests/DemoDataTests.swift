@@ -71,6 +71,10 @@ import TestSupport
         #expect(florida50.unit == .hours(minutesPerHour: 50, rounding: .hundredth) && florida50.proRataPerMonth == Points(1))
         // P-1010 joined 3 November 2025, in the cycle to 31 August 2027: 22 months started, 22 hours.
         #expect(try LedgerStore.standing(practitioner: "P-1010", on: day("2026-12-31"), app).standing.required == Points(22))
+        // CMA and NCBTMB take renewals; their demo members renewed on time, so P-1009's carry stands.
+        let cma = try LedgerStore.standing(practitioner: "P-1009", on: day("2026-12-31"), app).standing
+        #expect(cma.renewal?.late == false && cma.renewal?.approved == day("2026-10-22") && cma.carried == Points(1))
+        #expect(try LedgerStore.standing(practitioner: "P-1008", on: day("2026-06-30"), app).standing.renewal?.late == false)
         // ANTA: half of 20 from courses in the member's accredited modalities. P-1007 (remedial): all
         // 20 of 2026; P-1006 (remedial, manual therapy): 8, the clinical course reversed, 2 short.
         #expect(try SchemeStore.scheme("ANTA", app).rules.map(\.description) == ["modality=accredited min_share=50"])

@@ -38,6 +38,8 @@ public enum StoreCommand: Sendable {
     case entryReverse(entry: Int64, reason: String, key: String)
     case entryAdjust(practitioner: String, points: Points, reason: String, category: String?, delivery: Delivery?, key: String)
     case points(practitioner: String?, on: Day?)
+    case renewalSubmit(practitioner: String?, cycle: Day?)
+    case renewalApprove(practitioner: String, cycle: Day?)
     case statement(practitioner: String?, from: Day?, to: Day?)
     case reportNightly(date: Day?)
     case ledgerVerify(anchors: [LedgerAnchor])

@@ -67,6 +67,15 @@ public enum CommandTable {
         },
     ]
 
+    /// `late_renewal=none|forfeit_carry_over|count_after_approval` (default none).
+    static func lateRenewal(_ a: Arguments) throws(ValidationError) -> LateRenewal {
+        guard let text = a.text("late_renewal") else { return .none }
+        guard let late = LateRenewal(rawValue: text) else {
+            throw ValidationError("late_renewal", "'\(text.prefix(30))' is not one of \(LateRenewal.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return late
+    }
+
     /// `unit=hours minutes_per_hour=50 rounding=half`, or `unit=points` (the default) with neither.
     static func creditUnit(_ a: Arguments) throws(ValidationError) -> CreditUnit {
         let minutesPerHour = try a.int("minutes_per_hour", in: 1...120)
@@ -89,7 +98,8 @@ public enum CommandTable {
 
     static let schemes: [CommandDefinition] = [
         CommandDefinition("scheme.add", [.admin], required: ["code", "title", "period", "length", "required"],
-                          optional: ["start", "carry_over_max", "opening", "pro_rata", "pro_rata_rate", "unit", "minutes_per_hour", "rounding"],
+                          optional: ["start", "carry_over_max", "opening", "pro_rata", "pro_rata_rate", "unit", "minutes_per_hour", "rounding",
+                                     "renewal_due_days", "late_renewal"],
                           effect: .write, summary: "define a CPD scheme") { a in
             let start = a.text("start")
             let proRata = a.text("pro_rata") ?? "none"
@@ -103,7 +113,8 @@ public enum CommandTable {
                 code: try a.required("code"), title: try a.required("title"),
                 period: try SchemePeriod(kind: try a.required("period"), length: length, start: start),
                 required: try a.required("required", a.points), carryOverMax: try a.points("carry_over_max"), openingBalance: try a.points("opening"),
-                proRataMonthly: proRata == "monthly", proRataPerMonth: rate, unit: try Self.creditUnit(a))
+                proRataMonthly: proRata == "monthly", proRataPerMonth: rate, unit: try Self.creditUnit(a),
+                renewalDueDays: try a.int("renewal_due_days", in: 0...365), lateRenewal: try Self.lateRenewal(a))
             return .store(.schemeAdd(scheme, start: start))
         },
         CommandDefinition("scheme.rule", [.admin], required: ["scheme"],
@@ -193,6 +204,14 @@ public enum CommandTable {
         },
         CommandDefinition("points", readers, optional: ["practitioner", "on"], effect: .read, summary: "a practitioner's standing in a cycle") { a in
             .store(.points(practitioner: a.text("practitioner"), on: try a.day("on")))
+        },
+        CommandDefinition("renewal.submit", [.admin, .practitioner], optional: ["practitioner", "cycle"], effect: .write,
+                          summary: "renew (declare) a closed cycle: the last one, or the one holding cycle=") { a in
+            .store(.renewalSubmit(practitioner: a.text("practitioner"), cycle: try a.day("cycle")))
+        },
+        CommandDefinition("renewal.approve", [.admin], required: ["practitioner"], optional: ["cycle"], effect: .write,
+                          summary: "approve a submitted renewal") { a in
+            .store(.renewalApprove(practitioner: try a.required("practitioner"), cycle: try a.day("cycle")))
         },
         CommandDefinition("statement", readers, optional: ["practitioner", "from", "to"], effect: .read,
                           summary: "a practitioner's ledger entries, oldest first") { a in

@@ -149,6 +149,8 @@ struct FuzzRequests {
             if r.chance(25) { a.append(("unit", r.pick(["hours", "points", "days"]))) }
             if r.chance(20) { a.append(("minutes_per_hour", r.pick(["50", "60", "1", "120", "0", "121"]))) }
             if r.chance(20) { a.append(("rounding", r.pick(["half", "whole", "hundredth", "quarter"]))) }
+            if r.chance(25) { a.append(("renewal_due_days", r.pick(["30", "0", "365", "366", "-1"]))) }
+            if r.chance(20) { a.append(("late_renewal", r.pick(["forfeit_carry_over", "count_after_approval", "none", "maybe"]))) }
             return a
         },
         "scheme.rule": { r, w, _ in
@@ -167,6 +169,17 @@ struct FuzzRequests {
             }
             a.append((r.pick(["min", "max", "min_share", "max_share"]), points(&r)))
             if r.chance(20) { a.append(("advisory", r.pick(["yes", "no", "maybe", ""]))) }
+            return a
+        },
+        "renewal.submit": { r, w, who in
+            var a: [(String, String)] = []
+            if who.practitioner == nil || r.chance(30) { a.append(("practitioner", r.pick(w.practitioners + ["NOPE"]))) }
+            if r.chance(50) { a.append(("cycle", r.chance(70) ? r.pick(FuzzEdges.plausibleDays) : r.pick(FuzzEdges.days))) }
+            return a
+        },
+        "renewal.approve": { r, w, _ in
+            var a = [("practitioner", r.pick(w.practitioners + ["NOPE"]))]
+            if r.chance(50) { a.append(("cycle", r.chance(70) ? r.pick(FuzzEdges.plausibleDays) : r.pick(FuzzEdges.days))) }
             return a
         },
         "scheme.certificate": { r, w, _ in [("scheme", r.pick(w.schemes + ["NOPE"])), ("kind", term(&r))] },
