@@ -10,11 +10,7 @@ import TestSupport
     @Test func rulesOnEachModeOnACellAndAdvisoryOnesWorkOverTheSocket() async throws {
         try await CPDServerTests.withRegistry(label: "rulekinds") { path, _ in
             let c = try AdminClient(socketPath: path)
-            func ok(_ line: String, _ expected: String = "OK") throws -> [String] {
-                let response = try c.request(line)
-                #expect(response.final == expected, "\(line)")
-                return response.data
-            }
+            func ok(_ line: String, _ expected: String = "OK") throws -> [String] { try answered(c, line, expected) }
             func refused(_ line: String) throws -> String? { try c.request(line).errorCode }
             for line in [
                 "provider.add code=P name=P",
@@ -132,11 +128,7 @@ import TestSupport
         let old = try today.adding(months: -30)
         try await CPDServerTests.withRegistry(label: "renewals") { path, _ in
             let c = try AdminClient(socketPath: path)
-            func ok(_ line: String, _ expected: String = "OK") throws -> [String] {
-                let response = try c.request(line)
-                #expect(response.final == expected, "\(line)")
-                return response.data
-            }
+            func ok(_ line: String, _ expected: String = "OK") throws -> [String] { try answered(c, line, expected) }
             for line in [
                 "provider.add code=P name=P", "course.add provider=P code=BIG title=Big points=30 hours=30 category=clinical delivery=in_person",
                 "course.publish code=BIG",
@@ -184,4 +176,11 @@ import TestSupport
             #expect(try c.request("renewal.submit").errorCode == "invalid_argument", "an admin names the practitioner")
         }
     }
+}
+
+/// The data lines of the answer to `line`, its final line checked against `expected`.
+private func answered(_ c: AdminClient, _ line: String, _ expected: String) throws -> [String] {
+    let response = try c.request(line)
+    #expect(response.final == expected, "\(line)")
+    return response.data
 }
