@@ -81,14 +81,9 @@ public enum Compliance {
         let cycle = try scheme.period.cycle(containing: day, joined: joined)
         let renewal = try renewal(before: cycle, scheme: scheme, joined: joined, renewals: renewals, on: day)
         let late = renewal?.late == true
-        var carried = try carriedInto(cycle, scheme: scheme, joined: joined, records: records, certificates: certificates)
+        var carried = try carriedInto(cycle, scheme: scheme, joined: joined, records: records, certificates: certificates, renewals: renewals)
         if late && scheme.lateRenewal == .forfeitCarryOver { carried = .zero }
-        var counting = records
-        if late && scheme.lateRenewal == .countAfterApproval {
-            // Only activity dated after the approval counts in this cycle; none while unapproved.
-            let approved = renewal?.approved
-            counting = records.filter { record in record.effective < cycle.start || approved.map { record.effective > $0 } == true }
-        }
+        let counting = afterLateRenewal(records, in: cycle, renewal: renewal, scheme: scheme)
         var standing = try standing(scheme: scheme, joined: joined, on: day, cycle: cycle, carried: carried, records: counting, certificates: certificates)
         standing.renewal = renewal
         return standing
@@ -180,14 +175,27 @@ public enum Compliance {
     /// What carries into `cycle` from the cycle before it: nothing in a member's first cycle (they
     /// were not a member before it), under a rolling period, or in a scheme with no carry-over.
     /// `records` must reach back to the previous cycle's start (`firstDayRead`).
-    public static func carriedInto(_ cycle: Cycle, scheme: Scheme, joined: Day, records: [PointsRecord], certificates: [Certificate]) throws(DayOutOfRange) -> Points {
-        try carry(into: cycle, scheme: scheme, joined: joined, records: records, certificates: certificates)?.points ?? .zero
+    public static func carriedInto(
+        _ cycle: Cycle, scheme: Scheme, joined: Day, records: [PointsRecord], certificates: [Certificate], renewals: [Renewal] = []
+    ) throws(DayOutOfRange) -> Points {
+        try carry(into: cycle, scheme: scheme, joined: joined, records: records, certificates: certificates, renewals: renewals)?.points ?? .zero
     }
 
-    static func carry(into cycle: Cycle, scheme: Scheme, joined: Day, records: [PointsRecord], certificates: [Certificate]) throws(DayOutOfRange) -> Carry? {
+    /// `records` without the entries of `cycle` that a late renewal of the cycle before it leaves
+    /// uncounted, where the scheme counts only activity after the approval (none while unapproved).
+    static func afterLateRenewal(_ records: [PointsRecord], in cycle: Cycle, renewal: RenewalStanding?, scheme: Scheme) -> [PointsRecord] {
+        guard scheme.lateRenewal == .countAfterApproval, let renewal, renewal.late else { return records }
+        return records.filter { record in
+            record.effective < cycle.start || record.effective > cycle.end || renewal.approved.map { record.effective > $0 } == true
+        }
+    }
+
+    static func carry(
+        into cycle: Cycle, scheme: Scheme, joined: Day, records: [PointsRecord], certificates: [Certificate], renewals: [Renewal] = []
+    ) throws(DayOutOfRange) -> Carry? {
         guard carries(scheme), cycle.start > joined else { return nil }
         let previous = try scheme.period.cycle(before: cycle, joined: joined)
-        let points = try carryOver(scheme: scheme, joined: joined, previous: previous, records: records, certificates: certificates)
+        let points = try carryOver(scheme: scheme, joined: joined, previous: previous, records: records, certificates: certificates, renewals: renewals)
         return points.isPositive ? Carry(cycle: cycle, previous: previous, points: points) : nil
     }
 
@@ -199,13 +207,17 @@ public enum Compliance {
     /// at its close without what was carried into it changes nothing: carried points have no
     /// category or delivery mode, so they meet no minimum, and they matter to the total only when
     /// the own entries fall short of it, when there is no excess to carry anyway. So the carry into a
-    /// cycle depends on the cycle before it alone, never on the ones before that.
+    /// cycle depends on the cycle before it alone (its own entries, and, where a late renewal of the
+    /// cycle before that leaves some uncounted, which), never on the points of the ones before that.
     public static func carryOver(
-        scheme: Scheme, joined: Day, previous: Cycle, records: [PointsRecord], certificates: [Certificate]
+        scheme: Scheme, joined: Day, previous: Cycle, records: [PointsRecord], certificates: [Certificate], renewals: [Renewal] = []
     ) throws(DayOutOfRange) -> Points {
         guard let cap = scheme.carryOverMax, previous.end >= joined else { return .zero }
+        // What `previous` counted at its close: without what a late renewal before it left uncounted.
+        let renewalBefore = try renewal(before: previous, scheme: scheme, joined: joined, renewals: renewals, on: previous.end)
+        let counted = afterLateRenewal(records, in: previous, renewal: renewalBefore, scheme: scheme)
         let atClose = try standing(
-            scheme: scheme, joined: joined, on: previous.end, cycle: previous, carried: .zero, records: records, certificates: certificates)
+            scheme: scheme, joined: joined, on: previous.end, cycle: previous, carried: .zero, records: counted, certificates: certificates)
         guard atClose.status == .compliant else { return .zero }
         let excess = atClose.counted - atClose.required
         return excess.isPositive ? min(excess, cap) : .zero
@@ -227,7 +239,8 @@ public enum Compliance {
         var found: [Carry] = []
         var cycle = try scheme.period.cycle(containing: max(from, joined), joined: joined)
         while cycle.start <= through {
-            if cycle.start >= from, let carry = try carry(into: cycle, scheme: scheme, joined: joined, records: records, certificates: certificates) {
+            if cycle.start >= from,
+               let carry = try carry(into: cycle, scheme: scheme, joined: joined, records: records, certificates: certificates, renewals: renewals) {
                 // A late renewal of the cycle before forfeits it, where the scheme says so.
                 let late = try renewal(before: cycle, scheme: scheme, joined: joined, renewals: renewals, on: through)?.late == true
                 if !(late && scheme.lateRenewal == .forfeitCarryOver) { found.append(carry) }

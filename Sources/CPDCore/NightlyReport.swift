@@ -9,6 +9,8 @@ public enum ReportSection: String, CaseIterable, Sendable, Comparable {
     case atRisk = "at_risk"
     /// Required certificates that are missing, expired, or expire within 60 days.
     case certificates
+    /// Renewals of the last closed cycle not yet approved: due, overdue, or awaiting approval.
+    case renewals
     /// Per scheme, how many members stand where.
     case schemeStatus = "scheme_status"
     /// Completions and reversals recorded since the previous run, per course and per provider.
@@ -33,6 +35,8 @@ public enum ReportSection: String, CaseIterable, Sendable, Comparable {
             ["scheme", "practitioner", "name", "status", "required", "counted", "shortfall", "cycle_end", "days_left", "flag", "carried"]
         case .certificates:
             ["scheme", "practitioner", "name", "certificate", "state", "expires", "days_left"]
+        case .renewals:
+            ["scheme", "practitioner", "name", "cycle_start", "cycle_end", "due", "submitted", "state", "late"]
         case .schemeStatus:
             ["scheme", "title", "members", "compliant", "on_track", "at_risk", "non_compliant"]
         case .completionsByCourse:
@@ -57,6 +61,7 @@ public enum ReportSection: String, CaseIterable, Sendable, Comparable {
         case .run: "Run"
         case .atRisk: "Members at risk or non-compliant"
         case .certificates: "Required certificates missing, expired or expiring"
+        case .renewals: "Renewals due, overdue or awaiting approval"
         case .schemeStatus: "Compliance status per scheme"
         case .completionsByCourse: "Completions since the previous run, per course"
         case .completionsByProvider: "Completions since the previous run, per provider"

@@ -461,7 +461,8 @@ public enum LedgerStore {
 
     /// A practitioner's entries with days from `from` to `to`, oldest first, and, on the first day of
     /// each cycle in that range up to today, what carried into that cycle (where something did), so
-    /// that a cycle's lines add up to what `points` shows as earned.
+    /// that a cycle's lines add up to what `points` shows as earned (except, under a scheme that
+    /// counts only activity after a late renewal's approval, the entries that leaves uncounted).
     ///
     /// Through the non-blocking driver: the member and their entries in one pipeline, then, for a
     /// scheme with carry-over, the sums the carries come from (they depend on the member's scheme).
@@ -535,19 +536,20 @@ public enum LedgerStore {
 
     // MARK: - Internals
 
-    /// Certificates folded into text by a query (`kind issued expires`, comma-separated; kinds are
-    /// words, so neither separator occurs in one).
     /// The renewals folded into text by the member queries: `cycle_start submitted approved|-`, comma-separated.
     static func foldedRenewals(_ text: String) throws -> [Renewal] {
         try text.split(separator: ",").map { item in
             let parts = item.split(separator: " ").map(String.init)
-            guard parts.count == 3, let start = Day(parsing: parts[0]), let submitted = Day(parsing: parts[1]) else {
+            let approved = parts.count == 3 && parts[2] != "-" ? Day(parsing: parts[2]) : nil
+            guard parts.count == 3, let start = Day(parsing: parts[0]), let submitted = Day(parsing: parts[1]), parts[2] == "-" || approved != nil else {
                 throw StoreError.unexpected("cannot read the renewal '\(item.prefix(60))'")
             }
-            return Renewal(cycleStart: start, submitted: submitted, approved: parts[2] == "-" ? nil : Day(parsing: parts[2]))
+            return Renewal(cycleStart: start, submitted: submitted, approved: approved)
         }
     }
 
+    /// Certificates folded into text by a query (`kind issued expires`, comma-separated; kinds are
+    /// words, so neither separator occurs in one).
     static func foldedCertificates(_ text: String, of practitioner: String) throws -> [Certificate] {
         try text.split(separator: ",").map { item -> Certificate in
             let parts = item.split(separator: " ")

@@ -48,10 +48,13 @@ public enum RenewalStore {
         guard let dueDays = scheme.renewalDueDays else {
             throw StoreError.invalid(ValidationError("practitioner", "\(id)'s scheme \(scheme.code) takes no renewals"))
         }
+        let current = try scheme.period.cycle(containing: member.today, joined: joined)
         let cycle = try cycleDay.map { day throws(DayOutOfRange) in try scheme.period.cycle(containing: day, joined: joined) }
-            ?? scheme.period.cycle(before: try scheme.period.cycle(containing: member.today, joined: joined), joined: joined)
-        guard cycle.end < member.today else {
-            throw StoreError.invalid(ValidationError("cycle", "the cycle \(cycle.start) to \(cycle.end) has not closed; it is renewed after it closes"))
+            ?? (current.end == member.today ? current : scheme.period.cycle(before: current, joined: joined))
+        // From the cycle's last day on: a scheme whose renewal is due on that very day (0 days) can
+        // be renewed on time.
+        guard cycle.end <= member.today else {
+            throw StoreError.invalid(ValidationError("cycle", "the cycle \(cycle.start) to \(cycle.end) has not reached its last day; it is renewed from then on"))
         }
         guard cycle.end >= joined else {
             throw StoreError.invalid(ValidationError("cycle", "\(id) joined on \(joined), after the cycle \(cycle.start) to \(cycle.end)"))

@@ -137,7 +137,7 @@ public enum ReportStore {
         let titles = try c.query("SELECT code, title FROM scheme ORDER BY code").map { (try $0["code"] as String, try $0["title"] as String) }
         var counts: [String: [ComplianceStatus: Int]] = [:]
         var members: [String: Int] = [:]
-        var atRisk: [ReportRow] = [], certificates: [ReportRow] = []
+        var atRisk: [ReportRow] = [], certificates: [ReportRow] = [], renewals: [ReportRow] = []
         try LedgerStore.allStandings(on: date, c) { member in
             let s = member.standing
             let code = member.scheme.code
@@ -148,6 +148,13 @@ public enum ReportStore {
                     code, member.practitioner.id, member.practitioner.name, s.status.rawValue, s.required.description,
                     s.counted.description, s.shortfall.description, s.cycle.end.description, String(s.daysLeft),
                     DeadlineFlag.flag(daysLeft: s.daysLeft).map(String.init) ?? "", s.carried.description,
+                ]))
+            }
+            if let renewal = s.renewal, renewal.approved == nil {
+                let state = renewal.submitted != nil ? "awaiting_approval" : (date > renewal.due ? "overdue" : "due")
+                renewals.append(ReportRow(.renewals, [
+                    code, member.practitioner.id, member.practitioner.name, renewal.cycle.start.description, renewal.cycle.end.description,
+                    renewal.due.description, renewal.submitted?.description ?? "", state, renewal.late ? "yes" : "no",
                 ]))
             }
             for certificate in s.certificates where certificate.state != .current {
@@ -161,6 +168,7 @@ public enum ReportStore {
         func byScheme(_ a: ReportRow, _ b: ReportRow) -> Bool { a.values[0] != b.values[0] ? a.values[0] < b.values[0] : a.values[1] < b.values[1] }
         for row in atRisk.sorted(by: byScheme) { try emit(row) }
         for row in certificates.sorted(by: byScheme) { try emit(row) }
+        for row in renewals.sorted(by: byScheme) { try emit(row) }
         for (code, title) in titles {
             let count = counts[code] ?? [:]
             try emit(ReportRow(.schemeStatus, [code, title, String(members[code] ?? 0)] + ComplianceStatus.allCases.map { String(count[$0, default: 0]) }))

@@ -261,6 +261,36 @@ import Testing
         #expect(try earned(Renewal(cycleStart: year, submitted: day("2026-02-01"), approved: day("2026-02-10"))) == Points(12), "the approval's own day does not count")
     }
 
+    @Test func aRenewalDueOnTheCyclesLastDayIsOnTimeThatDay() throws {
+        // Due 0 days after a calendar year: renewed on 31 December, on time; on 1 January, late.
+        let scheme = try Scheme(code: "S", title: "S", period: SchemePeriod(kind: "fixed", length: 12, start: "01-01"), required: Points(20),
+                                renewalDueDays: 0, lateRenewal: .countAfterApproval)
+        func late(_ submitted: String) throws -> Bool? {
+            try Compliance.standing(scheme: scheme, joined: day("2020-01-01"), on: day("2026-06-01"), records: [], certificates: [],
+                                    renewals: [Renewal(cycleStart: day("2025-01-01"), submitted: day(submitted))]).renewal?.late
+        }
+        #expect(try late("2025-12-31") == false && late("2026-01-01") == true)
+    }
+
+    @Test func whatALateRenewalLeftUncountedDoesNotCarryEither() throws {
+        // 20 a calendar year, at most 10 carried, renewals due 31 days after the year, and after a
+        // late one only activity after its approval counts. 2024 renewed late (1 March 2025,
+        // approved 10 March): of 2025's 20 on 1 February and 15 on 1 June only the 15 count, so
+        // 2025 closes short and nothing carries into 2026, although 35 were earned.
+        let scheme = try Scheme(code: "S", title: "S", period: SchemePeriod(kind: "fixed", length: 12, start: "01-01"), required: Points(20),
+                                carryOverMax: Points(10), renewalDueDays: 31, lateRenewal: .countAfterApproval)
+        let records = [completion("2025-02-01", "20"), completion("2025-06-01", "15")]
+        let renewals = [
+            Renewal(cycleStart: day("2024-01-01"), submitted: day("2025-03-01"), approved: day("2025-03-10")),
+            Renewal(cycleStart: day("2025-01-01"), submitted: day("2026-01-10"), approved: day("2026-01-12")),
+        ]
+        let s = try Compliance.standing(scheme: scheme, joined: day("2020-01-01"), on: day("2026-06-01"), records: records, certificates: [], renewals: renewals)
+        #expect(s.carried == .zero)
+        let onTime = [Renewal(cycleStart: day("2024-01-01"), submitted: day("2025-01-20"))] + renewals.dropFirst()
+        #expect(try Compliance.standing(scheme: scheme, joined: day("2020-01-01"), on: day("2026-06-01"), records: records, certificates: [],
+                                        renewals: onTime).carried == Points(10), "renewed on time, 35 count and 10 carry")
+    }
+
     @Test func renewalsNeedADueDateAndCycles() {
         #expect(throws: ValidationError.self) {
             try Scheme(code: "S", title: "S", period: .anniversary(months: 12), required: Points(20), lateRenewal: .forfeitCarryOver)

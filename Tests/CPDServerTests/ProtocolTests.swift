@@ -249,13 +249,13 @@ struct RoleMatrixTests {
                 // Ownership within a role: a provider's own courses and entries, a practitioner's own points.
                 let owned = try Self.finals(as: user, cpdctl: cpdctl, socket: socket, [
                     "course.update code=C2 title=Other", "completion.record practitioner=P-1 course=C2 completed=2026-08-02 key=own-\(tag)",
-                    "entry.reverse entry=1 reason=r key=rev-\(tag)", "points practitioner=P-2", "points",
+                    "entry.reverse entry=1 reason=r key=rev-\(tag)", "points practitioner=P-2", "points", "renewal.submit practitioner=P-2",
                 ])
                 switch role {
                 case .provider:
                     #expect(owned[0].hasPrefix("ERR permission_denied") && owned[1].hasPrefix("ERR permission_denied") && owned[2].hasPrefix("ERR permission_denied"), "\(owned)")
                 case .practitioner:
-                    #expect(owned[3].hasPrefix("ERR permission_denied") && owned[4] == "OK", "\(owned)")
+                    #expect(owned[3].hasPrefix("ERR permission_denied") && owned[4] == "OK" && owned[5].hasPrefix("ERR permission_denied"), "\(owned)")
                 case .admin:
                     #expect(owned.allSatisfy { !$0.hasPrefix("ERR permission_denied") } && owned[4].hasPrefix("ERR invalid_argument"), "\(owned)")
                 case .reporter:

@@ -178,6 +178,36 @@ import TestSupport
     }
 }
 
+extension RenewalProtocolTests {
+    /// The nightly report lists each renewal of a last closed cycle not yet approved: due, overdue,
+    /// or awaiting approval; an approved one is not listed.
+    @Test func theReportListsRenewalsDueOverdueAndAwaitingApproval() async throws {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let today = try #require(Day(parsing: formatter.string(from: Date())))
+        let recent = try today.adding(days: -9).adding(months: -12)  // its first year closed 10 days ago
+        let old = try today.adding(days: -70).adding(months: -12)  // closed 71 days ago, due 41 days ago
+        try await CPDServerTests.withRegistry(label: "renewal-report") { path, _ in
+            let c = try AdminClient(socketPath: path)
+            for line in [
+                "scheme.add code=CMA title=CMA period=anniversary length=12 required=20 renewal_due_days=30",
+                "practitioner.add id=P-A name=Approved scheme=CMA joined=\(recent)", "practitioner.add id=P-B name=Waiting scheme=CMA joined=\(recent)",
+                "practitioner.add id=P-C name=Due scheme=CMA joined=\(recent)", "practitioner.add id=P-D name=Overdue scheme=CMA joined=\(old)",
+                "renewal.submit practitioner=P-A", "renewal.approve practitioner=P-A", "renewal.submit practitioner=P-B",
+            ] { #expect(try c.request(line).isOK, "\(line)") }
+            let response = try c.request("report.nightly")
+            let rows = response.data.filter { $0.hasPrefix("section=renewals ") }
+            let states = rows.map { row in
+                row.split(separator: " ").filter { $0.hasPrefix("practitioner=") || $0.hasPrefix("state=") || $0.hasPrefix("late=") }.joined(separator: " ")
+            }
+            #expect(states == [
+                "practitioner=P-B state=awaiting_approval late=no", "practitioner=P-C state=due late=no", "practitioner=P-D state=overdue late=yes",
+            ], "\(response.data)")
+        }
+    }
+}
+
 /// The data lines of the answer to `line`, its final line checked against `expected`.
 private func answered(_ c: AdminClient, _ line: String, _ expected: String) throws -> [String] {
     let response = try c.request(line)

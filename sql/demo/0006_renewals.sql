@@ -5,4 +5,4 @@ UPDATE scheme SET renewal_due_days = 30, late_renewal = 'forfeit_carry_over' WHE
 UPDATE scheme SET renewal_due_days = 0, late_renewal = 'count_after_approval' WHERE code = 'NCBTMB';
 INSERT INTO renewal (practitioner, cycle_start, cycle_end, submitted, submitted_by, approved, approved_by) VALUES
     ('P-1009', '2025-10-17', '2026-10-16', '2026-10-20', 'demo', '2026-10-22', 'demo'),
-    ('P-1008', '2023-01-01', '2024-12-31', '2024-12-20', 'demo', '2025-01-06', 'demo');
+    ('P-1008', '2023-01-01', '2024-12-31', '2024-12-31', 'demo', '2025-01-06', 'demo');

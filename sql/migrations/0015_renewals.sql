@@ -6,12 +6,15 @@ ALTER TABLE scheme ADD COLUMN renewal_due_days integer CHECK (renewal_due_days B
 ALTER TABLE scheme ADD COLUMN late_renewal text NOT NULL DEFAULT 'none'
     CHECK (late_renewal IN ('none', 'forfeit_carry_over', 'count_after_approval'));
 ALTER TABLE scheme ADD CONSTRAINT scheme_late_renewal_needs_a_due_date CHECK (late_renewal = 'none' OR renewal_due_days IS NOT NULL);
+-- A rolling period has no cycles to renew.
+ALTER TABLE scheme ADD CONSTRAINT scheme_renewals_need_cycles CHECK (renewal_due_days IS NULL OR period <> 'rolling');
 
 CREATE TABLE renewal (
     practitioner  text NOT NULL REFERENCES practitioner,
     cycle_start   date NOT NULL,
     cycle_end     date NOT NULL CHECK (cycle_end >= cycle_start),
-    submitted     date NOT NULL,
+    -- A cycle is renewed from its last day on.
+    submitted     date NOT NULL CHECK (submitted >= cycle_end),
     submitted_by  text NOT NULL,
     approved      date CHECK (approved >= submitted),
     approved_by   text,
