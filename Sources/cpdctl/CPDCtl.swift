@@ -16,7 +16,7 @@ struct CPDCtl: ParsableCommand {
             Any protocol command can be given directly, its arguments as options:             cpdctl points --practitioner P-1001 is the request 'points practitioner=P-1001',             cpdctl course search --q anxiety is 'course.search q=anxiety'. --json asks for JSON data lines.             Exit status: 0 OK, 1 ERR from the server, 2 usage, 3 cannot connect or unavailable.
             """,
         version: "0.1.0",
-        subcommands: [Send.self, Ping.self, Import.self, Report.self, Ledger.self],
+        subcommands: [Send.self, Ping.self, Import.self, Report.self, Ledger.self, TranscriptCommand.self],
         defaultSubcommand: Send.self)
 
     static func main() {
@@ -116,10 +116,10 @@ struct Ping: ParsableCommand {
 
 /// Turns `cpdctl points --practitioner P-1001` into `cpdctl send 'points practitioner=P-1001'`.
 enum OneShot {
-    static let subcommands: Set<String> = ["send", "ping", "import", "report", "help", "-h", "--help", "--version"]
+    static let subcommands: Set<String> = ["send", "ping", "import", "report", "transcript", "help", "-h", "--help", "--version"]
     /// Words that begin a dotted command: `course search` is `course.search`.
     static let families: Set<String> = [
-        "provider", "course", "scheme", "practitioner", "certificate", "completion", "entry", "report", "ledger", "principal",
+        "provider", "course", "scheme", "practitioner", "certificate", "completion", "entry", "report", "ledger", "principal", "renewal",
     ]
 
     static func rewrite(_ arguments: [String]) -> [String] {

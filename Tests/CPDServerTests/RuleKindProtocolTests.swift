@@ -204,6 +204,9 @@ extension RenewalProtocolTests {
             #expect(states == [
                 "practitioner=P-B state=awaiting_approval late=no", "practitioner=P-C state=due late=no", "practitioner=P-D state=overdue late=yes",
             ], "\(response.data)")
+            // As a registry admin runs it: cpdctl's one-shot form.
+            let (status, said) = try ChildProcess.run([Checkout.product("cpdctl"), "renewal", "approve", "--practitioner", "P-B", "--socket", path])
+            #expect(status == 0 && said.hasSuffix("OK approved\n"), "\(said)")
         }
     }
 }
