@@ -49,8 +49,10 @@ public struct Transcript: Sendable {
             rows.append(["certificate", certificate["certificate"] ?? "", certificate["state"] ?? "", certificate["expires"].map { "expires=\($0)" } ?? ""])
         }
         for entry in entries {
-            let detail = [entry["date"], entry["kind"], entry["course"].map { course in course + (entry["version"].map { " v" + $0 } ?? "") }, entry["reason"]]
-                .compactMap { $0 }.joined(separator: " ")
+            let detail = [
+                entry["date"], entry["kind"], entry["course"].map { course in course + (entry["version"].map { " v" + $0 } ?? "") },
+                entry["reverses"].map { "reverses=" + $0 }, entry["counted"].map { "counted=" + $0 }, entry["reason"],
+            ].compactMap { $0 }.joined(separator: " ")
             rows.append(["entry", entry["entry"] ?? "", entry["points"] ?? "", detail])
         }
         return rows.map(CSVFile.line).joined()
@@ -69,16 +71,16 @@ public struct Transcript: Sendable {
         html += "\n"
         html += Self.printStyle
         html += "\n</style>\n</head>\n<body>\n"
-        html += "<h1>\(e(title))</h1>\n<section class=\"figures\" id=\"standing\">\n"
+        html += "<h1>\(e(title))</h1>\n<dl class=\"figures\" id=\"standing\">\n"
         for name in ["required", "earned", "counted", "carried", "shortfall", "status", "days_left"] {
             let label = e(name.replacingOccurrences(of: "_", with: " ")), id = name.replacingOccurrences(of: "_", with: "-")
             html += "<div><dt>" + label + "</dt><dd id=\"" + id + "\">" + e(summary[name] ?? "") + "</dd></div>\n"
         }
-        html += "</section>\n"
+        html += "</dl>\n"
         html += Self.table("Rules", id: "rules", ["rule", "value", "limit", "met", "missing", "uncounted", "over"], rules)
         html += Self.table("Renewal of the cycle before", id: "renewal", ["cycle_start", "cycle_end", "due", "submitted", "approved", "late"], renewal.map { [$0] } ?? [])
         html += Self.table("Certificates", id: "certificates", ["certificate", "state", "expires"], certificates)
-        html += Self.table("Entries", id: "entries", ["entry", "date", "kind", "points", "course", "version", "reason", "recorded_by"], entries)
+        html += Self.table("Entries", id: "entries", ["entry", "date", "kind", "points", "course", "version", "reverses", "counted", "reason", "recorded_by"], entries)
         return html + "</body>\n</html>\n"
     }
 

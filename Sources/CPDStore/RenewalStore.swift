@@ -18,7 +18,7 @@ public enum RenewalStore {
 
     public static func submit(practitioner id: String, cycleDay: Day?, by principal: String, _ c: PostgresConnection) throws -> Answer {
         try c.withTransaction { c in
-            let (member, cycle, due) = try renewable(id, cycleDay, c)
+            let (member, cycle, due) = try renewable(id, cycleDay, waitingFor: "submitted IS NOT NULL", c)
             let inserted = try c.query(
                 """
                 INSERT INTO renewal (practitioner, cycle_start, cycle_end, submitted, submitted_by) VALUES ($1, $2, $3, $4, $5)
@@ -30,7 +30,7 @@ public enum RenewalStore {
 
     public static func approve(practitioner id: String, cycleDay: Day?, by principal: String, _ c: PostgresConnection) throws -> Answer {
         try c.withTransaction { c in
-            let (member, cycle, due) = try renewable(id, cycleDay, c)
+            let (member, cycle, due) = try renewable(id, cycleDay, waitingFor: "approved IS NOT NULL", c)
             let updated = try c.query(
                 """
                 UPDATE renewal SET approved = greatest($3::date, submitted), approved_by = $4
@@ -40,17 +40,27 @@ public enum RenewalStore {
         }
     }
 
-    /// The member, the cycle to renew (the one that holds `cycleDay`, or the last one closed) and its
-    /// due date; refused when the scheme takes no renewals or the cycle has not closed.
-    static func renewable(_ id: String, _ cycleDay: Day?, _ c: PostgresConnection) throws -> (LedgerStore.Member, Cycle, Day) {
+    /// The member, the cycle to renew and its due date; refused when the scheme takes no renewals or
+    /// the cycle has not reached its last day. The cycle is the one that holds `cycleDay`; with none,
+    /// the last closed cycle, unless that one is done (`done`, an SQL condition on its renewal row)
+    /// and today is the current cycle's last day: then the current one.
+    static func renewable(_ id: String, _ cycleDay: Day?, waitingFor done: String, _ c: PostgresConnection) throws -> (LedgerStore.Member, Cycle, Day) {
         let member = try LedgerStore.member(id, c)
         let scheme = member.scheme, joined = member.practitioner.joined
         guard let dueDays = scheme.renewalDueDays else {
             throw StoreError.invalid(ValidationError("practitioner", "\(id)'s scheme \(scheme.code) takes no renewals"))
         }
         let current = try scheme.period.cycle(containing: member.today, joined: joined)
-        let cycle = try cycleDay.map { day throws(DayOutOfRange) in try scheme.period.cycle(containing: day, joined: joined) }
-            ?? (current.end == member.today ? current : scheme.period.cycle(before: current, joined: joined))
+        let cycle: Cycle
+        if let cycleDay {
+            cycle = try scheme.period.cycle(containing: cycleDay, joined: joined)
+        } else {
+            let previous = try scheme.period.cycle(before: current, joined: joined)
+            // `done` is one of two fixed conditions from this file, never a value.
+            let previousDone = try !c.query(
+                "SELECT 1 FROM renewal WHERE practitioner = $1 AND cycle_start = $2 AND " + done, [id, previous.start]).isEmpty
+            cycle = current.end == member.today && (previousDone || previous.end < joined) ? current : previous
+        }
         // From the cycle's last day on: a scheme whose renewal is due on that very day (0 days) can
         // be renewed on time.
         guard cycle.end <= member.today else {

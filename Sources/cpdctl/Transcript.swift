@@ -13,9 +13,11 @@ struct TranscriptCommand: ParsableCommand {
         discussion: """
             Asks cpdd for the practitioner's standing in the cycle that holds --cycle (today by default) \
             and for their entries in that cycle, and writes them to FILE, as HTML when it ends in .html \
-            and as CSV when it ends in .csv. The file is written whole or not at all. Exit status: 0 \
-            written; 1 refused (an unknown practitioner, one not the caller's own) or not written; 3 cpdd \
-            cannot be reached or is unavailable.
+            and as CSV when it ends in .csv. The current cycle is shown as it stands today, an earlier one as \
+            it stood at its close; a cycle not yet begun is refused. The file is written whole or not at \
+            all. Exit status: 0 written; 1 refused by cpdd (an unknown practitioner, one not the caller's \
+            own, a day that is no date) or not written; 2 a usage error (--out not .html or .csv, a cycle \
+            not yet begun); 3 cpdd cannot be reached or is unavailable.
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -40,6 +42,10 @@ struct TranscriptCommand: ParsableCommand {
             let asked = try client.request("points" + who + " on=" + ResponseLine.quote(cycle))
             try Self.check(asked)
             let askedSummary = try Self.summary(asked)
+            // ISO dates order as text.
+            if let start = askedSummary["cycle_start"], let current = summary["cycle_start"], start > current {
+                throw ValidationError("the cycle from \(start) has not begun; a transcript is of this cycle or an earlier one")
+            }
             if askedSummary["cycle_start"] != summary["cycle_start"], let end = askedSummary["cycle_end"] {
                 points = try client.request("points" + who + " on=" + ResponseLine.quote(end))
                 try Self.check(points)

@@ -204,6 +204,15 @@ extension RenewalProtocolTests {
             #expect(states == [
                 "practitioner=P-B state=awaiting_approval late=no", "practitioner=P-C state=due late=no", "practitioner=P-D state=overdue late=yes",
             ], "\(response.data)")
+            // On the last day of a member's current cycle, with the cycle before it not yet renewed, a
+            // renewal with no cycle= is of the cycle before; once that one is done, of the current one.
+            let lastDay = try today.adding(days: 1).adding(months: -24)
+            #expect(try c.request("practitioner.add id=P-E name=Edge scheme=CMA joined=\(lastDay)").isOK)
+            let second = try lastDay.adding(months: 12)
+            #expect(try c.request("renewal.submit practitioner=P-E").data.first?.contains(" cycle_start=\(lastDay) ") == true)
+            #expect(try c.request("renewal.submit practitioner=P-E").data.first?.contains(" cycle_start=\(second) ") == true)
+            #expect(try c.request("renewal.approve practitioner=P-E").data.first?.contains(" cycle_start=\(lastDay) ") == true)
+            #expect(try c.request("renewal.approve practitioner=P-E").data.first?.contains(" cycle_start=\(second) ") == true)
             // As a registry admin runs it: cpdctl's one-shot form.
             let (status, said) = try ChildProcess.run([Checkout.product("cpdctl"), "renewal", "approve", "--practitioner", "P-B", "--socket", path])
             #expect(status == 0 && said.hasSuffix("OK approved\n"), "\(said)")

@@ -28,7 +28,9 @@ import TestSupport
                 let (status, said) = try ChildProcess.run([cpdctl, "transcript", "--socket", socket, "--practitioner", "P-1", "--cycle", "2025-08-01", "--out", out + "/" + file])
                 #expect(status == 0 && said.contains("for 2025-07-01 to 2026-06-30 written"), "\(said)")
             }
-            // Refused: another file kind; an unknown practitioner (nothing written).
+            // Refused: another file kind; a cycle not yet begun; an unknown practitioner (nothing written).
+            #expect(try ChildProcess.run([cpdctl, "transcript", "--socket", socket, "--practitioner", "P-1", "--cycle", "2099-01-01", "--out", out + "/later.csv"]).0 == 2)
+            #expect(!FileManager.default.fileExists(atPath: out + "/later.csv"))
             #expect(try ChildProcess.run([cpdctl, "transcript", "--socket", socket, "--practitioner", "P-1", "--out", out + "/t.txt"]).0 != 0)
             #expect(try ChildProcess.run([cpdctl, "transcript", "--socket", socket, "--practitioner", "P-404", "--out", out + "/none.csv"]).0 == 1)
             #expect(!FileManager.default.fileExists(atPath: out + "/none.csv"))
