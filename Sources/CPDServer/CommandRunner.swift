@@ -207,7 +207,7 @@ public struct CommandRunner: Sendable {
         if who.role == .practitioner {
             guard let own = who.practitioner else { throw StoreError.permissionDenied("this principal names no practitioner") }
             if let asked, asked != own {
-                throw StoreError.permissionDenied("a practitioner sees only their own points")
+                throw StoreError.permissionDenied("a practitioner sees and renews only their own record (\(own))")
             }
             return own
         }
