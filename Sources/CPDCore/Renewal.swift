@@ -41,14 +41,21 @@ extension Compliance {
     public static func renewal(
         before cycle: Cycle, scheme: Scheme, joined: Day, renewals: [Renewal], on day: Day
     ) throws(DayOutOfRange) -> RenewalStanding? {
-        guard let dueDays = scheme.renewalDueDays, cycle.start > joined else { return nil }
+        guard scheme.renewalDueDays != nil, cycle.start > joined else { return nil }
         let previous = try scheme.period.cycle(before: cycle, joined: joined)
-        guard previous.end >= joined else { return nil }
-        // The calendar's last day bounds a due date past it.
-        let due = previous.end.ordinal > Day.latest.ordinal - dueDays ? Day.latest : previous.end.adding(days: dueDays)
+        guard previous.end >= joined, let due = scheme.renewalDue(of: previous) else { return nil }
         let found = renewals.first { $0.cycleStart == previous.start && $0.submitted <= day }
         let approved = found?.approved.flatMap { $0 <= day ? $0 : nil }
         let late = found.map { $0.submitted > due } ?? (day > due)
         return RenewalStanding(cycle: previous, due: due, submitted: found?.submitted, approved: approved, late: late)
+    }
+}
+
+extension Scheme {
+    /// When the renewal of `cycle` is due: its last day plus the scheme's days (the calendar's last
+    /// day at the latest); nil when the scheme takes no renewals.
+    public func renewalDue(of cycle: Cycle) -> Day? {
+        guard let dueDays = renewalDueDays else { return nil }
+        return cycle.end.ordinal > Day.latest.ordinal - dueDays ? Day.latest : cycle.end.adding(days: dueDays)
     }
 }

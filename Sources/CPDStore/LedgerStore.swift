@@ -334,8 +334,7 @@ public enum LedgerStore {
           (SELECT (now() AT TIME ZONE g.time_zone)::date FROM registry g) AS today,
           coalesce((SELECT string_agg(x.kind || ' ' || x.issued || ' ' || x.expires, ',' ORDER BY x.expires)
                     FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates,
-          coalesce((SELECT string_agg(n.cycle_start || ' ' || n.submitted || ' ' || coalesce(n.approved::text, '-'), ',')
-                    FROM renewal n WHERE n.practitioner = p.id), '') AS member_renewals
+          coalesce((SELECT \(LedgerStore.renewalsFolded) FROM renewal n WHERE n.practitioner = p.id), '') AS member_renewals
         FROM practitioner p JOIN scheme s ON s.code = p.scheme
         """) + " WHERE p.id = $1"
 
@@ -416,7 +415,7 @@ public enum LedgerStore {
                 WHERE c.practitioner = p.id AND c.kind IN (SELECT s.kind FROM scheme_certificate s WHERE s.scheme = p.scheme)
             ) r ON true
             LEFT JOIN LATERAL (
-                SELECT string_agg(n.cycle_start || ' ' || n.submitted || ' ' || coalesce(n.approved::text, '-'), ',') AS renewals
+                SELECT \(renewalsFolded) AS renewals
                 FROM renewal n WHERE n.practitioner = p.id
             ) n ON true
             LEFT JOIN ledger_entry e
@@ -535,6 +534,9 @@ public enum LedgerStore {
     }
 
     // MARK: - Internals
+
+    /// A member's renewals (`renewal n`) as one text, for the member queries; `foldedRenewals` reads it.
+    static let renewalsFolded = "string_agg(n.cycle_start || ' ' || n.submitted || ' ' || coalesce(n.approved::text, '-'), ',')"
 
     /// The renewals folded into text by the member queries: `cycle_start submitted approved|-`, comma-separated.
     static func foldedRenewals(_ text: String) throws -> [Renewal] {

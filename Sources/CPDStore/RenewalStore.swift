@@ -47,7 +47,7 @@ public enum RenewalStore {
     static func renewable(_ id: String, _ cycleDay: Day?, waitingFor done: String, _ c: PostgresConnection) throws -> (LedgerStore.Member, Cycle, Day) {
         let member = try LedgerStore.member(id, c)
         let scheme = member.scheme, joined = member.practitioner.joined
-        guard let dueDays = scheme.renewalDueDays else {
+        guard scheme.renewalDueDays != nil else {
             throw StoreError.invalid(ValidationError("practitioner", "\(id)'s scheme \(scheme.code) takes no renewals"))
         }
         let current = try scheme.period.cycle(containing: member.today, joined: joined)
@@ -69,7 +69,7 @@ public enum RenewalStore {
         guard cycle.end >= joined else {
             throw StoreError.invalid(ValidationError("cycle", "\(id) joined on \(joined), after the cycle \(cycle.start) to \(cycle.end)"))
         }
-        let due = cycle.end.ordinal > Day.latest.ordinal - dueDays ? Day.latest : cycle.end.adding(days: dueDays)
+        guard let due = scheme.renewalDue(of: cycle) else { throw StoreError.unexpected("renewal: the scheme takes no renewals after all") }
         return (member, cycle, due)
     }
 

@@ -43,8 +43,7 @@ extension LedgerStore {
         , w.request, p.id AS member, p.name AS member_name, p.joined, p.modalities, d.day, r.read_from::text AS read_from,
           coalesce((SELECT string_agg(x.kind || ' ' || x.issued || ' ' || x.expires, ',' ORDER BY x.expires)
                     FROM certificate x WHERE x.practitioner = p.id), '') AS member_certificates,
-          coalesce((SELECT string_agg(n.cycle_start || ' ' || n.submitted || ' ' || coalesce(n.approved::text, '-'), ',')
-                    FROM renewal n WHERE n.practitioner = p.id), '') AS member_renewals
+          coalesce((SELECT \(LedgerStore.renewalsFolded) FROM renewal n WHERE n.practitioner = p.id), '') AS member_renewals
         """ + "\n" + requestedMembers)
 
     /// Each request's sums from `read_from` to its day, per day, kind, category and delivery (as `records`).
