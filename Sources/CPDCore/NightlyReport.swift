@@ -11,6 +11,9 @@ public enum ReportSection: String, CaseIterable, Sendable, Comparable {
     case certificates
     /// Renewals of the last closed cycle not yet approved: due, overdue, or awaiting approval.
     case renewals
+    /// Audits waiting on someone (evidence not yet requested, due, overdue, to review, to decide, a
+    /// request to answer), and audits decided since the previous run.
+    case audits
     /// Per scheme, how many members stand where.
     case schemeStatus = "scheme_status"
     /// Completions and reversals recorded since the previous run, per course and per provider.
@@ -37,6 +40,8 @@ public enum ReportSection: String, CaseIterable, Sendable, Comparable {
             ["scheme", "practitioner", "name", "certificate", "state", "expires", "days_left"]
         case .renewals:
             ["scheme", "practitioner", "name", "cycle_start", "cycle_end", "due", "submitted", "state", "late"]
+        case .audits:
+            ["scheme", "practitioner", "name", "audit", "cycle_start", "cycle_end", "state", "due", "flag", "decided", "note"]
         case .schemeStatus:
             ["scheme", "title", "members", "compliant", "on_track", "at_risk", "non_compliant"]
         case .completionsByCourse:
@@ -62,6 +67,7 @@ public enum ReportSection: String, CaseIterable, Sendable, Comparable {
         case .atRisk: "Members at risk or non-compliant"
         case .certificates: "Required certificates missing, expired or expiring"
         case .renewals: "Renewals due, overdue or awaiting approval"
+        case .audits: "Audits open, overdue or decided since the previous run"
         case .schemeStatus: "Compliance status per scheme"
         case .completionsByCourse: "Completions since the previous run, per course"
         case .completionsByProvider: "Completions since the previous run, per provider"

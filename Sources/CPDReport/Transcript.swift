@@ -1,6 +1,6 @@
 /// A practitioner's record for one cycle, made from the answers to `points` and `statement` for it
 /// (their data lines after `format json`): the standing and its rules, the renewal of the cycle
-/// before, the certificates, and the entries. As a page that prints well, and as a CSV of
+/// before, the audit of the cycle, the certificates, and the entries. As a page that prints well, and as a CSV of
 /// `part,name,value,detail` rows a spreadsheet opens.
 public struct Transcript: Sendable {
     public var summary: [String: String]
@@ -8,8 +8,10 @@ public struct Transcript: Sendable {
     public var renewal: [String: String]?
     public var certificates: [[String: String]]
     public var entries: [[String: String]]
+    /// The audits of this cycle (`audit.list`'s lines for the member whose `cycle_start` is the cycle's).
+    public var audits: [[String: String]]
 
-    public init(points: [String], statement: [String]) throws(ReportFormatError) {
+    public init(points: [String], statement: [String], audits: [String] = []) throws(ReportFormatError) {
         func objects(_ lines: [String], _ what: String) throws(ReportFormatError) -> [[String: String]] {
             var objects: [[String: String]] = []
             for (index, line) in lines.enumerated() {
@@ -27,6 +29,8 @@ public struct Transcript: Sendable {
         renewal = standing.first { $0["kind"] == "renewal" }
         certificates = standing.filter { $0["kind"] == "certificate" }
         entries = try objects(statement, "statement")
+        let start = summary["cycle_start"]
+        self.audits = try objects(audits, "audit.list").filter { $0["kind"] == "audit" && $0["cycle_start"] == start }
     }
 
     /// `part,name,value,detail`: the cycle, the standing's figures, each rule, the renewal, each
@@ -44,6 +48,10 @@ public struct Transcript: Sendable {
         if let renewal {
             let detail = ["due", "submitted", "approved"].compactMap { key in renewal[key].map { "\(key)=\($0)" } }.joined(separator: " ")
             rows.append(["renewal", "\(renewal["cycle_start"] ?? "") to \(renewal["cycle_end"] ?? "")", renewal["late"] == "yes" ? "late" : "on time", detail])
+        }
+        for audit in audits {
+            let detail = ["due", "overdue", "evidence", "pending", "exempt_until", "decided", "note"].compactMap { key in audit[key].map { "\(key)=\($0)" } }
+            rows.append(["audit", audit["audit"] ?? "", audit["state"] ?? "", detail.joined(separator: " ")])
         }
         for certificate in certificates {
             rows.append(["certificate", certificate["certificate"] ?? "", certificate["state"] ?? "", certificate["expires"].map { "expires=\($0)" } ?? ""])
@@ -79,6 +87,7 @@ public struct Transcript: Sendable {
         html += "</dl>\n"
         html += Self.table("Rules", id: "rules", ["rule", "value", "limit", "met", "missing", "uncounted", "over"], rules)
         html += Self.table("Renewal of the cycle before", id: "renewal", ["cycle_start", "cycle_end", "due", "submitted", "approved", "late"], renewal.map { [$0] } ?? [])
+        html += Self.table("Audit of this cycle", id: "audit", ["audit", "state", "due", "overdue", "evidence", "pending", "exempt_until", "decided", "note"], audits)
         html += Self.table("Certificates", id: "certificates", ["certificate", "state", "expires"], certificates)
         html += Self.table("Entries", id: "entries", ["entry", "date", "kind", "points", "course", "version", "reverses", "counted", "reason", "recorded_by"], entries)
         return html + "</body>\n</html>\n"

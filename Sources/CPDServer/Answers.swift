@@ -38,6 +38,78 @@ extension CommandRunner {
         return record
     }
 
+    static func sampleRecord(_ sample: AuditStore.Sample) -> Record {
+        var record = Record()
+        record.add("kind", "sample")
+        record.add("sample", String(sample.id))
+        record.add("scheme", sample.scheme)
+        record.add("cycle", sample.cycleDay.description)
+        record.add("moment", "\(sample.momentDay)T00:00")
+        record.add("time_zone", sample.timeZone)
+        record.add("share", sample.share.description)
+        record.add("head_entry", String(sample.headEntry))
+        record.add("seed", sample.seed)
+        record.add("method", "key=sha256(seed:practitioner); lowest keys first; ceil(considered*share/100) selected")
+        record.add("considered", String(sample.considered))
+        record.add("selected", String(sample.selected))
+        record.add("drawn_by", sample.drawnBy)
+        return record
+    }
+
+    static func drawnRecord(_ drawn: AuditStore.Drawn) -> Record {
+        var record = Record()
+        record.add("kind", "member")
+        record.add("practitioner", drawn.practitioner)
+        record.add("cycle_start", drawn.cycle.start.description)
+        record.add("cycle_end", drawn.cycle.end.description)
+        record.add("key", drawn.key)
+        record.add("outcome", drawn.outcome)
+        record.add("audit", drawn.audit.map(String.init))
+        return record
+    }
+
+    static func auditRecord(_ row: AuditStore.Row) -> Record {
+        let a = row.audit
+        var record = Record()
+        record.add("kind", "audit")
+        record.add("audit", String(row.id))
+        record.add("sample", String(row.sample))
+        record.add("scheme", row.scheme)
+        record.add("practitioner", row.practitioner)
+        record.add("cycle_start", row.cycle.start.description)
+        record.add("cycle_end", row.cycle.end.description)
+        record.add("state", a.state.rawValue)
+        record.add("due", a.due?.description)
+        record.add("overdue", a.isOverdue(on: row.today) ? "yes" : "no")
+        record.add("evidence", String(row.evidence))
+        record.add("pending", a.pending?.ask.rawValue)
+        record.add("pending_until", a.pending?.until.description)
+        record.add("exempt_until", a.exemptUntil?.description)
+        record.add("decided", a.decided?.description)
+        record.add("note", a.note)
+        return record
+    }
+
+    static func auditEventRecord(_ event: AuditStore.Event) -> Record {
+        var record = Record()
+        record.add("kind", "event")
+        record.add("day", event.day.description)
+        record.add("event", event.event)
+        record.add("by", event.by)
+        record.add("detail", event.detail)
+        return record
+    }
+
+    static func evidenceRecord(_ evidence: AuditStore.Evidence) -> Record {
+        var record = Record()
+        record.add("kind", "evidence")
+        record.add("sha256", evidence.sha256)
+        record.add("description", evidence.description)
+        record.add("submitted", evidence.submitted.description)
+        record.add("by", evidence.by)
+        return record
+    }
+
     static func standingLines(_ member: LedgerStore.MemberStanding, json: Bool) -> [String] {
         let s = member.standing
         var summary = Record()

@@ -79,6 +79,29 @@ struct Arguments {
         return anchors
     }
 
+    /// An audit's number.
+    func audit(_ key: String = "audit") throws(ValidationError) -> Int64 {
+        guard let value = Int64(try required(key)), value > 0 else { throw ValidationError(key, "is an audit number") }
+        return value
+    }
+
+    /// A file's SHA-256 as 64 hex digits, kept in lower case.
+    func sha256(_ key: String) throws(ValidationError) -> String {
+        let text = try required(key)
+        guard text.utf8.count == 64, text.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) || ($0 >= 97 && $0 <= 102) }) else {
+            throw ValidationError(key, "is the file's SHA-256: 64 hex digits (as sha256sum prints it)")
+        }
+        return text.lowercased()
+    }
+
+    /// Free text a person wrote (a reason, a note, a description): not blank, at most 500 characters.
+    func prose(_ key: String) throws(ValidationError) -> String? {
+        guard let text = request[key] else { return nil }
+        guard !text.allSatisfy(\.isWhitespace) else { throw ValidationError(key, "is empty") }
+        guard text.unicodeScalars.count <= 500 else { throw ValidationError(key, "is longer than 500 characters") }
+        return text
+    }
+
     /// `uid=` or `user=` (the session has checked that exactly one is given).
     func account() throws(ValidationError) -> PrincipalStore.Grant.Account {
         if let uid = request["uid"] {

@@ -137,6 +137,31 @@ public struct CommandRunner: Sendable {
             let renewal = try await store.approveRenewal(practitioner: practitioner, cycle: cycle, by: who.name)
             return [Self.renewalRecord(renewal).line(json: json), ResponseLine.ok(renewal.replayed ? "already approved" : "approved")]
 
+        case .auditDraw(let scheme, let cycle, let share):
+            let (sample, drawn) = try await store.drawAudits(scheme: scheme, day: cycle, share: share, by: who.name)
+            let selected = drawn.filter { $0.outcome == "selected" }
+            return [Self.sampleRecord(sample).line(json: json)] + selected.map { Self.drawnRecord($0).line(json: json) }
+                + [ResponseLine.ok("sample \(sample.id)" + (sample.replayed ? " already drawn" : "") + ": selected \(sample.selected) of \(sample.considered)")]
+
+        case .auditSample(let scheme, let cycle):
+            let (sample, drawn) = try await store.auditSample(scheme: scheme, day: cycle)
+            return [Self.sampleRecord(sample).line(json: json)] + drawn.map { Self.drawnRecord($0).line(json: json) }
+                + [ResponseLine.ok("\(drawn.count) members considered")]
+
+        case .auditList(let asked, let scheme, let state):
+            let practitioner = who.role == .practitioner ? try Self.subject(asked, who) : asked
+            let audits = try await store.audits(practitioner: practitioner, scheme: scheme, state: state)
+            return audits.map { Self.auditRecord($0).line(json: json) } + [ResponseLine.ok("\(audits.count) audits")]
+
+        case .auditShow(let id):
+            let (audit, events, evidence) = try await store.audit(id, owner: try Self.owner(who))
+            return [Self.auditRecord(audit).line(json: json)] + events.map { Self.auditEventRecord($0).line(json: json) }
+                + evidence.map { Self.evidenceRecord($0).line(json: json) } + [ResponseLine.ok()]
+
+        case .auditStep(let id, let action):
+            let audit = try await store.stepAudit(id, action, owner: try Self.owner(who), by: who.name)
+            return [Self.auditRecord(audit).line(json: json), ResponseLine.ok((audit.replayed ? "already " : "") + audit.audit.state.rawValue)]
+
         case .statement(let asked, let from, let to):
             let lines = try await store.statement(practitioner: try Self.subject(asked, who), from: from, to: to)
             let carries = lines.filter { $0.entry == nil }.count
@@ -200,6 +225,14 @@ public struct CommandRunner: Sendable {
             lines.append(ResponseLine.ok("report date=\(made.date) run=\(made.run) rows=\(made.rows.count)"))
         }
         return lines
+    }
+
+    /// The practitioner whose audits a principal may see and answer: a practitioner's own; nil for
+    /// the roles that may see every audit.
+    static func owner(_ who: Principal) throws -> String? {
+        guard who.role == .practitioner else { return nil }
+        guard let own = who.practitioner else { throw StoreError.permissionDenied("this principal names no practitioner") }
+        return own
     }
 
     /// Whose points or statement: a practitioner means themselves; others must name one.

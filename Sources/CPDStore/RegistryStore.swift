@@ -137,6 +137,30 @@ public final class RegistryStore: Sendable {
         try await onPool("renewal.approve") { c in try RenewalStore.approve(practitioner: practitioner, cycleDay: cycle, by: principal, c) }
     }
 
+    public func drawAudits(scheme: String, day: Day, share: Points, by principal: String) async throws(StoreError) -> (AuditStore.Sample, [AuditStore.Drawn]) {
+        try await onPool("audit.draw") { c in try AuditStore.draw(scheme: scheme, day: day, share: share, by: principal, c) }
+    }
+
+    public func auditSample(scheme: String, day: Day) async throws(StoreError) -> (AuditStore.Sample, [AuditStore.Drawn]) {
+        try await onPool("audit.sample") { c in try AuditStore.sample(scheme: scheme, day: day, c) }
+    }
+
+    public func audits(practitioner: String?, scheme: String?, state: AuditState?) async throws(StoreError) -> [AuditStore.Row] {
+        try await onPool("audit.list") { c in try AuditStore.list(practitioner: practitioner, scheme: scheme, state: state, c) }
+    }
+
+    public func audit(_ id: Int64, owner: String?) async throws(StoreError) -> (AuditStore.Row, [AuditStore.Event], [AuditStore.Evidence]) {
+        try await onPool("audit.show") { c in
+            let row = try AuditStore.audit(id, owner: owner, c)
+            let (events, evidence) = try AuditStore.history(id, c)
+            return (row, events, evidence)
+        }
+    }
+
+    public func stepAudit(_ id: Int64, _ action: AuditStore.Action, owner: String?, by principal: String) async throws(StoreError) -> AuditStore.Row {
+        try await onPool("audit step") { c in try AuditStore.step(id, action, owner: owner, by: principal, c) }
+    }
+
     public func addCertificate(_ certificate: Certificate, by principal: String) async throws(StoreError) {
         try await onPool("certificate.add") { c in try SchemeStore.addCertificate(certificate, by: principal, c) }
     }

@@ -93,6 +93,7 @@ public enum ReportStore {
             ]))
             var timings: [(part: String, took: Duration)] = []
             try timed("standings", &timings) { try standings(on: date, c, emit: emit) }
+            try timed("audits", &timings) { try audits(on: date, since: previous?.snapshot, c, emit: emit) }
             try timed("completions", &timings) { try completions(after: since, upTo: ledgerHead, c, emit: emit) }
             try timed("course_events", &timings) { try courseEvents(since: previous?.snapshot, c, emit: emit) }
             try timed("rejected_writes", &timings) { try rejectedWrites(since: previous?.snapshot, c, emit: emit) }
@@ -172,6 +173,38 @@ public enum ReportStore {
         for (code, title) in titles {
             let count = counts[code] ?? [:]
             try emit(ReportRow(.schemeStatus, [code, title, String(members[code] ?? 0)] + ComplianceStatus.allCases.map { String(count[$0, default: 0]) }))
+        }
+    }
+
+    /// Every open audit with what it waits for (`flag`), and every audit decided since the previous
+    /// run, by scheme, earliest due first.
+    static func audits(on date: Day, since snapshot: String?, _ c: PostgresConnection, emit: (ReportRow) throws -> Void) throws {
+        for row in try c.query(
+            """
+            SELECT p.scheme, a.practitioner, p.name, a.id, a.cycle_start, a.cycle_end, a.state, a.due, a.pending, a.decided, a.note
+            FROM audit a JOIN practitioner p ON p.id = a.practitioner
+            WHERE a.state NOT IN ('passed', 'failed', 'exempt')
+               OR EXISTS (SELECT 1 FROM audit_event e WHERE e.audit = a.id AND e.event IN ('passed', 'failed', 'exemption_granted') AND \(newSince("e")))
+            ORDER BY p.scheme, a.due NULLS FIRST, a.id
+            """, [snapshot])
+        {
+            let stateText: String = try row["state"]
+            let due: Day? = try row["due"]
+            let pending: String? = try row["pending"]
+            let flag: String
+            switch AuditState(rawValue: stateText) {
+            case _ where pending != nil: flag = "\(pending ?? "")_asked"
+            case .selected?: flag = "not_requested"
+            case .requested?: flag = due.map { date > $0 } == true ? "overdue" : "due"
+            case .submitted?: flag = "to_review"
+            case .reviewed?: flag = "to_decide"
+            default: flag = "decided"
+            }
+            try emit(ReportRow(.audits, [
+                try row["scheme"], try row["practitioner"], try row["name"], String(try row["id"] as Int64), (try row["cycle_start"] as Day).description,
+                (try row["cycle_end"] as Day).description, stateText, due?.description ?? "", flag, (try row["decided"] as Day?)?.description ?? "",
+                try row["note"] as String? ?? "",
+            ]))
         }
     }
 

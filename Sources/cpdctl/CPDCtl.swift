@@ -119,7 +119,7 @@ enum OneShot {
     static let subcommands: Set<String> = ["send", "ping", "import", "report", "transcript", "help", "-h", "--help", "--version"]
     /// Words that begin a dotted command: `course search` is `course.search`.
     static let families: Set<String> = [
-        "provider", "course", "scheme", "practitioner", "certificate", "completion", "entry", "report", "ledger", "principal", "renewal",
+        "provider", "course", "scheme", "practitioner", "certificate", "completion", "entry", "report", "ledger", "principal", "renewal", "audit",
     ]
 
     static func rewrite(_ arguments: [String]) -> [String] {

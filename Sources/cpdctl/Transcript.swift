@@ -58,9 +58,11 @@ struct TranscriptCommand: ParsableCommand {
         }
         let statement = try client.request("statement" + who + " from=" + ResponseLine.quote(start) + " to=" + ResponseLine.quote(end))
         try Self.check(statement)
+        let audits = try client.request("audit.list" + who)
+        try Self.check(audits)
         let transcript: Transcript
         do {
-            transcript = try Transcript(points: points.data, statement: statement.data)
+            transcript = try Transcript(points: points.data, statement: statement.data, audits: audits.data)
         } catch {
             FileHandle.standardError.write(Data("cpdctl: cpdd's answers are not readable: \(error)\n".utf8))
             throw ExitCode(1)

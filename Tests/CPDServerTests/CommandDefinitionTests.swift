@@ -48,7 +48,8 @@ import TestSupport
         #expect(writes == [
             "provider.add", "course.add", "course.update", "course.publish", "course.retire", "scheme.add", "scheme.rule",
             "scheme.certificate", "practitioner.add", "certificate.add", "completion.record", "entry.reverse", "entry.adjust",
-            "principal.add", "principal.remove", "renewal.submit", "renewal.approve",
+            "principal.add", "principal.remove", "renewal.submit", "renewal.approve", "audit.draw", "audit.request", "audit.submit",
+            "audit.review", "audit.decide", "audit.ask", "audit.answer",
         ])
         #expect(CommandTable.all.filter { $0.effect == .batchedWrite }.map(\.name) == ["completion.record"])
         #expect(Set(CommandTable.all.filter(\.changesPrincipals).map(\.name)) == ["principal.add", "principal.remove"])

@@ -178,6 +178,10 @@ struct RoleMatrixTests {
         for c in ["points", "statement"] { who[c] = [.admin, .reporter, .practitioner] }
         who["renewal.submit"] = [.admin, .practitioner]
         who["renewal.approve"] = [.admin]
+        for c in ["audit.draw", "audit.request", "audit.review", "audit.decide", "audit.answer"] { who[c] = [.admin] }
+        for c in ["audit.submit", "audit.ask"] { who[c] = [.admin, .practitioner] }
+        for c in ["audit.list", "audit.show"] { who[c] = [.admin, .reporter, .practitioner] }
+        who["audit.sample"] = [.admin, .reporter]
         who["ledger.verify"] = [.admin, .reporter]
         who["report.nightly"] = [.admin, .reporter]
         return who
@@ -234,6 +238,12 @@ struct RoleMatrixTests {
                     "points": "points practitioner=P-1", "statement": "statement practitioner=P-1", "ledger.verify": "ledger.verify",
                     "renewal.submit": "renewal.submit practitioner=P-1", "renewal.approve": "renewal.approve practitioner=P-1",
                     "report.nightly": "report.nightly date=2026-11-01",
+                    "audit.draw": "audit.draw scheme=S cycle=2024-08-01 share=10", "audit.sample": "audit.sample scheme=S cycle=2024-08-01",
+                    "audit.list": "audit.list", "audit.show": "audit.show audit=999", "audit.request": "audit.request audit=999 due=2030-01-01",
+                    "audit.submit": "audit.submit audit=999 description=Certificate sha256=\(String(repeating: "ab", count: 32))",
+                    "audit.review": "audit.review audit=999", "audit.decide": "audit.decide audit=999 outcome=passed note=Fine",
+                    "audit.ask": "audit.ask audit=999 kind=exemption until=2030-01-01 reason=Leave",
+                    "audit.answer": "audit.answer audit=999 kind=exemption decision=granted",
                     "principal.add": "principal.add role=reporter user=zz_\(role.rawValue)", "principal.list": "principal.list",
                     "principal.remove": "principal.remove user=nobody_here",
                 ]

@@ -23,6 +23,8 @@ import TestSupport
                 "completion.record practitioner=P-1 course=C8 completed=2025-08-01 key=a1",
                 "completion.record practitioner=P-1 course=C3 completed=2025-09-01 key=a2",
                 "completion.record practitioner=P-1 course=C3 completed=2026-08-01 key=a3",  // the next cycle: not in this transcript
+                // The cycle is audited: drawn (every member), evidence asked for.
+                "audit.draw scheme=MYO cycle=2025-08-01 share=100", "audit.request audit=1 due=2030-01-01",
             ] { #expect(try c.request(line).isOK, "\(line)") }
             for file in ["t.csv", "t.html"] {
                 let (status, said) = try ChildProcess.run([cpdctl, "transcript", "--socket", socket, "--practitioner", "P-1", "--cycle", "2025-08-01", "--out", out + "/" + file])
@@ -42,6 +44,7 @@ import TestSupport
             "standing,required,20.00,", "standing,earned,11.00,", "standing,counted,11.00,", "standing,carried,0.00,",
             "standing,shortfall,9.00,", "standing,status,non_compliant,", "standing,days_left,0,",
             "rule,delivery=in_person min=4,8.00,limit=4.00 met=yes",
+            "audit,1,requested,due=2030-01-01 overdue=no evidence=0",
             "certificate,first_aid,current,expires=2028-01-01",
             "entry,1,8.00,2025-08-01 completion C8 v1", "entry,2,3.00,2025-09-01 completion C3 v1",
         ])
@@ -53,8 +56,9 @@ import TestSupport
         ])
         #expect(status == 0, "\(dom)")
         #expect(dom.contains("<dd id=\"counted\">11.00</dd>") && dom.contains("<dd id=\"status\">non_compliant</dd>"), "\(dom.prefix(2000))")
-        // Rules: a header and 1 row; no renewal (the scheme takes none); certificates: 2; entries: a header and 2.
-        #expect(dom.components(separatedBy: "<tr>").count - 1 == 2 + 2 + 3)
+        // Rules: a header and 1 row; no renewal (the scheme takes none); the audit: 2; certificates: 2; entries: a header and 2.
+        #expect(dom.components(separatedBy: "<tr>").count - 1 == 2 + 2 + 2 + 3)
         #expect(dom.contains("<section id=\"renewal\">") && dom.contains("<table id=\"entries-table\">"))
+        #expect(dom.contains("<table id=\"audit-table\">") && dom.contains("<td>requested</td><td>2030-01-01</td>"), "\(dom.prefix(3000))")
     }
 }

@@ -82,6 +82,12 @@ import TestSupport
         #expect(p1007?.value == Points(20) && p1007?.limit == Points(10) && p1007?.met == true)
         let p1006 = try LedgerStore.standing(practitioner: "P-1006", on: day("2026-12-31"), app).standing.rules.first
         #expect(p1006?.value == Points(8) && p1006?.gap == Points(2))
+        // FHT's advisory 80% clinical: P-1012's year to 2026-09-08 has 7 clinical of 10, one short of
+        // the advice and compliant all the same.
+        let fht = try LedgerStore.standing(practitioner: "P-1012", on: day("2026-09-08"), app).standing
+        #expect(fht.status == .compliant && fht.shortfall == .zero)
+        #expect(fht.rules.map(\.rule.description) == ["category=clinical min_share=80 advisory=yes"])
+        #expect(fht.rules.first?.met == false && fht.rules.first?.value == Points(7) && fht.rules.first?.gap == Points(1))
         // P-1010's in-person hours are 8 clinical: 4 short of 12.
         let florida = try LedgerStore.standing(practitioner: "P-1010", on: day("2026-12-31"), app)
         #expect(florida.standing.rules.last?.value == Points(8) && florida.standing.rules.last?.gap == Points(4) && florida.standing.rules.last?.met == false)

@@ -40,6 +40,12 @@ public enum StoreCommand: Sendable {
     case points(practitioner: String?, on: Day?)
     case renewalSubmit(practitioner: String?, cycle: Day?)
     case renewalApprove(practitioner: String, cycle: Day?)
+    case auditDraw(scheme: String, cycle: Day, share: Points)
+    case auditSample(scheme: String, cycle: Day)
+    case auditList(practitioner: String?, scheme: String?, state: AuditState?)
+    case auditShow(audit: Int64)
+    /// A step in an audit's life: `audit.request`, `.submit`, `.review`, `.decide`, `.ask`, `.answer`.
+    case auditStep(audit: Int64, AuditStore.Action)
     case statement(practitioner: String?, from: Day?, to: Day?)
     case reportNightly(date: Day?)
     case ledgerVerify(anchors: [LedgerAnchor])

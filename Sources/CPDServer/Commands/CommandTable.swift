@@ -8,7 +8,7 @@ public enum CommandTable {
     static let adminOrProvider: Set<Role> = [.admin, .provider]
     static let readers: Set<Role> = [.admin, .reporter, .practitioner]
 
-    public static let all: [CommandDefinition] = session + catalogue + schemes + ledger + principals
+    public static let all: [CommandDefinition] = session + catalogue + schemes + ledger + audits + principals
 
     public static let byName: [String: CommandDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
@@ -226,6 +226,75 @@ public enum CommandTable {
         CommandDefinition("ledger.verify", [.admin, .reporter], optional: ["anchors"], effect: .read,
                           summary: "check the ledger's hash chain, and that heads published earlier (anchors=ENTRY:HASH,...) still hold") { a in
             .store(.ledgerVerify(anchors: try a.anchors("anchors")))
+        },
+    ]
+
+    /// `kind=extension|exemption`.
+    static func auditAsk(_ a: Arguments) throws(ValidationError) -> AuditAsk {
+        let text = try a.required("kind")
+        guard let ask = AuditAsk(rawValue: text) else { throw ValidationError("kind", "'\(text.prefix(20))' is not extension or exemption") }
+        return ask
+    }
+
+    static let audits: [CommandDefinition] = [
+        CommandDefinition("audit.draw", [.admin], required: ["scheme", "cycle", "share"], effect: .write,
+                          summary: "draw the audit sample of share= percent of a scheme's members for the closed cycle holding cycle=") { a in
+            let share = try a.required("share", a.points)
+            guard share.hundredths > 0, share.hundredths <= 10_000 else { throw ValidationError("share", "is a percentage above 0, at most 100") }
+            return .store(.auditDraw(scheme: try a.required("scheme"), cycle: try a.required("cycle", a.day), share: share))
+        },
+        CommandDefinition("audit.sample", [.admin, .reporter], required: ["scheme", "cycle"], effect: .read,
+                          summary: "the sample drawn for the cycle holding cycle=: its seed and method, and every member considered") { a in
+            .store(.auditSample(scheme: try a.required("scheme"), cycle: try a.required("cycle", a.day)))
+        },
+        CommandDefinition("audit.list", readers, optional: ["practitioner", "scheme", "state"], effect: .read,
+                          summary: "audits, newest first (a practitioner's own)") { a in
+            let state = try a.text("state").map { (text: String) throws(ValidationError) -> AuditState in
+                guard let state = AuditState(rawValue: text) else {
+                    throw ValidationError("state", "'\(text.prefix(20))' is not one of \(AuditState.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return state
+            }
+            return .store(.auditList(practitioner: a.text("practitioner"), scheme: a.text("scheme"), state: state))
+        },
+        CommandDefinition("audit.show", readers, required: ["audit"], effect: .read, summary: "one audit, its history and its evidence") { a in
+            .store(.auditShow(audit: try a.audit()))
+        },
+        CommandDefinition("audit.request", [.admin], required: ["audit", "due"], effect: .write,
+                          summary: "ask the member for evidence by due=") { a in
+            .store(.auditStep(audit: try a.audit(), .request(due: try a.required("due", a.day))))
+        },
+        CommandDefinition("audit.submit", [.admin, .practitioner], required: ["audit", "description", "sha256"], effect: .write,
+                          summary: "supply evidence: what it is, and the SHA-256 of the file") { a in
+            .store(.auditStep(audit: try a.audit(), .submit(sha256: try a.sha256("sha256"), description: try a.required("description", a.prose))))
+        },
+        CommandDefinition("audit.review", [.admin], required: ["audit"], optional: ["note"], effect: .write,
+                          summary: "mark the evidence reviewed") { a in
+            .store(.auditStep(audit: try a.audit(), .review(note: try a.prose("note"))))
+        },
+        CommandDefinition("audit.decide", [.admin], required: ["audit", "outcome", "note"], effect: .write,
+                          summary: "pass or fail a reviewed audit (or fail one overdue with no evidence), with the reviewer's note") { a in
+            let passed: Bool
+            switch try a.required("outcome") {
+            case "passed": passed = true
+            case "failed": passed = false
+            case let other: throw ValidationError("outcome", "'\(other.prefix(20))' is not passed or failed")
+            }
+            return .store(.auditStep(audit: try a.audit(), .decide(passed: passed, note: try a.required("note", a.prose))))
+        },
+        CommandDefinition("audit.ask", [.admin, .practitioner], required: ["audit", "kind", "until", "reason"], effect: .write,
+                          summary: "ask for an extension (a later due date) or an exemption (until a day)") { a in
+            .store(.auditStep(audit: try a.audit(), .ask(try auditAsk(a), until: try a.required("until", a.day), reason: try a.required("reason", a.prose))))
+        },
+        CommandDefinition("audit.answer", [.admin], required: ["audit", "kind", "decision"], optional: ["note"], effect: .write,
+                          summary: "grant or refuse the member's request") { a in
+            let granted: Bool
+            switch try a.required("decision") {
+            case "granted": granted = true
+            case "refused": granted = false
+            case let other: throw ValidationError("decision", "'\(other.prefix(20))' is not granted or refused")
+            }
+            return .store(.auditStep(audit: try a.audit(), .answer(try auditAsk(a), granted: granted, note: try a.prose("note"))))
         },
     ]
 

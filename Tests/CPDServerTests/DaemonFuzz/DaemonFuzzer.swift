@@ -172,6 +172,11 @@ final class DaemonFuzzer {
         case "course.add": if let code = a["code"], let provider = a["provider"] { world.courses[code] = provider }
         case "scheme.add": if let code = a["code"], !world.schemes.contains(code) { world.schemes.append(code) }
         case "practitioner.add": if let id = a["id"], !world.practitioners.contains(id) { world.practitioners.append(id) }
+        case "audit.draw", "audit.list":
+            for line in response.data {
+                guard let fields = Self.fields(line), let audit = fields["audit"], !audit.isEmpty, !world.audits.contains(audit) else { continue }
+                world.audits.append(audit)
+            }
         case "completion.record", "entry.reverse", "entry.adjust":
             let fields = Dictionary(response.final.split(separator: " ").dropFirst().compactMap { part -> (String, String)? in
                 let pair = part.split(separator: "=", maxSplits: 1)
@@ -229,6 +234,25 @@ final class DaemonFuzzer {
             }
         }
         unchecked.removeAll()
+        // An audit's state is where its events have taken it, and a sample's count is its audits.
+        let astray = try daemon.owner.query("""
+            SELECT a.id, a.state, (SELECT e.event FROM audit_event e WHERE e.audit = a.id
+                                   AND e.event IN ('selected', 'requested', 'submitted', 'reviewed', 'passed', 'failed', 'exemption_granted')
+                                   ORDER BY e.id DESC LIMIT 1) AS last
+            FROM audit a
+            """).filter { row in
+                let state: String = (try? row["state"]) ?? "", last: String = (try? row["last"]) ?? ""
+                return state != (last == "exemption_granted" ? "exempt" : last)
+            }
+        guard astray.isEmpty else {
+            throw FuzzFailure(description: "audit \((try? astray[0]["id"] as Int64) ?? 0) is \((try? astray[0]["state"] as String) ?? "") but its history says otherwise")
+        }
+        let miscounted = try daemon.owner.query("""
+            SELECT s.id FROM audit_sample s
+            WHERE s.selected <> (SELECT count(*) FROM audit a WHERE a.sample = s.id)
+               OR s.considered <> (SELECT count(*) FROM audit_draw d WHERE d.sample = s.id AND d.outcome IN ('selected', 'not_selected'))
+            """)
+        guard miscounted.isEmpty else { throw FuzzFailure(description: "audit sample \((try? miscounted[0][0] as Int64) ?? 0) counts differ from its rows") }
         // A balance is the sum of its entries: `earned` over the cycle `points` names, against the
         // ledger's own rows for those days.
         for _ in 0..<2 {

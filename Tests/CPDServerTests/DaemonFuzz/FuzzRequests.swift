@@ -29,6 +29,8 @@ struct FuzzWorld {
     var keys: [String] = ["k-setup"]
     /// Heads of the chain seen so far (`ENTRY:HASH`): each must hold for ever.
     var heads: [String] = []
+    /// Audits opened by draws the fuzzer saw.
+    var audits: [String] = []
     var fresh = 0
 
     mutating func freshName(_ prefix: String) -> String {
@@ -237,6 +239,43 @@ struct FuzzRequests {
             if role == "practitioner" || r.chance(10) { a.append(("practitioner", r.pick(w.practitioners + ["NOPE"]))) }
             return a
         },
+        "audit.draw": { r, w, _ in
+            [("scheme", r.pick(w.schemes + ["NOPE"])), ("cycle", r.chance(70) ? r.pick(FuzzEdges.plausibleDays) : r.pick(FuzzEdges.days)),
+             ("share", r.chance(60) ? r.pick(["10", "50", "100", "33.33", "0.01"]) : r.pick(["0", "100.01", "-5", "1.234"] + FuzzEdges.points))]
+        },
+        "audit.sample": { r, w, _ in
+            [("scheme", r.pick(w.schemes + ["NOPE"])), ("cycle", r.chance(70) ? r.pick(FuzzEdges.plausibleDays) : r.pick(FuzzEdges.days))]
+        },
+        "audit.list": { r, w, who in
+            var a: [(String, String)] = []
+            if r.chance(40) { a.append(("practitioner", practitioner(&r, w, who))) }
+            if r.chance(30) { a.append(("scheme", r.pick(w.schemes + ["NOPE"]))) }
+            if r.chance(30) { a.append(("state", r.pick(AuditState.allCases.map(\.rawValue) + ["open", ""]))) }
+            return a
+        },
+        "audit.show": { r, w, _ in [("audit", audit(&r, w))] },
+        "audit.request": { r, w, _ in [("audit", audit(&r, w)), ("due", auditDay(&r))] },
+        "audit.submit": { r, w, _ in
+            let hex = String((0..<64).map { _ in r.pick(Array("0123456789abcdef")) })
+            return [("audit", audit(&r, w)), ("description", text(&r)),
+                    ("sha256", r.chance(80) ? (r.chance(20) ? hex.uppercased() : hex) : r.pick(["", "abc", String(repeating: "g", count: 64), hex + "0"]))]
+        },
+        "audit.review": { r, w, _ in
+            var a = [("audit", audit(&r, w))]
+            if r.chance(50) { a.append(("note", text(&r))) }
+            return a
+        },
+        "audit.decide": { r, w, _ in
+            [("audit", audit(&r, w)), ("outcome", r.pick(["passed", "failed", "failed", "maybe", ""])), ("note", text(&r))]
+        },
+        "audit.ask": { r, w, _ in
+            [("audit", audit(&r, w)), ("kind", r.pick(["extension", "exemption", "holiday"])), ("until", auditDay(&r)), ("reason", text(&r))]
+        },
+        "audit.answer": { r, w, _ in
+            var a = [("audit", audit(&r, w)), ("kind", r.pick(["extension", "exemption", "holiday"])), ("decision", r.pick(["granted", "refused", "yes"]))]
+            if r.chance(40) { a.append(("note", text(&r))) }
+            return a
+        },
         "principal.list": { _, _, _ in [] },
         "principal.remove": { r, _, _ in
             [r.chance(80) ? ("user", r.pick(["cpdf_spare", "cpdf_spare", "no_such_account", "nobody"])) : ("uid", r.pick(["4000000", "x"]))]
@@ -263,6 +302,13 @@ struct FuzzRequests {
     static func course(_ r: inout FuzzRandom, _ w: FuzzWorld, _ who: FuzzIdentity) -> String {
         if let mine = who.provider, r.chance(60), let own = w.courses.filter({ $0.value == mine }).keys.sorted().first { return own }
         return r.chance(90) ? r.pick(w.courses.keys.sorted()) : r.pick(["NOPE", "c-calm", ""])
+    }
+    static func audit(_ r: inout FuzzRandom, _ w: FuzzWorld) -> String {
+        r.chance(85) && !w.audits.isEmpty ? r.pick(w.audits) : r.pick(["1", "2", "0", "-1", "x", "9223372036854775807", "99999999999999999999", ""])
+    }
+    /// Due dates and exemptions look ahead: today's neighbours and later days, besides the edges.
+    static func auditDay(_ r: inout FuzzRandom) -> String {
+        r.chance(60) ? r.pick(["2026-11-29", "2026-11-30", "2026-12-31", "2027-01-15", "2027-06-30", "2030-12-31"]) : day(&r)
     }
     static func key(_ r: inout FuzzRandom, _ w: inout FuzzWorld) -> String {
         switch r.below(10) {
