@@ -51,6 +51,20 @@ extension Compliance {
     }
 }
 
+extension Compliance {
+    /// Whether an entry dated `effective` is left uncounted by a late renewal of the cycle before
+    /// its own, as known on `day`: under a scheme that counts only activity after a late renewal's
+    /// approval, an entry of that cycle dated on or before the approval (or any, while unapproved).
+    public static func leftUncountedByLateRenewal(
+        _ effective: Day, scheme: Scheme, joined: Day, renewals: [Renewal], on day: Day
+    ) throws(DayOutOfRange) -> Bool {
+        guard scheme.lateRenewal == .countAfterApproval else { return false }
+        let cycle = try scheme.period.cycle(containing: effective, joined: joined)
+        guard let renewal = try renewal(before: cycle, scheme: scheme, joined: joined, renewals: renewals, on: day), renewal.late else { return false }
+        return renewal.approved.map { effective <= $0 } ?? true
+    }
+}
+
 extension Scheme {
     /// When the renewal of `cycle` is due: its last day plus the scheme's days (the calendar's last
     /// day at the latest); nil when the scheme takes no renewals.

@@ -453,15 +453,20 @@ public enum LedgerStore {
         public var reason: String?
         public var recordedBy: String?
 
+        /// Left uncounted by a late renewal of the cycle before its own (docs/rules.md, Renewals).
+        public var afterLateRenewal = false
+
         /// False for a ledger entry of kind `carry_over` (cpdd writes none; one written by hand or
-        /// by an older cpdd is not counted, since the carry is always the derived line).
-        public var counts: Bool { entry == nil || kind != .carryOver }
+        /// by an older cpdd is not counted, since the carry is always the derived line), and for an
+        /// entry a late renewal leaves uncounted.
+        public var counts: Bool { (entry == nil || kind != .carryOver) && !afterLateRenewal }
     }
 
     /// A practitioner's entries with days from `from` to `to`, oldest first, and, on the first day of
     /// each cycle in that range up to today, what carried into that cycle (where something did), so
-    /// that a cycle's lines add up to what `points` shows as earned (except, under a scheme that
-    /// counts only activity after a late renewal's approval, the entries that leaves uncounted).
+    /// that a cycle's counted lines add up to what `points` shows as earned (under a scheme that
+    /// counts only activity after a late renewal's approval, the entries that leaves uncounted, as
+    /// known today, are marked).
     ///
     /// Through the non-blocking driver: the member and their entries in one pipeline, then, for a
     /// scheme with carry-over, the sums the carries come from (they depend on the member's scheme).
@@ -484,6 +489,12 @@ public enum LedgerStore {
                 reverses: try row["reverses"], reason: try row["reason"], recordedBy: try row["recorded_by"])
         }
         let joined = member.practitioner.joined
+        if member.scheme.lateRenewal == .countAfterApproval {
+            for index in lines.indices {
+                lines[index].afterLateRenewal = try Compliance.leftUncountedByLateRenewal(
+                    lines[index].date, scheme: member.scheme, joined: joined, renewals: member.renewals, on: member.today)
+            }
+        }
         let first = max(from ?? joined, joined), last = min(to ?? member.today, member.today)
         guard member.scheme.carryOverMax != nil, first <= last else { return lines }
         let readFrom = try Compliance.firstDayRead(scheme: member.scheme, joined: joined, on: first)

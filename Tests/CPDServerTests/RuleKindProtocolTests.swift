@@ -226,3 +226,36 @@ private func answered(_ c: AdminClient, _ line: String, _ expected: String) thro
     #expect(response.final == expected, "\(line)")
     return response.data
 }
+
+extension RenewalProtocolTests {
+    /// Under `late_renewal=count_after_approval`, `statement` marks `counted=no` on the entries a
+    /// late renewal leaves uncounted, so that a cycle's counted lines are what `points` counts.
+    @Test func theStatementMarksWhatALateRenewalLeavesUncounted() async throws {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let year = try #require(Day(parsing: formatter.string(from: Date()))).year
+        try await CPDServerTests.withRegistry(label: "renewal-statement") { path, _ in
+            let c = try AdminClient(socketPath: path)
+            for line in [
+                "provider.add code=P name=P", "course.add provider=P code=C6 title=Six points=6 hours=6 category=ethics delivery=online",
+                "course.publish code=C6",
+                "scheme.add code=NCB title=N period=fixed length=12 start=01-01 required=24 renewal_due_days=0 late_renewal=count_after_approval",
+                "practitioner.add id=P-N name=N scheme=NCB joined=\(year - 2)-01-01",
+                "completion.record practitioner=P-N course=C6 completed=\(year - 2)-03-01 key=n1",
+                "completion.record practitioner=P-N course=C6 completed=\(year - 1)-02-10 key=n2",
+                "completion.record practitioner=P-N course=C6 completed=\(year - 1)-05-01 key=n3",
+            ] { #expect(try c.request(line).isOK, "\(line)") }
+            // The cycle of year - 2 was never renewed: late, and unapproved, so nothing of year - 1
+            // counts; the entry of year - 2, the member's first cycle, does.
+            let lines = try c.request("statement practitioner=P-N").data
+            let counted = lines.map { !$0.contains(" counted=no") }
+            #expect(counted == [true, false, false], "\(lines)")
+            #expect(try c.request("points practitioner=P-N on=\(year - 1)-12-31").data.first?.contains(" earned=0.00 ") == true)
+            // Renewed and approved today, still late: every entry of year - 1 is before the approval.
+            #expect(try c.request("renewal.submit practitioner=P-N cycle=\(year - 2)-06-01").isOK)
+            #expect(try c.request("renewal.approve practitioner=P-N cycle=\(year - 2)-06-01").isOK)
+            #expect(try c.request("statement practitioner=P-N").data.map { !$0.contains(" counted=no") } == [true, false, false])
+        }
+    }
+}

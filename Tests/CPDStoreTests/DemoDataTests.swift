@@ -32,7 +32,7 @@ import TestSupport
         #expect(try counts[0] as Int >= 3 && counts[1] as Int >= 12 && counts[2] as Int >= 5 && counts[3] as Int >= 10)
         let anxiety = try CatalogueStore.search(.init(text: "anxiety", limit: 2), app)
         #expect(anxiety.map(\.code) == ["NMT-ANX", "MH-EVID"], "the protocol's example")
-        #expect(try LedgerStore.verify(app) == .intact(entries: 60, head: try app.query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = 60")[0][0]))
+        #expect(try LedgerStore.verify(app) == .intact(entries: 68, head: try app.query("SELECT encode(hash, 'hex') FROM ledger_entry WHERE id = 68")[0][0]))
     }
 
     @Test func theOnePassOverAllMembersGivesEachMembersOwnStanding() throws {
@@ -44,7 +44,7 @@ import TestSupport
                 #expect(member.standing == alone.standing, "\(member.practitioner.id) on \(date)")
                 #expect(member.practitioner == alone.practitioner)
             }
-            #expect(seen == (1001...1012).map { "P-\($0)" }, "every member once, in id order")
+            #expect(seen == (1001...1013).map { "P-\($0)" }, "every member once, in id order")
         }
     }
 
@@ -108,6 +108,13 @@ import TestSupport
         let p1011 = try standing("P-1011")
         #expect(p1011.earned == Points(13) && p1011.counted < p1011.earned, "the one-third cap binds")
         #expect(try standing("P-1012").status == .compliant)
+        // Massage Australia: 60 in the trailing three years. P-1013: 62, the 8 of October 2023 aged
+        // out; at risk: 73 days on, on 2027-02-03, the 12 of 3 February 2024 leave the window too.
+        let p1013 = try standing("P-1013")
+        #expect(p1013.counted == Points(62) && p1013.required == Points(60) && p1013.status == .atRisk, "\(p1013)")
+        #expect(p1013.daysLeft == 73, "\(p1013.daysLeft)")
+        let later = try LedgerStore.standing(practitioner: "P-1013", on: day("2027-02-03"), app).standing
+        #expect(later.counted == Points(50) && later.status == .nonCompliant, "\(later)")
     }
 
     @Test func theDemoCarryOverMemberShowsWhatCarriedIntoTheirYear() async throws {
@@ -132,6 +139,6 @@ import TestSupport
             #expect(member.practitioner == own.practitioner)
             seen += 1
         }
-        #expect(seen == 12)
+        #expect(seen == 13)
     }
 }
