@@ -32,19 +32,16 @@ public struct Audit: Sendable, Equatable {
     public var state: AuditState
     public var due: Day?
     public var pending: (ask: AuditAsk, until: Day, reason: String)?
-    /// `kind:granted` or `kind:refused`, of the last request answered.
-    public var lastAnswer: String?
     public var exemptFrom: Day?
     public var exemptUntil: Day?
     public var decided: Day?
     public var note: String?
 
-    public init(state: AuditState, due: Day? = nil, pending: (ask: AuditAsk, until: Day, reason: String)? = nil, lastAnswer: String? = nil,
+    public init(state: AuditState, due: Day? = nil, pending: (ask: AuditAsk, until: Day, reason: String)? = nil,
                 exemptFrom: Day? = nil, exemptUntil: Day? = nil, decided: Day? = nil, note: String? = nil) {
         self.state = state
         self.due = due
         self.pending = pending
-        self.lastAnswer = lastAnswer
         self.exemptFrom = exemptFrom
         self.exemptUntil = exemptUntil
         self.decided = decided
@@ -53,7 +50,7 @@ public struct Audit: Sendable, Equatable {
 
     public static func == (a: Audit, b: Audit) -> Bool {
         a.state == b.state && a.due == b.due && a.pending?.ask == b.pending?.ask && a.pending?.until == b.pending?.until
-            && a.pending?.reason == b.pending?.reason && a.lastAnswer == b.lastAnswer && a.exemptFrom == b.exemptFrom
+            && a.pending?.reason == b.pending?.reason && a.exemptFrom == b.exemptFrom
             && a.exemptUntil == b.exemptUntil && a.decided == b.decided && a.note == b.note
     }
 
@@ -68,32 +65,50 @@ public struct Audit: Sendable, Equatable {
         case request(due: Day)
         /// The member supplies one piece of evidence; `known` is true when the same file was
         /// supplied before (its hash is on file), which makes the step a replay.
-        case submit(known: Bool)
-        case review
+        case submit(sha256: String, description: String, known: Bool)
+        case review(note: String?)
         case decide(passed: Bool, note: String)
         case ask(AuditAsk, until: Day, reason: String)
-        case answer(AuditAsk, granted: Bool, note: String?)
+        /// Grant or refuse the request waiting, which the answer names by its kind and `until`.
+        case answer(AuditAsk, until: Day, granted: Bool, note: String?)
+
+        /// What the step leaves in the audit's history. The same step again finds it there and is a
+        /// replay (`applying`), so each step is applied once, however often it is sent.
+        public var event: AuditEvent {
+            switch self {
+            case .request(let due): AuditEvent("requested", "due \(due)")
+            case .submit(let sha256, let description, _): AuditEvent("submitted", "\(sha256) \(description)")
+            case .review(let note): AuditEvent("reviewed", note)
+            case .decide(let passed, let note): AuditEvent(passed ? "passed" : "failed", note)
+            case .ask(let ask, let until, let reason): AuditEvent("\(ask.rawValue)_asked", "until \(until): \(reason)")
+            case .answer(let ask, let until, let granted, let note):
+                AuditEvent("\(ask.rawValue)_\(granted ? "granted" : "refused")", "until \(until)" + (note.map { ": " + $0 } ?? ""))
+            }
+        }
     }
 
-    /// The audit after `step` on `today`, and whether the step had been done already (the same
-    /// request again changes nothing and is answered as before). Anything else out of turn is
-    /// refused with the reason and what to do instead.
-    public func applying(_ step: Step, on today: Day) throws(AuditRefusal) -> (audit: Audit, replayed: Bool) {
+    /// The audit after `step` on `today`, and whether the step had been done already: a step found
+    /// in `history` (or, for evidence, a file already on file) is answered as before and changes
+    /// nothing. Anything else out of turn is refused with the reason and what to do instead.
+    public func applying(_ step: Step, on today: Day, history: [AuditEvent] = []) throws(AuditRefusal) -> (audit: Audit, replayed: Bool) {
+        if case .submit(_, _, let known) = step {
+            // The same file again is a retry of a step done, whatever has happened since.
+            if known { return (self, true) }
+        } else if history.contains(step.event) {
+            return (self, true)
+        }
         var next = self
         switch step {
         case .request(let due):
-            if state == .requested || state == .submitted || state == .reviewed, let current = self.due {
-                guard current == due else { throw AuditRefusal(.conflict, "evidence was requested already, due \(current); an extension moves the date") }
-                return (self, true)
+            if let current = self.due, state != .selected, !state.isClosed {
+                throw AuditRefusal(.conflict, "evidence was requested already, due \(current); an extension moves the date")
             }
             guard state == .selected else { throw closed("request evidence") }
             guard due >= today else { throw AuditRefusal(.invalid, "due \(due) is before today (\(today))") }
             next.state = .requested
             next.due = due
 
-        case .submit(let known):
-            // The same file again is a retry of a step done, whatever has happened since.
-            if known { return (self, true) }
+        case .submit:
             switch state {
             case .requested, .submitted: next.state = .submitted
             case .selected: throw AuditRefusal(.conflict, "evidence has not been requested yet")
@@ -102,15 +117,13 @@ public struct Audit: Sendable, Equatable {
             }
 
         case .review:
-            if state == .reviewed { return (self, true) }
             guard state == .submitted else {
+                if state == .reviewed { throw AuditRefusal(.conflict, "the evidence has been reviewed already, with another note") }
                 throw state.isClosed ? closed("review it") : AuditRefusal(.conflict, "there is no evidence to review (the audit is \(state.rawValue))")
             }
             next.state = .reviewed
 
         case .decide(let passed, let note):
-            let outcome: AuditState = passed ? .passed : .failed
-            if state == outcome { return (self, true) }
             switch state {
             case .reviewed:
                 break
@@ -123,17 +136,14 @@ public struct Audit: Sendable, Equatable {
             case .passed, .failed, .exempt:
                 throw closed("decide it again")
             }
-            next.state = outcome
+            next.state = passed ? .passed : .failed
             next.decided = today
             next.note = note
             next.pending = nil
 
         case .ask(let ask, let until, let reason):
             if let pending {
-                guard pending.ask == ask, pending.until == until, pending.reason == reason else {
-                    throw AuditRefusal(.conflict, "a request for an \(pending.ask.rawValue) until \(pending.until) is waiting for an answer")
-                }
-                return (self, true)
+                throw AuditRefusal(.conflict, "a request for an \(pending.ask.rawValue) until \(pending.until) is waiting for an answer")
             }
             guard !state.isClosed else { throw closed("ask for an \(ask.rawValue)") }
             switch ask {
@@ -147,17 +157,12 @@ public struct Audit: Sendable, Equatable {
             }
             next.pending = (ask, until, reason)
 
-        case .answer(let ask, let granted, let note):
-            let answer = "\(ask.rawValue):\(granted ? "granted" : "refused")"
-            guard let pending else {
-                if lastAnswer == answer { return (self, true) }
-                throw AuditRefusal(.conflict, "no request is waiting for an answer")
-            }
-            guard pending.ask == ask else {
-                throw AuditRefusal(.conflict, "the request waiting is for an \(pending.ask.rawValue), not an \(ask.rawValue)")
+        case .answer(let ask, let until, let granted, let note):
+            guard let pending else { throw AuditRefusal(.conflict, "no request is waiting for an answer") }
+            guard pending.ask == ask, pending.until == until else {
+                throw AuditRefusal(.conflict, "the request waiting is for an \(pending.ask.rawValue) until \(pending.until)")
             }
             next.pending = nil
-            next.lastAnswer = answer
             if granted {
                 switch ask {
                 case .extension:
@@ -176,6 +181,17 @@ public struct Audit: Sendable, Equatable {
 
     func closed(_ what: String) -> AuditRefusal {
         AuditRefusal(.conflict, "the audit is \(state.rawValue)\(decided.map { " since \($0)" } ?? ""); it is too late to \(what)")
+    }
+}
+
+/// One step in an audit's history: what happened (`requested`, `extension_granted`, ...) and its
+/// detail (a due date, a note, what was asked).
+public struct AuditEvent: Sendable, Equatable {
+    public var event: String
+    public var detail: String?
+    public init(_ event: String, _ detail: String?) {
+        self.event = event
+        self.detail = detail
     }
 }
 

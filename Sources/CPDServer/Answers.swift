@@ -43,16 +43,21 @@ extension CommandRunner {
         record.add("kind", "sample")
         record.add("sample", String(sample.id))
         record.add("scheme", sample.scheme)
-        record.add("cycle", sample.cycleDay.description)
+        record.add("month", String(sample.month.description.prefix(7)))
+        record.add("share", sample.share.description)
         record.add("moment", "\(sample.momentDay)T00:00")
         record.add("time_zone", sample.timeZone)
-        record.add("share", sample.share.description)
-        record.add("head_entry", String(sample.headEntry))
-        record.add("seed", sample.seed)
-        record.add("method", "key=sha256(seed:practitioner); lowest keys first; ceil(considered*share/100) selected")
-        record.add("considered", String(sample.considered))
-        record.add("selected", String(sample.selected))
-        record.add("drawn_by", sample.drawnBy)
+        record.add("announced_by", sample.announcedBy)
+        record.add("state", sample.draw == nil ? "announced" : "drawn")
+        if let draw = sample.draw {
+            record.add("head_entry", String(draw.headEntry))
+            record.add("seed", draw.seed)
+            record.add("method", "key=sha256(seed:practitioner); lowest keys first; ceil(eligible*share/100) selected")
+            record.add("considered", String(draw.considered))
+            record.add("eligible", String(draw.eligible))
+            record.add("selected", String(draw.selected))
+            record.add("drawn_by", draw.drawnBy)
+        }
         return record
     }
 

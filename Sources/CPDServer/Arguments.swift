@@ -79,6 +79,16 @@ struct Arguments {
         return anchors
     }
 
+    /// A month, `YYYY-MM`, as its first day.
+    func month(_ key: String) throws(ValidationError) -> Day? {
+        guard let text = request[key] else { return nil }
+        let bytes = Array(text.utf8)
+        guard bytes.count == 7, bytes[4] == UInt8(ascii: "-"), let day = Day(parsing: text + "-01") else {
+            throw ValidationError(key, "'\(text.prefix(20))' is not a month YYYY-MM")
+        }
+        return day
+    }
+
     /// An audit's number.
     func audit(_ key: String = "audit") throws(ValidationError) -> Int64 {
         guard let value = Int64(try required(key)), value > 0 else { throw ValidationError(key, "is an audit number") }

@@ -137,16 +137,23 @@ public struct CommandRunner: Sendable {
             let renewal = try await store.approveRenewal(practitioner: practitioner, cycle: cycle, by: who.name)
             return [Self.renewalRecord(renewal).line(json: json), ResponseLine.ok(renewal.replayed ? "already approved" : "approved")]
 
-        case .auditDraw(let scheme, let cycle, let share):
-            let (sample, drawn) = try await store.drawAudits(scheme: scheme, day: cycle, share: share, by: who.name)
-            let selected = drawn.filter { $0.outcome == "selected" }
-            return [Self.sampleRecord(sample).line(json: json)] + selected.map { Self.drawnRecord($0).line(json: json) }
-                + [ResponseLine.ok("sample \(sample.id)" + (sample.replayed ? " already drawn" : "") + ": selected \(sample.selected) of \(sample.considered)")]
+        case .auditDraw(let scheme, let month, let share):
+            switch try await store.drawAudits(scheme: scheme, month: month, share: share, by: who.name) {
+            case .announced(let sample):
+                return [Self.sampleRecord(sample).line(json: json),
+                        ResponseLine.ok("sample \(sample.id) " + (sample.replayed ? "already announced" : "announced") + ": drawn from \(sample.momentDay) on")]
+            case .drawn(let sample, let drawn):
+                let selected = drawn.filter { $0.outcome == "selected" }
+                let counts = sample.draw.map { "selected \($0.selected) of \($0.eligible)" } ?? ""
+                return [Self.sampleRecord(sample).line(json: json)] + selected.map { Self.drawnRecord($0).line(json: json) }
+                    + [ResponseLine.ok("sample \(sample.id)" + (sample.replayed ? " already drawn" : " drawn") + ": " + counts)]
+            }
 
-        case .auditSample(let scheme, let cycle):
-            let (sample, drawn) = try await store.auditSample(scheme: scheme, day: cycle)
-            return [Self.sampleRecord(sample).line(json: json)] + drawn.map { Self.drawnRecord($0).line(json: json) }
-                + [ResponseLine.ok("\(drawn.count) members considered")]
+        case .auditSample(let scheme, let month):
+            let (sample, drawn) = try await store.auditSample(scheme: scheme, month: month)
+            let summary = sample.draw.map { "\(drawn.count) members considered, \($0.eligible) eligible, \($0.selected) selected" }
+                ?? "announced; drawn from \(sample.momentDay) on"
+            return [Self.sampleRecord(sample).line(json: json)] + drawn.map { Self.drawnRecord($0).line(json: json) } + [ResponseLine.ok(summary)]
 
         case .auditList(let asked, let scheme, let state):
             let practitioner = who.role == .practitioner ? try Self.subject(asked, who) : asked

@@ -8,19 +8,28 @@ public enum AuditStore {
     public struct Sample: Sendable, Equatable {
         public var id: Int64
         public var scheme: String
-        public var cycleDay: Day
-        /// The moment the seed was taken: the start of this day in the registry's time zone.
+        /// The month whose cycle ends are audited (its first day).
+        public var month: Day
+        /// The moment the seed is taken: the start of this day (the next month's first) in `timeZone`.
         public var momentDay: Day
         public var timeZone: String
         public var share: Points
+        public var announcedBy: String
+        /// Nil until drawn.
+        public var draw: Draw?
+        /// True when this request found it announced (or drawn) already.
+        public var replayed: Bool
+    }
+
+    public struct Draw: Sendable, Equatable {
         /// The ledger's head at the moment: its last entry (0: none) and that entry's hash.
         public var headEntry: Int64
         public var seed: String
         public var considered: Int
+        /// Considered and not skipped: the members the share is taken of.
+        public var eligible: Int
         public var selected: Int
         public var drawnBy: String
-        /// True when this request found it drawn already.
-        public var replayed: Bool
     }
 
     /// A member the draw considered.
@@ -28,8 +37,8 @@ public enum AuditStore {
         public var practitioner: String
         public var cycle: Cycle
         public var key: String
-        /// selected, not_selected, exempt (skipped: an exemption open then) or audited (skipped:
-        /// that cycle is in an earlier sample).
+        /// selected, not_selected, exempt (skipped: an exemption open on a day of the cycle, granted
+        /// before the moment) or drawn_before (skipped: a rolling window overlapping one drawn before).
         public var outcome: String
         /// The audit opened for a selected member.
         public var audit: Int64?
@@ -73,135 +82,178 @@ public enum AuditStore {
 
     // MARK: - Drawing
 
-    /// Draws the sample of `share` percent of the scheme's members for the cycle that holds `day`
-    /// (each member's own, in an anniversary scheme). Refused until the moment has passed and the
-    /// ledger has an entry from it on, which settles the head; drawn once: the same request again
-    /// is answered with the first draw, another share is a conflict.
-    public static func draw(scheme code: String, day: Day, share: Points, by principal: String, _ c: PostgresConnection) throws -> (Sample, [Drawn]) {
+    /// What `audit.draw` did.
+    public enum DrawAnswer: Sendable {
+        /// The share announced, to be drawn from the moment on.
+        case announced(Sample)
+        case drawn(Sample, [Drawn])
+    }
+
+    /// `audit.draw`: before the moment (the first day of the month after `month`, in the registry's
+    /// time zone), announces the audit of the scheme's cycles that end in `month` at `share` percent;
+    /// from the moment on, draws the sample an announcement made before it asked for, once the
+    /// ledger has an entry recorded from the moment on (which settles the head). An audit is not
+    /// drawn unannounced: a share chosen once the seed can be known could steer the sample. The same
+    /// request again is answered as before; another share is a conflict.
+    public static func draw(scheme code: String, month: Day, share: Points, by principal: String, _ c: PostgresConnection) throws -> DrawAnswer {
         guard share.hundredths > 0, share.hundredths <= 10_000 else {
             throw StoreError.invalid(ValidationError("share", "is a percentage above 0, at most 100"))
         }
+        let next = try month.adding(months: 1)
         return try c.withTransaction { c in
-            let today = try Registry.today(c)
-            let (cycles, lastEnd, momentDay) = try audited(scheme: code, day: day, c)
-            guard momentDay <= today else {
-                throw StoreError.invalid(ValidationError("cycle", "the cycle holding \(day) ends on \(lastEnd); its sample is drawn from \(momentDay) on"))
-            }
-            if let drawn = try sample(scheme: code, momentDay: momentDay, c) {
-                guard drawn.share == share else {
-                    throw StoreError.conflict("the sample of \(code) for this cycle was drawn already, at \(drawn.share)% (sample \(drawn.id))")
+            // One draw of a scheme at a time: the skips read what earlier draws wrote.
+            try c.query("SELECT pg_advisory_xact_lock(hashtextextended('cpd audit.draw ' || $1, 0))", [code])
+            let scheme = try SchemeStore.scheme(code, c)
+            if let announced = try sample(scheme: code, month: month, c) {
+                guard announced.share == share else {
+                    throw StoreError.conflict("the audit of \(code) for cycles ending in \(monthText(month)) was announced at \(announced.share)% (sample \(announced.id))")
                 }
-                var replay = drawn
-                replay.replayed = true
-                return (replay, try members(of: drawn.id, c))
-            }
-            // The head at the moment: what the first entry recorded from then on chains to. Its id and
-            // hash settle once it exists (ids are given in commit order, under the chain's lock).
-            guard let first = try c.query(
-                """
-                SELECT e.id, encode(e.prev_hash, 'hex') AS seed FROM ledger_entry e
-                WHERE e.id = (SELECT min(id) FROM ledger_entry WHERE recorded_at >= ($1::date::timestamp AT TIME ZONE (SELECT time_zone FROM registry)))
-                """, [momentDay]).first
-            else {
-                throw StoreError.conflict("no ledger entry has been recorded since \(momentDay) began; the head at that moment, the draw's seed, is settled by the first one after it")
-            }
-            let headEntry = (try first["id"] as Int64) - 1
-            let seed: String = try first["seed"]
-            let ids = TextArray(cycles.map(\.practitioner))
-            // Skipped: members with an exemption granted before the moment and open on a day of the
-            // cycle audited or later, and members whose cycle is in an earlier sample.
-            let exemptUntil: [String: Day] = try Dictionary(uniqueKeysWithValues: c.query(
-                """
-                SELECT a.practitioner, max(a.exempt_until) AS until FROM audit a
-                WHERE a.practitioner = ANY($1::text[]) AND a.state = 'exempt' AND a.exempt_from < $2
-                GROUP BY a.practitioner
-                """, [ids, momentDay]).map { (try $0["practitioner"] as String, try $0["until"] as Day) })
-            var audited: Set<String> = []
-            for row in try c.query("SELECT practitioner, cycle_start FROM audit WHERE practitioner = ANY($1::text[])", [ids]) {
-                audited.insert("\(try row["practitioner"] as String) \(try row["cycle_start"] as Day)")
-            }
-            var drawn: [Drawn] = []
-            drawn.reserveCapacity(cycles.count)
-            for (id, cycle) in cycles {
-                let outcome: String
-                if let until = exemptUntil[id], until >= cycle.start {
-                    outcome = "exempt"
-                } else if audited.contains("\(id) \(cycle.start)") {
-                    outcome = "audited"
-                } else {
-                    outcome = "not_selected"
+                if announced.draw != nil {
+                    var replay = announced
+                    replay.replayed = true
+                    return .drawn(replay, try members(of: announced.id, c))
                 }
-                drawn.append(Drawn(practitioner: id, cycle: cycle, key: drawKey(seed: seed, practitioner: id), outcome: outcome, audit: nil))
+                let passed: Bool = try c.query("SELECT now() >= moment FROM audit_sample WHERE id = $1", [announced.id])[0][0]
+                guard passed else {
+                    var replay = announced
+                    replay.replayed = true
+                    return .announced(replay)
+                }
+                return try drawNow(announced, scheme: scheme, by: principal, c)
             }
-            let eligible = drawn.filter { $0.outcome == "not_selected" }
-            let chosen = AuditDraw.select(eligible.map { ($0.practitioner, $0.key) }, share: share)
-            for index in drawn.indices where chosen.contains(drawn[index].practitioner) { drawn[index].outcome = "selected" }
-            guard let inserted = try c.query(
+            guard let row = try c.query(
                 """
-                INSERT INTO audit_sample (scheme, cycle_day, moment, share, head_entry, seed, considered, selected, drawn_by)
-                VALUES ($1, $2, ($3::date::timestamp AT TIME ZONE (SELECT time_zone FROM registry)), $4, $5, $6, $7, $8, $9)
-                ON CONFLICT (scheme, moment) DO NOTHING RETURNING id
-                """, [code, day, momentDay, share, headEntry, seed, eligible.count, chosen.count, principal]).first
+                INSERT INTO audit_sample (scheme, month, moment_day, time_zone, moment, share, announced_by)
+                SELECT $1, $2, $3, r.time_zone, ($3::date::timestamp AT TIME ZONE r.time_zone), $4, $5 FROM registry r
+                WHERE now() < ($3::date::timestamp AT TIME ZONE r.time_zone)
+                RETURNING id
+                """, [code, month, next, share, principal]).first
             else {
-                throw StoreError.conflict("the sample of \(code) for this cycle was drawn at the same time by another request; ask for it again")
+                throw StoreError.conflict(
+                    "the audit of \(code) for cycles ending in \(monthText(month)) was not announced before \(next) began; an audit's share is announced before its seed can be known")
             }
-            let sampleID: Int64 = try inserted["id"]
-            try c.query(
-                """
-                INSERT INTO audit_draw (sample, practitioner, cycle_start, cycle_end, draw_key, outcome)
-                SELECT $1, d.p, d.s::date, d.e::date, d.k, d.o FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS d(p, s, e, k, o)
-                """, [sampleID, ids, TextArray(drawn.map(\.cycle.start.description)), TextArray(drawn.map(\.cycle.end.description)),
-                      TextArray(drawn.map(\.key)), TextArray(drawn.map(\.outcome))])
-            try c.query(
-                """
-                WITH opened AS (
-                    INSERT INTO audit (sample, practitioner, cycle_start, cycle_end, state)
-                    SELECT sample, practitioner, cycle_start, cycle_end, 'selected' FROM audit_draw WHERE sample = $1 AND outcome = 'selected'
-                    RETURNING id
-                )
-                INSERT INTO audit_event (audit, event, day, by_whom, detail) SELECT id, 'selected', $2, $3, 'sample ' || $1 FROM opened
-                """, [sampleID, today, principal])
-            guard let made = try sample(id: sampleID, c) else { throw StoreError.unexpected("the sample just drawn is missing") }
-            return (made, try members(of: sampleID, c))
+            guard let announced = try sample(id: try row["id"], c) else { throw StoreError.unexpected("the audit just announced is missing") }
+            return .announced(announced)
         }
     }
 
-    /// Each member's cycle that holds `day` (members who joined after it ended left out), the last
-    /// day of the latest, and the day after it: the moment's day.
-    static func audited(scheme code: String, day: Day, _ c: PostgresConnection) throws -> ([(practitioner: String, cycle: Cycle)], Day, Day) {
-        let scheme = try SchemeStore.scheme(code, c)
+    static func monthText(_ month: Day) -> String { String(month.description.prefix(7)) }
+
+    /// Each member's cycle that ends in `month` (for a rolling scheme, the window ending on its last
+    /// day), members who joined after it ended left out.
+    static func cycles(endingIn month: Day, scheme: Scheme, _ c: PostgresConnection) throws -> [(practitioner: String, cycle: Cycle)] {
+        let last = try month.adding(months: 1).adding(days: -1)
         var cycles: [(practitioner: String, cycle: Cycle)] = []
-        for row in try c.query("SELECT id, joined FROM practitioner WHERE scheme = $1 ORDER BY id", [code]) {
+        for row in try c.query("SELECT id, joined FROM practitioner WHERE scheme = $1 ORDER BY id", [scheme.code]) {
             let id: String = try row["id"], joined: Day = try row["joined"]
-            let cycle = try scheme.period.cycle(containing: day, joined: joined)
-            if cycle.contains(day), joined <= cycle.end { cycles.append((id, cycle)) }
+            let cycle: Cycle
+            if case .rolling = scheme.period {
+                cycle = try scheme.period.cycle(containing: last, joined: joined)
+            } else {
+                cycle = try scheme.period.cycle(containing: month, joined: joined)
+            }
+            if cycle.end >= month, cycle.end <= last, joined <= cycle.end { cycles.append((id, cycle)) }
         }
-        guard let lastEnd = cycles.map(\.cycle.end).max() else {
-            throw StoreError.notFound("scheme \(code) had no members in a cycle holding \(day)")
+        return cycles
+    }
+
+    static func drawNow(_ announced: Sample, scheme: Scheme, by principal: String, _ c: PostgresConnection) throws -> DrawAnswer {
+        // The head at the moment: what the first entry recorded from then on chains to. Its id and
+        // hash settle once it exists (ids are given in commit order, under the chain's lock).
+        guard let first = try c.query(
+            """
+            SELECT e.id, encode(e.prev_hash, 'hex') AS seed FROM ledger_entry e
+            WHERE e.id = (SELECT min(id) FROM ledger_entry WHERE recorded_at >= (SELECT moment FROM audit_sample WHERE id = $1))
+            """, [announced.id]).first
+        else {
+            throw StoreError.conflict(
+                "no ledger entry has been recorded since \(announced.momentDay) began; the head at that moment, the draw's seed, is settled by the first one after it")
         }
-        return (cycles, lastEnd, lastEnd.adding(days: 1))
+        let headEntry = (try first["id"] as Int64) - 1
+        let seed: String = try first["seed"]
+        let today = try Registry.today(c)
+        let cycles = try cycles(endingIn: announced.month, scheme: scheme, c)
+        let ids = TextArray(cycles.map(\.practitioner))
+        // Skipped: an exemption granted before the moment and open on a day of the member's cycle;
+        // a cycle overlapping one an earlier draw of the scheme drew from (rolling windows).
+        var exemptions: [String: [(from: Day, until: Day)]] = [:]
+        for row in try c.query(
+            """
+            SELECT practitioner, exempt_from, exempt_until FROM audit
+            WHERE practitioner = ANY($1::text[]) AND state = 'exempt' AND exempt_from < $2
+            """, [ids, announced.momentDay]) {
+            exemptions[try row["practitioner"], default: []].append((try row["exempt_from"], try row["exempt_until"]))
+        }
+        var earlier: [String: [Cycle]] = [:]
+        for row in try c.query(
+            """
+            SELECT d.practitioner, d.cycle_start, d.cycle_end FROM audit_draw d JOIN audit_sample s ON s.id = d.sample
+            WHERE s.scheme = $1 AND d.practitioner = ANY($2::text[]) AND d.outcome IN ('selected', 'not_selected')
+            """, [scheme.code, ids]) {
+            earlier[try row["practitioner"], default: []].append(Cycle(start: try row["cycle_start"], end: try row["cycle_end"]))
+        }
+        var drawn: [Drawn] = []
+        drawn.reserveCapacity(cycles.count)
+        for (id, cycle) in cycles {
+            let outcome: String
+            if exemptions[id, default: []].contains(where: { $0.from <= cycle.end && $0.until >= cycle.start }) {
+                outcome = "exempt"
+            } else if earlier[id, default: []].contains(where: { $0.start <= cycle.end && $0.end >= cycle.start }) {
+                outcome = "drawn_before"
+            } else {
+                outcome = "not_selected"
+            }
+            drawn.append(Drawn(practitioner: id, cycle: cycle, key: drawKey(seed: seed, practitioner: id), outcome: outcome, audit: nil))
+        }
+        let eligible = drawn.filter { $0.outcome == "not_selected" }
+        let chosen = AuditDraw.select(eligible.map { ($0.practitioner, $0.key) }, share: announced.share)
+        for index in drawn.indices where chosen.contains(drawn[index].practitioner) { drawn[index].outcome = "selected" }
+        try c.query(
+            """
+            UPDATE audit_sample SET drawn_by = $2, drawn_at = now(), head_entry = $3, seed = $4, considered = $5, eligible = $6, selected = $7
+            WHERE id = $1
+            """, [announced.id, principal, headEntry, seed, drawn.count, eligible.count, chosen.count])
+        try c.query(
+            """
+            INSERT INTO audit_draw (sample, practitioner, cycle_start, cycle_end, draw_key, outcome)
+            SELECT $1, d.p, d.s::date, d.e::date, d.k, d.o FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS d(p, s, e, k, o)
+            """, [announced.id, ids, TextArray(drawn.map(\.cycle.start.description)), TextArray(drawn.map(\.cycle.end.description)),
+                  TextArray(drawn.map(\.key)), TextArray(drawn.map(\.outcome))])
+        try c.query(
+            """
+            WITH opened AS (
+                INSERT INTO audit (sample, practitioner, cycle_start, cycle_end, state)
+                SELECT sample, practitioner, cycle_start, cycle_end, 'selected' FROM audit_draw WHERE sample = $1 AND outcome = 'selected'
+                RETURNING id
+            )
+            INSERT INTO audit_event (audit, event, day, by_whom, detail) SELECT id, 'selected', $2, $3, 'sample ' || $1 FROM opened
+            """, [announced.id, today, principal])
+        guard let made = try sample(id: announced.id, c) else { throw StoreError.unexpected("the sample just drawn is missing") }
+        return .drawn(made, try members(of: announced.id, c))
     }
 
     static let sampleColumns = """
-        s.id, s.scheme, s.cycle_day, (s.moment AT TIME ZONE r.time_zone)::date AS moment_day, r.time_zone, s.share, s.head_entry, s.seed,
-        s.considered, s.selected, s.drawn_by
+        s.id, s.scheme, s.month, s.moment_day, s.time_zone, s.share, s.announced_by, s.drawn_by, s.head_entry, s.seed, s.considered, s.eligible, s.selected
         """
 
-    static func sample(scheme: String, momentDay: Day, _ c: PostgresConnection) throws -> Sample? {
-        try c.query(
-            "SELECT \(sampleColumns) FROM audit_sample s, registry r WHERE s.scheme = $1 AND s.moment = ($2::date::timestamp AT TIME ZONE r.time_zone)",
-            [scheme, momentDay]).first.map(decodeSample)
+    static func sample(scheme: String, month: Day, _ c: PostgresConnection) throws -> Sample? {
+        try c.query("SELECT \(sampleColumns) FROM audit_sample s WHERE s.scheme = $1 AND s.month = $2", [scheme, month]).first.map(decodeSample)
     }
 
     static func sample(id: Int64, _ c: PostgresConnection) throws -> Sample? {
-        try c.query("SELECT \(sampleColumns) FROM audit_sample s, registry r WHERE s.id = $1", [id]).first.map(decodeSample)
+        try c.query("SELECT \(sampleColumns) FROM audit_sample s WHERE s.id = $1", [id]).first.map(decodeSample)
     }
 
     static func decodeSample(_ row: PostgresRow) throws -> Sample {
-        Sample(
-            id: try row["id"], scheme: try row["scheme"], cycleDay: try row["cycle_day"], momentDay: try row["moment_day"], timeZone: try row["time_zone"],
-            share: try row["share"], headEntry: try row["head_entry"], seed: try row["seed"], considered: Int(try row["considered"] as Int64),
-            selected: Int(try row["selected"] as Int64), drawnBy: try row["drawn_by"], replayed: false)
+        var draw: Draw? = nil
+        if let drawnBy = try row["drawn_by"] as String? {
+            draw = Draw(
+                headEntry: try row["head_entry"], seed: try row["seed"], considered: Int(try row["considered"] as Int64),
+                eligible: Int(try row["eligible"] as Int64), selected: Int(try row["selected"] as Int64), drawnBy: drawnBy)
+        }
+        return Sample(
+            id: try row["id"], scheme: try row["scheme"], month: try row["month"], momentDay: try row["moment_day"], timeZone: try row["time_zone"],
+            share: try row["share"], announcedBy: try row["announced_by"], draw: draw, replayed: false)
     }
 
     static func members(of sample: Int64, _ c: PostgresConnection) throws -> [Drawn] {
@@ -217,13 +269,12 @@ public enum AuditStore {
         }
     }
 
-    /// The sample drawn for the cycle holding `day` (found by its moment, as `draw` finds it), with
-    /// every member it considered, lowest key first.
-    public static func sample(scheme code: String, day: Day, _ c: PostgresConnection) throws -> (Sample, [Drawn]) {
-        let (_, lastEnd, momentDay) = try audited(scheme: code, day: day, c)
-        // A moment past the calendar's end cannot have been drawn (nor written as a date).
-        guard momentDay <= Day.latest, let sample = try sample(scheme: code, momentDay: momentDay, c) else {
-            throw StoreError.notFound("no sample of \(code) has been drawn for the cycle holding \(day) (to \(lastEnd))")
+    /// The audit announced (and drawn) for the scheme's cycles ending in `month`, with every member
+    /// it considered, lowest key first (none before it is drawn).
+    public static func sample(scheme code: String, month: Day, _ c: PostgresConnection) throws -> (Sample, [Drawn]) {
+        guard let sample = try sample(scheme: code, month: month, c) else {
+            _ = try SchemeStore.scheme(code, c)
+            throw StoreError.notFound("no audit of \(code) was announced for cycles ending in \(monthText(month))")
         }
         return (sample, try members(of: sample.id, c))
     }
@@ -232,7 +283,7 @@ public enum AuditStore {
 
     static let rowColumns = """
         a.id, a.sample, p.scheme, a.practitioner, a.cycle_start, a.cycle_end, a.state, a.due, a.pending, a.pending_until, a.pending_reason,
-        a.last_answer, a.exempt_from, a.exempt_until, a.decided, a.note,
+        a.exempt_from, a.exempt_until, a.decided, a.note,
         (SELECT count(*) FROM audit_evidence v WHERE v.audit = a.id) AS evidence,
         (SELECT (now() AT TIME ZONE time_zone)::date FROM registry) AS today
         """
@@ -246,7 +297,7 @@ public enum AuditStore {
             pending = (ask, try row["pending_until"], try row["pending_reason"])
         }
         let audit = Audit(
-            state: state, due: try row["due"], pending: pending, lastAnswer: try row["last_answer"], exemptFrom: try row["exempt_from"],
+            state: state, due: try row["due"], pending: pending, exemptFrom: try row["exempt_from"],
             exemptUntil: try row["exempt_until"], decided: try row["decided"], note: try row["note"])
         return Row(
             id: try row["id"], sample: try row["sample"], scheme: try row["scheme"], practitioner: try row["practitioner"],
@@ -254,16 +305,19 @@ public enum AuditStore {
             today: try row["today"], replayed: false)
     }
 
-    /// One audit; a practitioner (`owner`) may see only their own.
+    /// One audit; a practitioner (`owner`) may see only their own. With `lock`, the row is locked for
+    /// a step, once the owner is known to be the one asking.
     public static func audit(_ id: Int64, owner: String?, _ c: PostgresConnection, lock: Bool = false) throws -> Row {
+        if let owner {
+            guard let row = try c.query("SELECT practitioner FROM audit WHERE id = $1", [id]).first else { throw StoreError.notFound("no audit \(id)") }
+            guard try row["practitioner"] as String == owner else {
+                throw StoreError.permissionDenied("a practitioner sees and answers only their own audits")
+            }
+        }
         guard let row = try c.query(
             "SELECT \(rowColumns) FROM audit a JOIN practitioner p ON p.id = a.practitioner WHERE a.id = $1" + (lock ? " FOR UPDATE OF a" : ""), [id]).first
         else { throw StoreError.notFound("no audit \(id)") }
-        let audit = try decodeRow(row)
-        if let owner, owner != audit.practitioner {
-            throw StoreError.permissionDenied("a practitioner sees and answers only their own audits")
-        }
-        return audit
+        return try decodeRow(row)
     }
 
     /// Audits, newest first, narrowed by practitioner, scheme and state.
@@ -295,41 +349,32 @@ public enum AuditStore {
         case review(note: String?)
         case decide(passed: Bool, note: String)
         case ask(AuditAsk, until: Day, reason: String)
-        case answer(AuditAsk, granted: Bool, note: String?)
+        case answer(AuditAsk, until: Day, granted: Bool, note: String?)
     }
 
     /// Takes one step in audit `id`'s life, recorded with its event; `owner` is the practitioner a
-    /// practitioner's principal names (they may step only their own audits). The same step again
-    /// changes nothing and is answered with `replayed`.
+    /// practitioner's principal names (they may step only their own audits). A step already in the
+    /// audit's history changes nothing and is answered with `replayed`.
     public static func step(_ id: Int64, _ action: Action, owner: String?, by principal: String, _ c: PostgresConnection) throws -> Row {
         try c.withTransaction { c in
             var row = try audit(id, owner: owner, c, lock: true)
             let step: Audit.Step
-            var event: (name: String, detail: String?)
             switch action {
-            case .request(let due):
-                step = .request(due: due)
-                event = ("requested", "due \(due)")
+            case .request(let due): step = .request(due: due)
             case .submit(let sha256, let description):
                 let known = try !c.query("SELECT 1 FROM audit_evidence WHERE audit = $1 AND sha256 = $2", [id, sha256]).isEmpty
-                step = .submit(known: known)
-                event = ("submitted", "\(sha256) \(description)")
-            case .review(let note):
-                step = .review
-                event = ("reviewed", note)
-            case .decide(let passed, let note):
-                step = .decide(passed: passed, note: note)
-                event = (passed ? "passed" : "failed", note)
-            case .ask(let ask, let until, let reason):
-                step = .ask(ask, until: until, reason: reason)
-                event = ("\(ask.rawValue)_asked", "until \(until): \(reason)")
-            case .answer(let ask, let granted, let note):
-                step = .answer(ask, granted: granted, note: note)
-                event = ("\(ask.rawValue)_\(granted ? "granted" : "refused")", note)
+                step = .submit(sha256: sha256, description: description, known: known)
+            case .review(let note): step = .review(note: note)
+            case .decide(let passed, let note): step = .decide(passed: passed, note: note)
+            case .ask(let ask, let until, let reason): step = .ask(ask, until: until, reason: reason)
+            case .answer(let ask, let until, let granted, let note): step = .answer(ask, until: until, granted: granted, note: note)
+            }
+            let history = try c.query("SELECT event, detail FROM audit_event WHERE audit = $1 ORDER BY id", [id]).map { row in
+                AuditEvent(try row["event"], try row["detail"])
             }
             let next: (audit: Audit, replayed: Bool)
             do {
-                next = try row.audit.applying(step, on: row.today)
+                next = try row.audit.applying(step, on: row.today, history: history)
             } catch let refusal as AuditRefusal {
                 switch refusal.kind {
                 case .conflict: throw StoreError.conflict("audit \(id): \(refusal.message)")
@@ -348,17 +393,16 @@ public enum AuditStore {
             let a = next.audit
             try c.query(
                 """
-                UPDATE audit SET state = $2, due = $3, pending = $4, pending_until = $5, pending_reason = $6, last_answer = $7,
-                                 exempt_from = $8, exempt_until = $9, decided = $10, note = $11
+                UPDATE audit SET state = $2, due = $3, pending = $4, pending_until = $5, pending_reason = $6,
+                                 exempt_from = $7, exempt_until = $8, decided = $9, note = $10
                 WHERE id = $1
                 """,
-                [id, a.state.rawValue, a.due, a.pending?.ask.rawValue, a.pending?.until, a.pending?.reason, a.lastAnswer,
+                [id, a.state.rawValue, a.due, a.pending?.ask.rawValue, a.pending?.until, a.pending?.reason,
                  a.exemptFrom, a.exemptUntil, a.decided, a.note])
+            let event = step.event
             try c.query("INSERT INTO audit_event (audit, event, day, by_whom, detail) VALUES ($1, $2, $3, $4, $5)",
-                        [id, event.name, row.today, principal, event.detail])
-            var stepped = try audit(id, owner: nil, c)
-            stepped.replayed = false
-            return stepped
+                        [id, event.event, row.today, principal, event.detail])
+            return try audit(id, owner: nil, c)
         }
     }
 

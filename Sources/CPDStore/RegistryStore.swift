@@ -137,12 +137,12 @@ public final class RegistryStore: Sendable {
         try await onPool("renewal.approve") { c in try RenewalStore.approve(practitioner: practitioner, cycleDay: cycle, by: principal, c) }
     }
 
-    public func drawAudits(scheme: String, day: Day, share: Points, by principal: String) async throws(StoreError) -> (AuditStore.Sample, [AuditStore.Drawn]) {
-        try await onPool("audit.draw") { c in try AuditStore.draw(scheme: scheme, day: day, share: share, by: principal, c) }
+    public func drawAudits(scheme: String, month: Day, share: Points, by principal: String) async throws(StoreError) -> AuditStore.DrawAnswer {
+        try await onPool("audit.draw") { c in try AuditStore.draw(scheme: scheme, month: month, share: share, by: principal, c) }
     }
 
-    public func auditSample(scheme: String, day: Day) async throws(StoreError) -> (AuditStore.Sample, [AuditStore.Drawn]) {
-        try await onPool("audit.sample") { c in try AuditStore.sample(scheme: scheme, day: day, c) }
+    public func auditSample(scheme: String, month: Day) async throws(StoreError) -> (AuditStore.Sample, [AuditStore.Drawn]) {
+        try await onPool("audit.sample") { c in try AuditStore.sample(scheme: scheme, month: month, c) }
     }
 
     public func audits(practitioner: String?, scheme: String?, state: AuditState?) async throws(StoreError) -> [AuditStore.Row] {

@@ -4,11 +4,31 @@ import Testing
 
 /// An audit's life as `Audit.applying` rules it, and the sample's size, with figures worked by hand.
 struct AuditTests {
-    let today = Day(year: 2026, month: 11, day: 29)!
-    var due: Day { today.adding(days: 30) }
+    static let today = Day(year: 2026, month: 11, day: 29)!
+    static var due: Day { today.adding(days: 30) }
 
-    func step(_ audit: Audit, _ step: Audit.Step, on day: Day? = nil) throws -> (audit: Audit, replayed: Bool) {
-        try audit.applying(step, on: day ?? today)
+    /// An audit and its history, as the store keeps them: a step applied leaves its event.
+    struct Life {
+        var audit = Audit(state: .selected)
+        var history: [AuditEvent] = []
+        var files: Set<String> = []
+
+        /// Applies `step` (on `day`, today by default) and returns whether it was a replay.
+        @discardableResult
+        mutating func step(_ step: Audit.Step, on day: Day = AuditTests.today) throws(AuditRefusal) -> Bool {
+            let (next, replayed) = try audit.applying(step, on: day, history: history)
+            if !replayed {
+                audit = next
+                history.append(step.event)
+            }
+            return replayed
+        }
+
+        mutating func submit(_ file: String) throws(AuditRefusal) -> Bool {
+            let replayed = try step(.submit(sha256: file, description: "evidence", known: files.contains(file)))
+            files.insert(file)
+            return replayed
+        }
     }
 
     @Test func aSampleIsTheShareRoundedUpToWholeMembers() {
@@ -27,60 +47,83 @@ struct AuditTests {
     }
 
     @Test func theLifeRunsInOrderAndEachStepOnce() throws {
-        var audit = Audit(state: .selected)
+        var life = Life()
+        let due = Self.due
         // Nothing but a request while selected.
-        #expect(throws: AuditRefusal.self) { try step(audit, .submit(known: false)) }
-        #expect(throws: AuditRefusal.self) { try step(audit, .review) }
-        #expect(throws: AuditRefusal.self) { try step(audit, .decide(passed: true, note: "n")) }
-        #expect(throws: AuditRefusal(.invalid, "due 2026-11-28 is before today (2026-11-29)")) { try step(audit, .request(due: today.adding(days: -1))) }
-        audit = try step(audit, .request(due: due)).audit
-        #expect(audit.state == .requested && audit.due == due)
-        #expect(try step(audit, .request(due: due)).replayed)
-        #expect(throws: AuditRefusal.self) { try step(audit, .request(due: due.adding(days: 1))) }
-        audit = try step(audit, .submit(known: false)).audit
-        #expect(audit.state == .submitted)
-        #expect(try step(audit, .submit(known: true)).replayed)
-        audit = try step(audit, .submit(known: false)).audit  // a second file
-        #expect(throws: AuditRefusal.self) { try step(audit, .decide(passed: true, note: "n")) }
-        audit = try step(audit, .review).audit
-        #expect(try step(audit, .review).replayed)
-        #expect(throws: AuditRefusal.self) { try step(audit, .submit(known: false)) }
-        audit = try step(audit, .decide(passed: true, note: "Certificates match")).audit
-        #expect(audit.state == .passed && audit.decided == today && audit.note == "Certificates match")
-        #expect(try step(audit, .decide(passed: true, note: "again")).replayed)
-        #expect(throws: AuditRefusal.self) { try step(audit, .decide(passed: false, note: "n")) }
-        #expect(throws: AuditRefusal.self) { try step(audit, .ask(.exemption, until: due, reason: "r")) }
+        #expect(throws: AuditRefusal.self) { var l = life; _ = try l.submit("a") }
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.review(note: nil)) }
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.decide(passed: true, note: "n")) }
+        #expect(throws: AuditRefusal(.invalid, "due 2026-11-28 is before today (2026-11-29)")) { var l = life; try l.step(.request(due: Self.today.adding(days: -1))) }
+        #expect(try !life.step(.request(due: due)))
+        #expect(life.audit.state == .requested && life.audit.due == due)
+        #expect(try life.step(.request(due: due)), "the same request again")
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.request(due: due.adding(days: 1))) }
+        #expect(try !life.submit("a") && life.audit.state == .submitted)
+        #expect(try life.submit("a"), "the same file again")
+        #expect(try !life.submit("b"), "a second file")
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.decide(passed: true, note: "n")) }
+        #expect(try !life.step(.review(note: "seen")))
+        #expect(try life.step(.review(note: "seen")))
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.review(note: "another note")) }
+        #expect(throws: AuditRefusal.self) { var l = life; _ = try l.submit("c") }
+        #expect(try life.submit("a"), "a file supplied before is still a replay")
+        #expect(try !life.step(.decide(passed: true, note: "Certificates match")))
+        #expect(life.audit.state == .passed && life.audit.decided == Self.today && life.audit.note == "Certificates match")
+        #expect(try life.step(.decide(passed: true, note: "Certificates match")))
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.decide(passed: true, note: "another note")) }
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.decide(passed: false, note: "n")) }
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.ask(.exemption, until: due, reason: "r")) }
+        // Steps done before are replays still: the request, the review.
+        #expect(try life.step(.request(due: due)) && life.step(.review(note: "seen")))
     }
 
     @Test func anAuditFailsWithoutEvidenceOnlyOnceOverdue() throws {
-        let requested = try step(Audit(state: .selected), .request(due: today)).audit
-        #expect(!requested.isOverdue(on: today) && requested.isOverdue(on: today.adding(days: 1)))
-        #expect(throws: AuditRefusal.self) { try step(requested, .decide(passed: false, note: "n")) }
-        let tomorrow = today.adding(days: 1)
-        #expect(throws: AuditRefusal.self) { try step(requested, .decide(passed: true, note: "n"), on: tomorrow) }
-        #expect(try step(requested, .decide(passed: false, note: "No evidence"), on: tomorrow).audit.state == .failed)
+        var life = Life()
+        try life.step(.request(due: Self.today))
+        #expect(!life.audit.isOverdue(on: Self.today) && life.audit.isOverdue(on: Self.today.adding(days: 1)))
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.decide(passed: false, note: "n")) }
+        let tomorrow = Self.today.adding(days: 1)
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.decide(passed: true, note: "n"), on: tomorrow) }
+        try life.step(.decide(passed: false, note: "No evidence"), on: tomorrow)
+        #expect(life.audit.state == .failed)
     }
 
     @Test func extensionsMoveTheDueDateAndExemptionsCloseTheAudit() throws {
-        let requested = try step(Audit(state: .selected), .request(due: due)).audit
-        #expect(throws: AuditRefusal.self) { try step(requested, .ask(.extension, until: due, reason: "r")) }  // not later
-        #expect(throws: AuditRefusal.self) { try step(Audit(state: .selected), .ask(.extension, until: due, reason: "r")) }
-        let later = due.adding(days: 14)
-        let asked = try step(requested, .ask(.extension, until: later, reason: "Away")).audit
-        #expect(try step(asked, .ask(.extension, until: later, reason: "Away")).replayed)
-        #expect(throws: AuditRefusal.self) { try step(asked, .ask(.exemption, until: later, reason: "Leave")) }  // one at a time
-        #expect(throws: AuditRefusal.self) { try step(asked, .answer(.exemption, granted: true, note: nil)) }  // not that kind
-        let refused = try step(asked, .answer(.extension, granted: false, note: nil)).audit
-        #expect(refused.due == due && refused.pending == nil && refused.lastAnswer == "extension:refused")
-        #expect(try step(refused, .answer(.extension, granted: false, note: nil)).replayed)
-        let granted = try step(asked, .answer(.extension, granted: true, note: nil)).audit
-        #expect(granted.due == later && granted.state == .requested)
+        let due = Self.due, later = due.adding(days: 14)
+        #expect(throws: AuditRefusal.self) { var l = Life(); try l.step(.ask(.extension, until: later, reason: "r")) }  // nothing requested
+        var life = Life()
+        try life.step(.request(due: due))
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.ask(.extension, until: due, reason: "r")) }  // not later
+        try life.step(.ask(.extension, until: later, reason: "Away"))
+        #expect(try life.step(.ask(.extension, until: later, reason: "Away")))
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.ask(.exemption, until: later, reason: "Leave")) }  // one at a time
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.answer(.exemption, until: later, granted: true, note: nil)) }  // not that kind
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.answer(.extension, until: due, granted: true, note: nil)) }  // not that request
 
-        let exemption = try step(granted, .ask(.exemption, until: today.adding(days: 200), reason: "Parental leave")).audit
-        let exempt = try step(exemption, .answer(.exemption, granted: true, note: nil)).audit
-        #expect(exempt.state == .exempt && exempt.exemptFrom == today && exempt.exemptUntil == today.adding(days: 200) && exempt.note == "Parental leave")
-        #expect(throws: AuditRefusal.self) { try step(exempt, .submit(known: false)) }
-        #expect(throws: AuditRefusal.self) { try step(exempt, .ask(.exemption, until: due, reason: "r")) }
-        #expect(throws: AuditRefusal.self) { try step(Audit(state: .selected), .ask(.exemption, until: today.adding(days: -1), reason: "r")) }
+        var refused = life
+        try refused.step(.answer(.extension, until: later, granted: false, note: nil))
+        #expect(refused.audit.due == due && refused.audit.pending == nil)
+        #expect(try refused.step(.answer(.extension, until: later, granted: false, note: nil)))
+        #expect(try refused.step(.ask(.extension, until: later, reason: "Away")), "asked and answered: the same ask again is a replay")
+        #expect(refused.audit.pending == nil)
+
+        try life.step(.answer(.extension, until: later, granted: true, note: nil))
+        #expect(life.audit.due == later && life.audit.state == .requested)
+        #expect(try life.step(.request(due: due)), "the first request, sent again after the extension")
+        // A second extension, granted too; the first answer sent again is still a replay.
+        let latest = later.adding(days: 7)
+        try life.step(.ask(.extension, until: latest, reason: "Still away"))
+        #expect(try life.step(.answer(.extension, until: later, granted: true, note: nil)))
+        #expect(life.audit.pending?.until == latest)
+        try life.step(.answer(.extension, until: latest, granted: true, note: nil))
+        #expect(life.audit.due == latest)
+
+        let until = Self.today.adding(days: 200)
+        try life.step(.ask(.exemption, until: until, reason: "Parental leave"))
+        try life.step(.answer(.exemption, until: until, granted: true, note: nil))
+        #expect(life.audit.state == .exempt && life.audit.exemptFrom == Self.today && life.audit.exemptUntil == until && life.audit.note == "Parental leave")
+        #expect(throws: AuditRefusal.self) { var l = life; _ = try l.submit("x") }
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.ask(.exemption, until: due, reason: "r")) }
+        #expect(throws: AuditRefusal.self) { var l = Life(); try l.step(.ask(.exemption, until: Self.today.adding(days: -1), reason: "r")) }
     }
 }

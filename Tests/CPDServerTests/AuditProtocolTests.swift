@@ -37,6 +37,18 @@ struct AuditProtocolTests {
         return output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("OK") || $0.hasPrefix("ERR ") }
     }
 
+    /// An audit announced back when it could be (before `month` was out): as the database owner,
+    /// since cpdd announces only ahead of the moment and the test's months are past.
+    static func announce(_ owner: PostgresConnection, _ scheme: String, _ month: String, share: String) throws {
+        try owner.query(
+            """
+            INSERT INTO audit_sample (scheme, month, moment_day, time_zone, moment, share, announced_by, announced_at)
+            SELECT $1, $2::date, ($2::date + interval '1 month')::date, r.time_zone,
+                   (($2::date + interval '1 month')::date::timestamp AT TIME ZONE r.time_zone), $3::numeric, 'test', ($2::date::timestamp AT TIME ZONE r.time_zone)
+            FROM registry r
+            """, [scheme, month + "-01", share])
+    }
+
     static func field(_ line: String?, _ name: String) -> String? {
         guard let line else { return nil }
         for part in line.split(separator: " ") where part.hasPrefix(name + "=") { return String(part.dropFirst(name.count + 1)) }
@@ -45,8 +57,8 @@ struct AuditProtocolTests {
 
     @Test func aSampleFromTheLedgersHeadThatAnyoneCanDrawAgain() async throws {
         let year = try Self.today.year
-        // A cycle that closed over a year ago (whatever the registry's time zone, its moment has passed).
-        let cycleDay = "\(year - 2)-06-01"
+        // Cycles that ended over a year ago (whatever the registry's time zone, their moment has passed).
+        let month = "\(year - 2)-12"
         try await CPDServerTests.withRegistry(label: "audit-draw") { path, owner in
             let c = try AdminClient(socketPath: path)
             var setup = ["scheme.add code=AUD title=Audited period=fixed length=12 start=01-01 required=10"]
@@ -54,18 +66,23 @@ struct AuditProtocolTests {
             setup.append("practitioner.add id=P-NEW name=Later scheme=AUD joined=\(year - 1)-03-01")
             for line in setup { #expect(try c.request(line).isOK, "\(line)") }
 
+            // Not announced before the month was out: not drawn, whatever the share.
+            #expect(try c.request("audit.draw scheme=AUD month=\(month) share=10").errorCode == "conflict")
+            #expect(try c.request("audit.draw scheme=AUD month=\(month) share=0").errorCode == "invalid_argument")
+            #expect(try c.request("audit.draw scheme=AUD month=\(month) share=100.01").errorCode == "invalid_argument")
+            #expect(try c.request("audit.draw scheme=AUD month=\(month)-01 share=10").errorCode == "invalid_argument")
+            #expect(try c.request("audit.draw scheme=NOPE month=\(month) share=10").errorCode == "not_found")
+            #expect(try c.request("audit.sample scheme=AUD month=\(month)").errorCode == "not_found")
+            try Self.announce(owner, "AUD", month, share: "10")
             // No entry recorded since the moment yet: the head at the moment is not settled.
-            #expect(try c.request("audit.draw scheme=AUD cycle=\(cycleDay) share=10").errorCode == "conflict")
-            #expect(try c.request("audit.draw scheme=AUD cycle=\(year)-01-01 share=10").errorCode == "invalid_argument", "a cycle not closed")
-            #expect(try c.request("audit.draw scheme=AUD cycle=\(cycleDay) share=0").errorCode == "invalid_argument")
-            #expect(try c.request("audit.draw scheme=AUD cycle=\(cycleDay) share=100.01").errorCode == "invalid_argument")
-            #expect(try c.request("audit.draw scheme=NOPE cycle=\(cycleDay) share=10").errorCode == "not_found")
+            #expect(try c.request("audit.draw scheme=AUD month=\(month) share=10").errorCode == "conflict")
+            #expect(try c.request("audit.draw scheme=AUD month=\(month) share=50").errorCode == "conflict", "another share than announced")
             for n in 1...3 { #expect(try c.request("entry.adjust practitioner=P-01 points=1 reason=r key=adj-\(n)").isOK) }
 
-            let drawn = try c.request("audit.draw scheme=AUD cycle=\(cycleDay) share=10")
-            #expect(drawn.final.hasPrefix("OK sample ") && drawn.final.hasSuffix(": selected 2 of 20"), "\(drawn.final)")
+            let drawn = try c.request("audit.draw scheme=AUD month=\(month) share=10")
+            #expect(drawn.final.hasPrefix("OK sample ") && drawn.final.hasSuffix(" drawn: selected 2 of 20"), "\(drawn.final)")
             let sampleLine = drawn.data.first
-            #expect(Self.field(sampleLine, "moment") == "\(year - 1)-01-01T00:00")
+            #expect(Self.field(sampleLine, "moment") == "\(year - 1)-01-01T00:00" && Self.field(sampleLine, "state") == "drawn", "\(drawn.data)")
             // The seed is the head the first entry recorded from the moment on chains to. Every entry
             // here was recorded today, after the moment: the head then was the empty chain's (entry 0).
             let seed = try #require(Self.field(sampleLine, "seed"))
@@ -82,51 +99,72 @@ struct AuditProtocolTests {
             let expected = Set(keys.sorted { $0.0 < $1.0 }.prefix(2).map(\.1))
             let selected = Set(drawn.data.dropFirst().compactMap { Self.field($0, "practitioner") })
             #expect(selected == expected, "\(drawn.data)")
-            let sample = try c.request("audit.sample scheme=AUD cycle=\(cycleDay)")
-            #expect(sample.final == "OK 20 members considered" && !sample.data.contains { $0.contains("P-NEW") }, "P-NEW joined after the cycle")
+            let sample = try c.request("audit.sample scheme=AUD month=\(month)")
+            #expect(sample.final == "OK 20 members considered, 20 eligible, 2 selected" && !sample.data.contains { $0.contains("P-NEW") },
+                    "P-NEW joined after the cycle: \(sample.final)")
             let listedKeys = sample.data.dropFirst().compactMap { Self.field($0, "key") }
             #expect(listedKeys == keys.map(\.0).sorted(), "every member's key, lowest first")
 
             // Drawn once: the same request is the same sample; another share is a conflict.
-            let again = try c.request("audit.draw scheme=AUD cycle=\(year - 2)-12-31 share=10")
+            let again = try c.request("audit.draw scheme=AUD month=\(month) share=10")
             #expect(again.final.contains(" already drawn: selected 2 of 20") && again.data == drawn.data, "\(again.final)")
-            #expect(try c.request("audit.draw scheme=AUD cycle=\(cycleDay) share=50").errorCode == "conflict")
+            #expect(try c.request("audit.draw scheme=AUD month=\(month) share=50").errorCode == "conflict")
             let audits = try c.request("audit.list scheme=AUD")
             #expect(audits.final == "OK 2 audits" && audits.data.allSatisfy { $0.contains(" state=selected ") }, "\(audits.data)")
 
-            // An exemption open in the next cycle (granted, here backdated, before that cycle's
-            // moment) skips the member in the next draw; the other one selected is drawn again as usual.
+            // Announced ahead, through cpdd: once, at one share; not drawn before its moment.
+            let ahead = "\(year + 1)-06"
+            let announced = try c.request("audit.draw scheme=AUD month=\(ahead) share=15")
+            #expect(announced.final.hasSuffix(" announced: drawn from \(year + 1)-07-01 on") && Self.field(announced.data.first, "state") == "announced",
+                    "\(announced.final)")
+            #expect(try c.request("audit.draw scheme=AUD month=\(ahead) share=15").final.contains(" already announced: "))
+            #expect(try c.request("audit.draw scheme=AUD month=\(ahead) share=20").errorCode == "conflict")
+            #expect(try c.request("audit.sample scheme=AUD month=\(ahead)").final == "OK announced; drawn from \(year + 1)-07-01 on")
+
+            // An exemption granted before the next cycle's moment (backdated here) and open on a day
+            // of that cycle skips the member in its draw.
             let exempted = try #require(expected.sorted().first)
             let audit = try #require(Self.field(audits.data.first { $0.contains("practitioner=\(exempted) ") }, "audit"))
-            _ = try c.request("audit.ask audit=\(audit) kind=exemption until=\(try Self.today) reason=\"Parental leave\"")
-            #expect(try c.request("audit.answer audit=\(audit) kind=exemption decision=granted").final == "OK exempt")
+            let until = try Self.today
+            _ = try c.request("audit.ask audit=\(audit) kind=exemption until=\(until) reason=\"Parental leave\"")
+            #expect(try c.request("audit.answer audit=\(audit) kind=exemption until=\(until) decision=granted").final == "OK exempt")
             try owner.query("UPDATE audit SET exempt_from = $1::date, exempt_until = $2::date WHERE id = $3",
                             ["\(year - 2)-12-01", "\(year - 1)-06-30", Int64(audit) ?? 0])
-            let next = try c.request("audit.draw scheme=AUD cycle=\(year - 1)-06-01 share=100")
-            #expect(next.final.hasSuffix(": selected 20 of 20"), "P-NEW joined in that cycle; \(exempted) is skipped: \(next.final)")
-            let nextSample = try c.request("audit.sample scheme=AUD cycle=\(year - 1)-06-01")
+            try Self.announce(owner, "AUD", "\(year - 1)-12", share: "100")
+            let next = try c.request("audit.draw scheme=AUD month=\(year - 1)-12 share=100")
+            #expect(next.final.hasSuffix(" drawn: selected 20 of 20"), "P-NEW joined in that cycle; \(exempted) is skipped: \(next.final)")
+            let nextSample = try c.request("audit.sample scheme=AUD month=\(year - 1)-12")
             #expect(nextSample.data.contains { $0.contains("practitioner=\(exempted) ") && $0.contains(" outcome=exempt") }, "\(nextSample.data)")
+            #expect(nextSample.final == "OK 21 members considered, 20 eligible, 20 selected", "\(nextSample.final)")
         }
     }
 
-    @Test func anAnniversarySchemesCycleIsAuditedOnce() async throws {
+    @Test func eachCycleIsDrawnInTheMonthItEndsAndARollingWindowOnce() async throws {
         let year = try Self.today.year
-        try await CPDServerTests.withRegistry(label: "audit-anniversary") { path, _ in
+        try await CPDServerTests.withRegistry(label: "audit-months") { path, owner in
             let c = try AdminClient(socketPath: path)
             for line in [
                 "scheme.add code=ANN title=Anniversary period=anniversary length=12 required=10",
                 "practitioner.add id=P-X name=X scheme=ANN joined=\(year - 4)-03-01", "practitioner.add id=P-Y name=Y scheme=ANN joined=\(year - 4)-09-01",
-                "practitioner.add id=P-Z name=Z scheme=ANN joined=\(year - 3)-01-01",
+                "scheme.add code=ROLL title=Rolling period=rolling length=12 required=10",
+                "practitioner.add id=P-R name=R scheme=ROLL joined=\(year - 5)-01-01",
                 "entry.adjust practitioner=P-X points=1 reason=r key=a1",
             ] { #expect(try c.request(line).isOK, "\(line)") }
-            // X's and Y's cycles holding 1 October are in the first sample; the second, on 1 February
-            // after, finds them audited and draws only Z's first cycle.
-            #expect(try c.request("audit.draw scheme=ANN cycle=\(year - 4)-10-01 share=100").final.hasSuffix(": selected 2 of 2"))
-            let second = try c.request("audit.draw scheme=ANN cycle=\(year - 3)-02-01 share=100")
-            #expect(second.final.hasSuffix(": selected 1 of 1"), "\(second.final)")
-            let sample = try c.request("audit.sample scheme=ANN cycle=\(year - 3)-02-01")
-            let outcomes = sample.data.dropFirst().compactMap { line in Self.field(line, "practitioner").map { "\($0) \(Self.field(line, "outcome") ?? "")" } }
-            #expect(Set(outcomes) == ["P-X audited", "P-Y audited", "P-Z selected"], "\(sample.data)")
+            // An anniversary scheme: each member's cycle in the month it ends, X's in February, Y's in August.
+            for (month, member) in [("\(year - 3)-02", "P-X"), ("\(year - 3)-08", "P-Y")] {
+                try Self.announce(owner, "ANN", month, share: "100")
+                let drawn = try c.request("audit.draw scheme=ANN month=\(month) share=100")
+                #expect(drawn.final.hasSuffix(" drawn: selected 1 of 1") && drawn.data.dropFirst().first?.contains("practitioner=\(member) ") == true,
+                        "\(month): \(drawn.data)")
+            }
+            // A rolling scheme: the window ending each month's last day; one overlapping a window
+            // drawn before is skipped, and one clear of it is drawn again.
+            for (month, outcome) in [("\(year - 4)-06", "selected"), ("\(year - 4)-09", "drawn_before"), ("\(year - 3)-07", "selected")] {
+                try Self.announce(owner, "ROLL", month, share: "100")
+                #expect(try c.request("audit.draw scheme=ROLL month=\(month) share=100").isOK)
+                let sample = try c.request("audit.sample scheme=ROLL month=\(month)")
+                #expect(sample.data.dropFirst().first?.contains(" outcome=\(outcome)") == true, "\(month): \(sample.data)")
+            }
         }
     }
 
@@ -145,7 +183,8 @@ struct AuditProtocolTests {
                 "entry.adjust practitioner=P-A points=1 reason=r key=a1",
                 "principal.add user=cpdt_aud_a role=practitioner practitioner=P-A", "principal.add user=cpdt_aud_b role=practitioner practitioner=P-B",
             ] { #expect(try c.request(line).isOK, "\(line)") }
-            let drawn = try c.request("audit.draw scheme=AUD cycle=\(year - 2)-06-01 share=100")
+            try Self.announce(owner, "AUD", "\(year - 2)-12", share: "100")
+            let drawn = try c.request("audit.draw scheme=AUD month=\(year - 2)-12 share=100")
             #expect(drawn.final.hasSuffix(": selected 3 of 3"))
             let ids = Dictionary(uniqueKeysWithValues: drawn.data.dropFirst().compactMap { line -> (String, String)? in
                 guard let p = Self.field(line, "practitioner"), let a = Self.field(line, "audit") else { return nil }
@@ -172,9 +211,11 @@ struct AuditProtocolTests {
                 "OK 1 audits", "OK requested", "OK already requested", member[3], member[4], member[5], member[6],
             ] && member[3].hasPrefix("ERR conflict") && member[4].hasPrefix("ERR permission_denied")
               && member[5].hasPrefix("ERR permission_denied") && member[6].hasPrefix("ERR permission_denied"), "\(member)")
-            let granted = try c.request("audit.answer audit=\(a) kind=extension decision=granted")
+            #expect(try c.request("audit.answer audit=\(a) kind=extension until=\(due) decision=granted").errorCode == "conflict", "not the request waiting")
+            let granted = try c.request("audit.answer audit=\(a) kind=extension until=\(later) decision=granted")
             #expect(granted.final == "OK requested" && Self.field(granted.data.first, "due") == later.description, "\(granted.data)")
-            #expect(try c.request("audit.answer audit=\(a) kind=extension decision=granted").final == "OK already requested")
+            #expect(try c.request("audit.answer audit=\(a) kind=extension until=\(later) decision=granted").final == "OK already requested")
+            #expect(try c.request("audit.request audit=\(a) due=\(due)").final == "OK already requested", "the first request, sent again")
 
             // Evidence in, once per file; not decided before it is reviewed; decided once.
             let submitted = try Self.finals(as: "cpdt_aud_a", cpdctl, socket, [
@@ -190,6 +231,8 @@ struct AuditProtocolTests {
             #expect(try c.request("audit.decide audit=\(a) outcome=passed note=\"Hours and certificate match\"").final == "OK passed")
             #expect(try c.request("audit.decide audit=\(a) outcome=passed note=\"Hours and certificate match\"").final == "OK already passed")
             #expect(try c.request("audit.decide audit=\(a) outcome=failed note=No").errorCode == "conflict")
+            #expect(try c.request("audit.decide audit=\(a) outcome=passed note=Other").errorCode == "conflict", "another note is another decision")
+            #expect(try c.request("audit.review audit=\(a) note=\"Certificate matches\"").final == "OK already passed")
             let shown = try c.request("audit.show audit=\(a)")
             let events = shown.data.filter { $0.hasPrefix("kind=event ") }.compactMap { Self.field($0, "event") }
             #expect(events == ["selected", "requested", "extension_asked", "extension_granted", "submitted", "reviewed", "passed"], "\(shown.data)")

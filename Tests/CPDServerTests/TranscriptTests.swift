@@ -11,7 +11,7 @@ import TestSupport
     @Test func aPastCycleIsWrittenAsItStoodAtItsCloseAsCSVAndAsAPage() async throws {
         let out = try TestDatabase.scratchDirectory("transcript")
         let cpdctl = self.cpdctl
-        try await CPDServerTests.withRegistry(label: "transcript") { socket, _ in
+        try await CPDServerTests.withRegistry(label: "transcript") { socket, owner in
             let c = try AdminClient(socketPath: socket)
             for line in [
                 "provider.add code=CALM name=Calm", "course.add provider=CALM code=C8 title=Trigger points=8 hours=8 category=clinical delivery=in_person",
@@ -23,9 +23,12 @@ import TestSupport
                 "completion.record practitioner=P-1 course=C8 completed=2025-08-01 key=a1",
                 "completion.record practitioner=P-1 course=C3 completed=2025-09-01 key=a2",
                 "completion.record practitioner=P-1 course=C3 completed=2026-08-01 key=a3",  // the next cycle: not in this transcript
-                // The cycle is audited: drawn (every member), evidence asked for.
-                "audit.draw scheme=MYO cycle=2025-08-01 share=100", "audit.request audit=1 due=2030-01-01",
             ] { #expect(try c.request(line).isOK, "\(line)") }
+            // The cycle is audited: announced back then, drawn (every member), evidence asked for.
+            try AuditProtocolTests.announce(owner, "MYO", "2026-06", share: "100")
+            for line in ["audit.draw scheme=MYO month=2026-06 share=100", "audit.request audit=1 due=2030-01-01"] {
+                #expect(try c.request(line).isOK, "\(line)")
+            }
             for file in ["t.csv", "t.html"] {
                 let (status, said) = try ChildProcess.run([cpdctl, "transcript", "--socket", socket, "--practitioner", "P-1", "--cycle", "2025-08-01", "--out", out + "/" + file])
                 #expect(status == 0 && said.contains("for 2025-07-01 to 2026-06-30 written"), "\(said)")

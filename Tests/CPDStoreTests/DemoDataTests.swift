@@ -93,6 +93,18 @@ import TestSupport
         #expect(florida.standing.rules.last?.value == Points(8) && florida.standing.rules.last?.gap == Points(4) && florida.standing.rules.last?.met == false)
     }
 
+    /// The demo's audit of ANTA's 2025, announced back then, draws half of its two members: with the
+    /// empty chain's head as the seed, P-1006 (the lower key).
+    @Test func theDemosAnnouncedAuditDraws() throws {
+        guard case .drawn(let sample, let members) = try AuditStore.draw(scheme: "ANTA", month: day("2025-12-01"), share: Points(50), by: "test", app) else {
+            Issue.record("the demo's audit was not drawn")
+            return
+        }
+        #expect(sample.draw?.seed == String(repeating: "0", count: 64) && sample.draw?.headEntry == 0)
+        #expect(members.map { "\($0.practitioner) \($0.outcome)" } == ["P-1006 selected", "P-1007 not_selected"])
+        #expect(AuditStore.drawKey(seed: String(repeating: "0", count: 64), practitioner: "P-1006").hasPrefix("01f2d585"))
+    }
+
     @Test func eachDemoMemberStandsWhereTheDemoSays() throws {
         #expect(try standing("P-1002").status == .compliant)
         let p1003 = try standing("P-1003")

@@ -40,8 +40,9 @@ public enum StoreCommand: Sendable {
     case points(practitioner: String?, on: Day?)
     case renewalSubmit(practitioner: String?, cycle: Day?)
     case renewalApprove(practitioner: String, cycle: Day?)
-    case auditDraw(scheme: String, cycle: Day, share: Points)
-    case auditSample(scheme: String, cycle: Day)
+    /// `month` is the month's first day.
+    case auditDraw(scheme: String, month: Day, share: Points)
+    case auditSample(scheme: String, month: Day)
     case auditList(practitioner: String?, scheme: String?, state: AuditState?)
     case auditShow(audit: Int64)
     /// A step in an audit's life: `audit.request`, `.submit`, `.review`, `.decide`, `.ask`, `.answer`.

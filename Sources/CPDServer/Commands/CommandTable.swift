@@ -237,15 +237,15 @@ public enum CommandTable {
     }
 
     static let audits: [CommandDefinition] = [
-        CommandDefinition("audit.draw", [.admin], required: ["scheme", "cycle", "share"], effect: .write,
-                          summary: "draw the audit sample of share= percent of a scheme's members for the closed cycle holding cycle=") { a in
+        CommandDefinition("audit.draw", [.admin], required: ["scheme", "month", "share"], effect: .write,
+                          summary: "announce, before month= is out, the audit of share= percent of the scheme's cycles ending in it; draw it once the month is over") { a in
             let share = try a.required("share", a.points)
             guard share.hundredths > 0, share.hundredths <= 10_000 else { throw ValidationError("share", "is a percentage above 0, at most 100") }
-            return .store(.auditDraw(scheme: try a.required("scheme"), cycle: try a.required("cycle", a.day), share: share))
+            return .store(.auditDraw(scheme: try a.required("scheme"), month: try a.required("month", a.month), share: share))
         },
-        CommandDefinition("audit.sample", [.admin, .reporter], required: ["scheme", "cycle"], effect: .read,
-                          summary: "the sample drawn for the cycle holding cycle=: its seed and method, and every member considered") { a in
-            .store(.auditSample(scheme: try a.required("scheme"), cycle: try a.required("cycle", a.day)))
+        CommandDefinition("audit.sample", [.admin, .reporter], required: ["scheme", "month"], effect: .read,
+                          summary: "the audit of the cycles ending in month=: its seed and method, and every member considered") { a in
+            .store(.auditSample(scheme: try a.required("scheme"), month: try a.required("month", a.month)))
         },
         CommandDefinition("audit.list", readers, optional: ["practitioner", "scheme", "state"], effect: .read,
                           summary: "audits, newest first (a practitioner's own)") { a in
@@ -286,15 +286,15 @@ public enum CommandTable {
                           summary: "ask for an extension (a later due date) or an exemption (until a day)") { a in
             .store(.auditStep(audit: try a.audit(), .ask(try auditAsk(a), until: try a.required("until", a.day), reason: try a.required("reason", a.prose))))
         },
-        CommandDefinition("audit.answer", [.admin], required: ["audit", "kind", "decision"], optional: ["note"], effect: .write,
-                          summary: "grant or refuse the member's request") { a in
+        CommandDefinition("audit.answer", [.admin], required: ["audit", "kind", "until", "decision"], optional: ["note"], effect: .write,
+                          summary: "grant or refuse the member's request, named by its kind and until=") { a in
             let granted: Bool
             switch try a.required("decision") {
             case "granted": granted = true
             case "refused": granted = false
             case let other: throw ValidationError("decision", "'\(other.prefix(20))' is not granted or refused")
             }
-            return .store(.auditStep(audit: try a.audit(), .answer(try auditAsk(a), granted: granted, note: try a.prose("note"))))
+            return .store(.auditStep(audit: try a.audit(), .answer(try auditAsk(a), until: try a.required("until", a.day), granted: granted, note: try a.prose("note"))))
         },
     ]
 

@@ -34,6 +34,7 @@ import TestSupport
                 (\(fuzzer.identities.values.map { "\($0.name):\($0.role.rawValue)" }.sorted().joined(separator: " "))), \
                 \(f.sequences) sequences, \(f.requests) requests, \(f.probes) one-at-a-time probes, \
                 ERR by code \(f.errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")), \
+                OK by command \(f.oks.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")), \
                 \(failure == nil ? "0 failures" : "1 failure")
                 """)
             guard let failure else { return }

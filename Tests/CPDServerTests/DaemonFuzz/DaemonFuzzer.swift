@@ -35,7 +35,7 @@ final class DaemonFuzzer {
     var acknowledged: [String: Int64] = [:]
     var unchecked: [(entry: Int64, points: String, key: String)] = []
     var checker: FuzzLink
-    var figures = (sequences: 0, requests: 0, errors: [String: Int](), probes: 0)
+    var figures = (sequences: 0, requests: 0, errors: [String: Int](), probes: 0, oks: [String: Int]())
 
     init(daemon: FuzzDaemon, seed: UInt64) throws {
         self.daemon = daemon
@@ -164,6 +164,7 @@ final class DaemonFuzzer {
             }
             return
         }
+        figures.oks[request.command, default: 0] += 1
         let a = request.arguments
         switch request.command {
         case "format":
@@ -172,7 +173,7 @@ final class DaemonFuzzer {
         case "course.add": if let code = a["code"], let provider = a["provider"] { world.courses[code] = provider }
         case "scheme.add": if let code = a["code"], !world.schemes.contains(code) { world.schemes.append(code) }
         case "practitioner.add": if let id = a["id"], !world.practitioners.contains(id) { world.practitioners.append(id) }
-        case "audit.draw", "audit.list":
+        case "audit.draw", "audit.list", "audit.sample":
             for line in response.data {
                 guard let fields = Self.fields(line), let audit = fields["audit"], !audit.isEmpty, !world.audits.contains(audit) else { continue }
                 world.audits.append(audit)
@@ -249,8 +250,11 @@ final class DaemonFuzzer {
         }
         let miscounted = try daemon.owner.query("""
             SELECT s.id FROM audit_sample s
-            WHERE s.selected <> (SELECT count(*) FROM audit a WHERE a.sample = s.id)
-               OR s.considered <> (SELECT count(*) FROM audit_draw d WHERE d.sample = s.id AND d.outcome IN ('selected', 'not_selected'))
+            WHERE (s.drawn_at IS NULL AND EXISTS (SELECT 1 FROM audit_draw d WHERE d.sample = s.id))
+               OR (s.drawn_at IS NOT NULL AND (
+                      s.selected <> (SELECT count(*) FROM audit a WHERE a.sample = s.id)
+                   OR s.considered <> (SELECT count(*) FROM audit_draw d WHERE d.sample = s.id)
+                   OR s.eligible <> (SELECT count(*) FROM audit_draw d WHERE d.sample = s.id AND d.outcome IN ('selected', 'not_selected'))))
             """)
         guard miscounted.isEmpty else { throw FuzzFailure(description: "audit sample \((try? miscounted[0][0] as Int64) ?? 0) counts differ from its rows") }
         // A balance is the sum of its entries: `earned` over the cycle `points` names, against the
