@@ -59,12 +59,18 @@ import TestSupport
     /// CNHC's third from any single type of activity is one rule on every delivery mode; Florida's
     /// 12 hands-on hours in person, one rule on clinical technique delivered in person.
     @Test func theDemoSchemesSayWhatTheirBodiesSay() throws {
-        #expect(try SchemeStore.scheme("CNHC", app).rules.map(\.description) == ["delivery=* max_share=33.33"])
-        #expect(try SchemeStore.scheme("FL-LMT", app).rules.map(\.description) == ["category=ethics min=2", "category=clinical delivery=in_person min=12"])
+        #expect(try SchemeStore.scheme("CNHC", app).rules.map(\.description) == ["delivery=* max_share=33.33", "modality=accredited min=10"])
+        #expect(try SchemeStore.scheme("FL-LMT", app).rules.map(\.description) == [
+            "category=ethics min=2", "category=clinical delivery=in_person min=12", "category=medical_errors min=2",
+            "category=laws_and_rules min=2", "category=human_trafficking min=1",
+        ])
         // P-1011 in 2026: 8 online, 2 reading, 3 by webinar; a third of 15 is 4.99, so 9.99 count.
         let cnhc = try LedgerStore.standing(practitioner: "P-1011", on: day("2026-12-31"), app)
         #expect(cnhc.standing.earned == Points(13) && cnhc.standing.counted == Points(parsing: "9.99"))
         #expect(cnhc.standing.rules.first?.value == Points(8) && cnhc.standing.rules.first?.gap == Points(parsing: "3.01"))
+        // 10 in her discipline: all 13 are courses for manual therapy or remedial massage.
+        let discipline = cnhc.standing.rules.last
+        #expect(discipline?.rule.description == "modality=accredited min=10" && discipline?.value == Points(13) && discipline?.met == true)
         // NCBTMB and Florida count hours of 50 minutes; Florida's first renewal is an hour a month.
         #expect(try SchemeStore.scheme("NCBTMB", app).unit == .hours(minutesPerHour: 50, rounding: .half))
         let florida50 = try SchemeStore.scheme("FL-LMT", app)
@@ -90,7 +96,13 @@ import TestSupport
         #expect(fht.rules.first?.met == false && fht.rules.first?.value == Points(7) && fht.rules.first?.gap == Points(1))
         // P-1010's in-person hours are 8 clinical: 4 short of 12.
         let florida = try LedgerStore.standing(practitioner: "P-1010", on: day("2026-12-31"), app)
-        #expect(florida.standing.rules.last?.value == Points(8) && florida.standing.rules.last?.gap == Points(4) && florida.standing.rules.last?.met == false)
+        let handsOn = florida.standing.rules.first { $0.rule.description == "category=clinical delivery=in_person min=12" }
+        #expect(handsOn?.value == Points(8) && handsOn?.gap == Points(4) && handsOn?.met == false)
+        // Florida's subjects apply in the first, pro-rata cycle too: none taken yet, 5 hours short.
+        let subjects = florida.standing.rules.filter { rule in
+            ["medical_errors", "laws_and_rules", "human_trafficking"].contains { rule.rule.description.contains($0) }
+        }
+        #expect(subjects.map(\.gap) == [Points(2), Points(2), Points(1)] && subjects.allSatisfy { !$0.met })
     }
 
     /// The demo's audit of ANTA's 2025, announced back then, draws half of its two members: with the
