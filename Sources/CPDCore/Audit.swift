@@ -69,8 +69,9 @@ public struct Audit: Sendable, Equatable {
         case review(note: String?)
         case decide(passed: Bool, note: String)
         case ask(AuditAsk, until: Day, reason: String)
-        /// Grant or refuse the request waiting, which the answer names by its kind and `until`.
-        case answer(AuditAsk, until: Day, granted: Bool, note: String?)
+        /// Grant or refuse request `request` (the number of the event that asked it, which the
+        /// audit shows as `pending_request` while it waits).
+        case answer(request: Int64, granted: Bool, note: String?)
 
         /// What the step leaves in the audit's history. The same step again finds it there and is a
         /// replay (`applying`), so each step is applied once, however often it is sent.
@@ -81,8 +82,9 @@ public struct Audit: Sendable, Equatable {
             case .review(let note): AuditEvent("reviewed", note)
             case .decide(let passed, let note): AuditEvent(passed ? "passed" : "failed", note)
             case .ask(let ask, let until, let reason): AuditEvent("\(ask.rawValue)_asked", "until \(until): \(reason)")
-            case .answer(let ask, let until, let granted, let note):
-                AuditEvent("\(ask.rawValue)_\(granted ? "granted" : "refused")", "until \(until)" + (note.map { ": " + $0 } ?? ""))
+            case .answer(let request, let granted, let note):
+                // The kind is the request's; `applying` names the event once it knows it.
+                AuditEvent(granted ? "granted" : "refused", "request \(request)" + (note.map { ": " + $0 } ?? ""))
             }
         }
     }
@@ -91,11 +93,20 @@ public struct Audit: Sendable, Equatable {
     /// in `history` (or, for evidence, a file already on file) is answered as before and changes
     /// nothing. Anything else out of turn is refused with the reason and what to do instead.
     public func applying(_ step: Step, on today: Day, history: [AuditEvent] = []) throws(AuditRefusal) -> (audit: Audit, replayed: Bool) {
-        if case .submit(_, _, let known) = step {
+        switch step {
+        case .submit(_, _, let known):
             // The same file again is a retry of a step done, whatever has happened since.
             if known { return (self, true) }
-        } else if history.contains(step.event) {
-            return (self, true)
+        case .answer(let request, let granted, _):
+            // A request is answered once: the same answer again is a replay, another a conflict.
+            if let answer = history.first(where: { Self.answers($0, request) }) {
+                guard answer.event.hasSuffix(granted ? "_granted" : "_refused") else {
+                    throw AuditRefusal(.conflict, "request \(request) was \(answer.event.hasSuffix("_granted") ? "granted" : "refused") already")
+                }
+                return (self, true)
+            }
+        default:
+            if history.contains(step.event) { return (self, true) }
         }
         var next = self
         switch step {
@@ -157,14 +168,14 @@ public struct Audit: Sendable, Equatable {
             }
             next.pending = (ask, until, reason)
 
-        case .answer(let ask, let until, let granted, let note):
+        case .answer(let request, let granted, let note):
             guard let pending else { throw AuditRefusal(.conflict, "no request is waiting for an answer") }
-            guard pending.ask == ask, pending.until == until else {
-                throw AuditRefusal(.conflict, "the request waiting is for an \(pending.ask.rawValue) until \(pending.until)")
+            guard let waiting = Self.pendingRequest(in: history), waiting == request else {
+                throw AuditRefusal(.conflict, "request \(request) is not the one waiting" + (Self.pendingRequest(in: history).map { " (request \($0))" } ?? ""))
             }
             next.pending = nil
             if granted {
-                switch ask {
+                switch pending.ask {
                 case .extension:
                     next.due = pending.until
                 case .exemption:
@@ -179,6 +190,26 @@ public struct Audit: Sendable, Equatable {
         return (next, false)
     }
 
+    /// The number of the request waiting: the last ask in the history (a new ask is refused while
+    /// one waits, so the last one is the one waiting whenever one does).
+    public static func pendingRequest(in history: [AuditEvent]) -> Int64? {
+        history.last { $0.event.hasSuffix("_asked") }?.id
+    }
+
+    /// `event` is an answer to request `request`.
+    static func answers(_ event: AuditEvent, _ request: Int64) -> Bool {
+        (event.event.hasSuffix("_granted") || event.event.hasSuffix("_refused"))
+            && (event.detail == "request \(request)" || event.detail?.hasPrefix("request \(request): ") == true)
+    }
+
+    /// The event an answer leaves, named for the kind of request it answers.
+    public func answerEvent(_ step: Step) -> AuditEvent {
+        guard case .answer = step, let pending else { return step.event }
+        var event = step.event
+        event.event = "\(pending.ask.rawValue)_\(event.event)"
+        return event
+    }
+
     func closed(_ what: String) -> AuditRefusal {
         AuditRefusal(.conflict, "the audit is \(state.rawValue)\(decided.map { " since \($0)" } ?? ""); it is too late to \(what)")
     }
@@ -189,10 +220,14 @@ public struct Audit: Sendable, Equatable {
 public struct AuditEvent: Sendable, Equatable {
     public var event: String
     public var detail: String?
-    public init(_ event: String, _ detail: String?) {
+    /// Its number in the store (nil for one not yet recorded); not part of what the event is.
+    public var id: Int64?
+    public init(_ event: String, _ detail: String?, id: Int64? = nil) {
         self.event = event
         self.detail = detail
+        self.id = id
     }
+    public static func == (a: AuditEvent, b: AuditEvent) -> Bool { a.event == b.event && a.detail == b.detail }
 }
 
 /// Why a step was refused: out of turn (`conflict`) or a value that cannot be (`invalid`).

@@ -53,14 +53,17 @@ extension Compliance {
 
 extension Compliance {
     /// Whether an entry dated `effective` is left uncounted by a late renewal of the cycle before
-    /// its own, as known on `day`: under a scheme that counts only activity after a late renewal's
-    /// approval, an entry of that cycle dated on or before the approval (or any, while unapproved).
+    /// its own: under a scheme that counts only activity after a late renewal's approval, an entry of
+    /// that cycle dated on or before the approval (or any, while unapproved). The renewal is judged as
+    /// the standing of the entry's cycle judges it: as known on `day`, or, for a cycle closed by then,
+    /// on its last day (the standing at its close, and what it carries, see it so).
     public static func leftUncountedByLateRenewal(
         _ effective: Day, scheme: Scheme, joined: Day, renewals: [Renewal], on day: Day
     ) throws(DayOutOfRange) -> Bool {
         guard scheme.lateRenewal == .countAfterApproval else { return false }
         let cycle = try scheme.period.cycle(containing: effective, joined: joined)
-        guard let renewal = try renewal(before: cycle, scheme: scheme, joined: joined, renewals: renewals, on: day), renewal.late else { return false }
+        guard let renewal = try renewal(before: cycle, scheme: scheme, joined: joined, renewals: renewals, on: min(day, cycle.end)),
+              renewal.late else { return false }
         return renewal.approved.map { effective <= $0 } ?? true
     }
 }

@@ -89,6 +89,7 @@ extension CommandRunner {
         record.add("evidence", String(row.evidence))
         record.add("pending", a.pending?.ask.rawValue)
         record.add("pending_until", a.pending?.until.description)
+        record.add("pending_request", row.pendingRequest.map(String.init))
         record.add("exempt_until", a.exemptUntil?.description)
         record.add("decided", a.decided?.description)
         record.add("note", a.note)

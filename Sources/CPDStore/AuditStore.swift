@@ -52,6 +52,8 @@ public enum AuditStore {
         public var cycle: Cycle
         public var audit: Audit
         public var evidence: Int
+        /// The number of the request waiting (`audit.answer request=`), while one does.
+        public var pendingRequest: Int64?
         public var today: Day
         /// True when the step that answered it had been done already.
         public var replayed: Bool
@@ -89,9 +91,9 @@ public enum AuditStore {
         case drawn(Sample, [Drawn])
     }
 
-    /// `audit.draw`: before the moment (the first day of the month after `month`, in the registry's
-    /// time zone), announces the audit of the scheme's cycles that end in `month` at `share` percent;
-    /// from the moment on, draws the sample an announcement made before it asked for, once the
+    /// `audit.draw`: before `month` begins (in the registry's time zone), announces the audit of the
+    /// scheme's cycles that end in it at `share` percent; from the moment (the first day of the next
+    /// month) on, draws the sample the announcement asked for, once the
     /// ledger has an entry recorded from the moment on (which settles the head). An audit is not
     /// drawn unannounced: a share chosen once the seed can be known could steer the sample. The same
     /// request again is answered as before; another share is a conflict.
@@ -119,18 +121,25 @@ public enum AuditStore {
                     replay.replayed = true
                     return .announced(replay)
                 }
+                // In order: a month is drawn once every earlier month announced for the scheme is, so
+                // that no one can leave a month undrawn for the sake of the next one's seed.
+                if let earlier = try c.query(
+                    "SELECT month FROM audit_sample WHERE scheme = $1 AND month < $2 AND drawn_at IS NULL ORDER BY month LIMIT 1", [code, month]).first {
+                    let undrawn: Day = try earlier["month"]
+                    throw StoreError.conflict("the audit of \(code) for \(monthText(undrawn)) is announced and not drawn; months are drawn in order")
+                }
                 return try drawNow(announced, scheme: scheme, by: principal, c)
             }
             guard let row = try c.query(
                 """
                 INSERT INTO audit_sample (scheme, month, moment_day, time_zone, moment, share, announced_by)
                 SELECT $1, $2, $3, r.time_zone, ($3::date::timestamp AT TIME ZONE r.time_zone), $4, $5 FROM registry r
-                WHERE now() < ($3::date::timestamp AT TIME ZONE r.time_zone)
+                WHERE now() < ($2::date::timestamp AT TIME ZONE r.time_zone)
                 RETURNING id
                 """, [code, month, next, share, principal]).first
             else {
                 throw StoreError.conflict(
-                    "the audit of \(code) for cycles ending in \(monthText(month)) was not announced before \(next) began; an audit's share is announced before its seed can be known")
+                    "the audit of \(code) for cycles ending in \(monthText(month)) was not announced before \(month) began; an audit's share is announced a month before its seed exists")
             }
             guard let announced = try sample(id: try row["id"], c) else { throw StoreError.unexpected("the audit just announced is missing") }
             return .announced(announced)
@@ -140,11 +149,15 @@ public enum AuditStore {
     static func monthText(_ month: Day) -> String { String(month.description.prefix(7)) }
 
     /// Each member's cycle that ends in `month` (for a rolling scheme, the window ending on its last
-    /// day), members who joined after it ended left out.
-    static func cycles(endingIn month: Day, scheme: Scheme, _ c: PostgresConnection) throws -> [(practitioner: String, cycle: Cycle)] {
+    /// day), of the members registered before the moment of `sample`: someone registered since, with a
+    /// past join day, could be chosen for the key their id gives. Members who joined after their
+    /// cycle ended are left out.
+    static func cycles(endingIn month: Day, scheme: Scheme, sample: Int64, _ c: PostgresConnection) throws -> [(practitioner: String, cycle: Cycle)] {
         let last = try month.adding(months: 1).adding(days: -1)
         var cycles: [(practitioner: String, cycle: Cycle)] = []
-        for row in try c.query("SELECT id, joined FROM practitioner WHERE scheme = $1 ORDER BY id", [scheme.code]) {
+        for row in try c.query(
+            "SELECT id, joined FROM practitioner WHERE scheme = $1 AND created_at < (SELECT moment FROM audit_sample WHERE id = $2) ORDER BY id",
+            [scheme.code, sample]) {
             let id: String = try row["id"], joined: Day = try row["joined"]
             let cycle: Cycle
             if case .rolling = scheme.period {
@@ -172,7 +185,7 @@ public enum AuditStore {
         let headEntry = (try first["id"] as Int64) - 1
         let seed: String = try first["seed"]
         let today = try Registry.today(c)
-        let cycles = try cycles(endingIn: announced.month, scheme: scheme, c)
+        let cycles = try cycles(endingIn: announced.month, scheme: scheme, sample: announced.id, c)
         let ids = TextArray(cycles.map(\.practitioner))
         // Skipped: an exemption granted before the moment and open on a day of the member's cycle;
         // a cycle overlapping one an earlier draw of the scheme drew from (rolling windows).
@@ -188,8 +201,8 @@ public enum AuditStore {
         for row in try c.query(
             """
             SELECT d.practitioner, d.cycle_start, d.cycle_end FROM audit_draw d JOIN audit_sample s ON s.id = d.sample
-            WHERE s.scheme = $1 AND d.practitioner = ANY($2::text[]) AND d.outcome IN ('selected', 'not_selected')
-            """, [scheme.code, ids]) {
+            WHERE s.scheme = $1 AND s.month < $3 AND d.practitioner = ANY($2::text[]) AND d.outcome IN ('selected', 'not_selected')
+            """, [scheme.code, ids, announced.month]) {
             earlier[try row["practitioner"], default: []].append(Cycle(start: try row["cycle_start"], end: try row["cycle_end"]))
         }
         var drawn: [Drawn] = []
@@ -285,6 +298,8 @@ public enum AuditStore {
         a.id, a.sample, p.scheme, a.practitioner, a.cycle_start, a.cycle_end, a.state, a.due, a.pending, a.pending_until, a.pending_reason,
         a.exempt_from, a.exempt_until, a.decided, a.note,
         (SELECT count(*) FROM audit_evidence v WHERE v.audit = a.id) AS evidence,
+        CASE WHEN a.pending IS NOT NULL THEN
+            (SELECT max(e.id) FROM audit_event e WHERE e.audit = a.id AND e.event IN ('extension_asked', 'exemption_asked')) END AS pending_request,
         (SELECT (now() AT TIME ZONE time_zone)::date FROM registry) AS today
         """
 
@@ -302,7 +317,7 @@ public enum AuditStore {
         return Row(
             id: try row["id"], sample: try row["sample"], scheme: try row["scheme"], practitioner: try row["practitioner"],
             cycle: Cycle(start: try row["cycle_start"], end: try row["cycle_end"]), audit: audit, evidence: Int(try row["evidence"] as Int64),
-            today: try row["today"], replayed: false)
+            pendingRequest: try row["pending_request"], today: try row["today"], replayed: false)
     }
 
     /// One audit; a practitioner (`owner`) may see only their own. With `lock`, the row is locked for
@@ -349,7 +364,7 @@ public enum AuditStore {
         case review(note: String?)
         case decide(passed: Bool, note: String)
         case ask(AuditAsk, until: Day, reason: String)
-        case answer(AuditAsk, until: Day, granted: Bool, note: String?)
+        case answer(request: Int64, granted: Bool, note: String?)
     }
 
     /// Takes one step in audit `id`'s life, recorded with its event; `owner` is the practitioner a
@@ -367,11 +382,12 @@ public enum AuditStore {
             case .review(let note): step = .review(note: note)
             case .decide(let passed, let note): step = .decide(passed: passed, note: note)
             case .ask(let ask, let until, let reason): step = .ask(ask, until: until, reason: reason)
-            case .answer(let ask, let until, let granted, let note): step = .answer(ask, until: until, granted: granted, note: note)
+            case .answer(let request, let granted, let note): step = .answer(request: request, granted: granted, note: note)
             }
-            let history = try c.query("SELECT event, detail FROM audit_event WHERE audit = $1 ORDER BY id", [id]).map { row in
-                AuditEvent(try row["event"], try row["detail"])
+            let history = try c.query("SELECT id, event, detail FROM audit_event WHERE audit = $1 ORDER BY id", [id]).map { row in
+                AuditEvent(try row["event"], try row["detail"], id: try row["id"])
             }
+            let event = row.audit.answerEvent(step)
             let next: (audit: Audit, replayed: Bool)
             do {
                 next = try row.audit.applying(step, on: row.today, history: history)
@@ -399,7 +415,6 @@ public enum AuditStore {
                 """,
                 [id, a.state.rawValue, a.due, a.pending?.ask.rawValue, a.pending?.until, a.pending?.reason,
                  a.exemptFrom, a.exemptUntil, a.decided, a.note])
-            let event = step.event
             try c.query("INSERT INTO audit_event (audit, event, day, by_whom, detail) VALUES ($1, $2, $3, $4, $5)",
                         [id, event.event, row.today, principal, event.detail])
             return try audit(id, owner: nil, c)

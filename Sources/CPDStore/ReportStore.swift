@@ -176,9 +176,24 @@ public enum ReportStore {
         }
     }
 
-    /// Every open audit with what it waits for (`flag`), and every audit decided since the previous
-    /// run, by scheme, earliest due first.
+    /// Every audit announced and due to be drawn (`flag=to_draw`), every open audit with what it
+    /// waits for (`flag`), and every audit decided since the previous run, by scheme, earliest due first.
     static func audits(on date: Day, since snapshot: String?, _ c: PostgresConnection, emit: (ReportRow) throws -> Void) throws {
+        // Audits announced whose moment has passed and that nobody has drawn: one row each, before
+        // the audits (no member yet; the month's days; due, the moment's day).
+        for row in try c.query(
+            """
+            SELECT s.id, s.scheme, s.month, s.moment_day, s.share FROM audit_sample s
+            WHERE s.drawn_at IS NULL AND s.moment <= now()
+            ORDER BY s.scheme, s.month
+            """)
+        {
+            let month: Day = try row["month"], momentDay: Day = try row["moment_day"], share: Points = try row["share"]
+            try emit(ReportRow(.audits, [
+                try row["scheme"], "", "", "", month.description, momentDay.adding(days: -1).description, "announced", momentDay.description,
+                "to_draw", "", "sample \(try row["id"] as Int64) at \(share)%",
+            ]))
+        }
         for row in try c.query(
             """
             SELECT p.scheme, a.practitioner, p.name, a.id, a.cycle_start, a.cycle_end, a.state, a.due, a.pending, a.decided, a.note

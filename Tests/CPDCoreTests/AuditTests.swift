@@ -12,14 +12,18 @@ struct AuditTests {
         var audit = Audit(state: .selected)
         var history: [AuditEvent] = []
         var files: Set<String> = []
+        /// The request waiting, as the audit shows it (`pending_request`).
+        var waiting: Int64 { Audit.pendingRequest(in: history) ?? 0 }
 
         /// Applies `step` (on `day`, today by default) and returns whether it was a replay.
         @discardableResult
         mutating func step(_ step: Audit.Step, on day: Day = AuditTests.today) throws(AuditRefusal) -> Bool {
             let (next, replayed) = try audit.applying(step, on: day, history: history)
             if !replayed {
+                var event = audit.answerEvent(step)
+                event.id = Int64(history.count + 1)
                 audit = next
-                history.append(step.event)
+                history.append(event)
             }
             return replayed
         }
@@ -95,33 +99,44 @@ struct AuditTests {
         try life.step(.request(due: due))
         #expect(throws: AuditRefusal.self) { var l = life; try l.step(.ask(.extension, until: due, reason: "r")) }  // not later
         try life.step(.ask(.extension, until: later, reason: "Away"))
+        let first = life.waiting
         #expect(try life.step(.ask(.extension, until: later, reason: "Away")))
         #expect(throws: AuditRefusal.self) { var l = life; try l.step(.ask(.exemption, until: later, reason: "Leave")) }  // one at a time
-        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.answer(.exemption, until: later, granted: true, note: nil)) }  // not that kind
-        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.answer(.extension, until: due, granted: true, note: nil)) }  // not that request
+        #expect(throws: AuditRefusal.self) { var l = life; try l.step(.answer(request: first + 1, granted: true, note: nil)) }  // not that request
 
         var refused = life
-        try refused.step(.answer(.extension, until: later, granted: false, note: nil))
+        try refused.step(.answer(request: first, granted: false, note: nil))
         #expect(refused.audit.due == due && refused.audit.pending == nil)
-        #expect(try refused.step(.answer(.extension, until: later, granted: false, note: nil)))
+        #expect(try refused.step(.answer(request: first, granted: false, note: nil)))
+        #expect(throws: AuditRefusal(.conflict, "request \(first) was refused already")) { var l = refused; try l.step(.answer(request: first, granted: true, note: nil)) }
         #expect(try refused.step(.ask(.extension, until: later, reason: "Away")), "asked and answered: the same ask again is a replay")
         #expect(refused.audit.pending == nil)
+        // Asked again with another reason, it is a new request, answered on its own.
+        try refused.step(.ask(.extension, until: later, reason: "Away, with a letter"))
+        let second = refused.waiting
+        #expect(second != first && refused.audit.pending != nil)
+        #expect(try refused.step(.answer(request: first, granted: false, note: nil)), "the first answer again is a replay, not an answer to the second")
+        #expect(refused.audit.pending != nil)
+        try refused.step(.answer(request: second, granted: false, note: nil))
+        #expect(refused.audit.pending == nil && refused.history.last?.event == "extension_refused")
 
-        try life.step(.answer(.extension, until: later, granted: true, note: nil))
-        #expect(life.audit.due == later && life.audit.state == .requested)
+        try life.step(.answer(request: first, granted: true, note: nil))
+        #expect(life.audit.due == later && life.audit.state == .requested && life.history.last?.event == "extension_granted")
         #expect(try life.step(.request(due: due)), "the first request, sent again after the extension")
         // A second extension, granted too; the first answer sent again is still a replay.
         let latest = later.adding(days: 7)
         try life.step(.ask(.extension, until: latest, reason: "Still away"))
-        #expect(try life.step(.answer(.extension, until: later, granted: true, note: nil)))
+        let third = life.waiting
+        #expect(try life.step(.answer(request: first, granted: true, note: nil)))
         #expect(life.audit.pending?.until == latest)
-        try life.step(.answer(.extension, until: latest, granted: true, note: nil))
+        try life.step(.answer(request: third, granted: true, note: nil))
         #expect(life.audit.due == latest)
 
         let until = Self.today.adding(days: 200)
         try life.step(.ask(.exemption, until: until, reason: "Parental leave"))
-        try life.step(.answer(.exemption, until: until, granted: true, note: nil))
+        try life.step(.answer(request: life.waiting, granted: true, note: nil))
         #expect(life.audit.state == .exempt && life.audit.exemptFrom == Self.today && life.audit.exemptUntil == until && life.audit.note == "Parental leave")
+        #expect(life.history.last?.event == "exemption_granted")
         #expect(throws: AuditRefusal.self) { var l = life; _ = try l.submit("x") }
         #expect(throws: AuditRefusal.self) { var l = life; try l.step(.ask(.exemption, until: due, reason: "r")) }
         #expect(throws: AuditRefusal.self) { var l = Life(); try l.step(.ask(.exemption, until: Self.today.adding(days: -1), reason: "r")) }

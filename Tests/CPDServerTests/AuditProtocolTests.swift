@@ -49,6 +49,13 @@ struct AuditProtocolTests {
             """, [scheme, month + "-01", share])
     }
 
+    /// Members registered on the day they joined (as the database owner): a draw considers members
+    /// registered before its moment, and the test's members were registered today.
+    static func registeredWhenTheyJoined(_ owner: PostgresConnection, except: [String] = []) throws {
+        try owner.query("UPDATE practitioner SET created_at = joined::timestamp AT TIME ZONE 'UTC' WHERE NOT (id = ANY($1::text[]))",
+                        [except.isEmpty ? "{}" : "{" + except.joined(separator: ",") + "}"])
+    }
+
     static func field(_ line: String?, _ name: String) -> String? {
         guard let line else { return nil }
         for part in line.split(separator: " ") where part.hasPrefix(name + "=") { return String(part.dropFirst(name.count + 1)) }
@@ -64,7 +71,10 @@ struct AuditProtocolTests {
             var setup = ["scheme.add code=AUD title=Audited period=fixed length=12 start=01-01 required=10"]
             setup += (1...20).map { String(format: "practitioner.add id=P-%02d name=Member scheme=AUD joined=\(year - 3)-01-01", $0) }
             setup.append("practitioner.add id=P-NEW name=Later scheme=AUD joined=\(year - 1)-03-01")
+            // Registered today with a join day years ago: not in the draws of months before today.
+            setup.append("practitioner.add id=P-LATE name=Late scheme=AUD joined=\(year - 3)-01-01")
             for line in setup { #expect(try c.request(line).isOK, "\(line)") }
+            try Self.registeredWhenTheyJoined(owner, except: ["P-LATE"])
 
             // Not announced before the month was out: not drawn, whatever the share.
             #expect(try c.request("audit.draw scheme=AUD month=\(month) share=10").errorCode == "conflict")
@@ -100,8 +110,8 @@ struct AuditProtocolTests {
             let selected = Set(drawn.data.dropFirst().compactMap { Self.field($0, "practitioner") })
             #expect(selected == expected, "\(drawn.data)")
             let sample = try c.request("audit.sample scheme=AUD month=\(month)")
-            #expect(sample.final == "OK 20 members considered, 20 eligible, 2 selected" && !sample.data.contains { $0.contains("P-NEW") },
-                    "P-NEW joined after the cycle: \(sample.final)")
+            #expect(sample.final == "OK 20 members considered, 20 eligible, 2 selected" && !sample.data.contains { $0.contains("P-NEW") }
+                    && !sample.data.contains { $0.contains("P-LATE") }, "P-NEW joined after the cycle, P-LATE was registered after the moment: \(sample.data)")
             let listedKeys = sample.data.dropFirst().compactMap { Self.field($0, "key") }
             #expect(listedKeys == keys.map(\.0).sorted(), "every member's key, lowest first")
 
@@ -126,8 +136,9 @@ struct AuditProtocolTests {
             let exempted = try #require(expected.sorted().first)
             let audit = try #require(Self.field(audits.data.first { $0.contains("practitioner=\(exempted) ") }, "audit"))
             let until = try Self.today
-            _ = try c.request("audit.ask audit=\(audit) kind=exemption until=\(until) reason=\"Parental leave\"")
-            #expect(try c.request("audit.answer audit=\(audit) kind=exemption until=\(until) decision=granted").final == "OK exempt")
+            let asked = try c.request("audit.ask audit=\(audit) kind=exemption until=\(until) reason=\"Parental leave\"")
+            let request = try #require(Self.field(asked.data.first, "pending_request"), "\(asked.data)")
+            #expect(try c.request("audit.answer audit=\(audit) request=\(request) decision=granted").final == "OK exempt")
             try owner.query("UPDATE audit SET exempt_from = $1::date, exempt_until = $2::date WHERE id = $3",
                             ["\(year - 2)-12-01", "\(year - 1)-06-30", Int64(audit) ?? 0])
             try Self.announce(owner, "AUD", "\(year - 1)-12", share: "100")
@@ -150,6 +161,7 @@ struct AuditProtocolTests {
                 "practitioner.add id=P-R name=R scheme=ROLL joined=\(year - 5)-01-01",
                 "entry.adjust practitioner=P-X points=1 reason=r key=a1",
             ] { #expect(try c.request(line).isOK, "\(line)") }
+            try Self.registeredWhenTheyJoined(owner)
             // An anniversary scheme: each member's cycle in the month it ends, X's in February, Y's in August.
             for (month, member) in [("\(year - 3)-02", "P-X"), ("\(year - 3)-08", "P-Y")] {
                 try Self.announce(owner, "ANN", month, share: "100")
@@ -165,6 +177,15 @@ struct AuditProtocolTests {
                 let sample = try c.request("audit.sample scheme=ROLL month=\(month)")
                 #expect(sample.data.dropFirst().first?.contains(" outcome=\(outcome)") == true, "\(month): \(sample.data)")
             }
+            // Months are drawn in order: not March while January is announced and undrawn, which the
+            // nightly report lists as to be drawn.
+            try Self.announce(owner, "ROLL", "\(year - 2)-01", share: "100")
+            try Self.announce(owner, "ROLL", "\(year - 2)-03", share: "100")
+            #expect(try c.request("audit.draw scheme=ROLL month=\(year - 2)-03 share=100").errorCode == "conflict")
+            let report = try c.request("report.nightly").data.filter { $0.hasPrefix("section=audits ") && $0.contains(" flag=to_draw ") }
+            #expect(report.count == 2 && report.first?.contains(" cycle_start=\(year - 2)-01-01 ") == true, "\(report)")
+            #expect(try c.request("audit.draw scheme=ROLL month=\(year - 2)-01 share=100").isOK)
+            #expect(try c.request("audit.draw scheme=ROLL month=\(year - 2)-03 share=100").isOK)
         }
     }
 
@@ -183,6 +204,7 @@ struct AuditProtocolTests {
                 "entry.adjust practitioner=P-A points=1 reason=r key=a1",
                 "principal.add user=cpdt_aud_a role=practitioner practitioner=P-A", "principal.add user=cpdt_aud_b role=practitioner practitioner=P-B",
             ] { #expect(try c.request(line).isOK, "\(line)") }
+            try Self.registeredWhenTheyJoined(owner)
             try Self.announce(owner, "AUD", "\(year - 2)-12", share: "100")
             let drawn = try c.request("audit.draw scheme=AUD month=\(year - 2)-12 share=100")
             #expect(drawn.final.hasSuffix(": selected 3 of 3"))
@@ -211,10 +233,12 @@ struct AuditProtocolTests {
                 "OK 1 audits", "OK requested", "OK already requested", member[3], member[4], member[5], member[6],
             ] && member[3].hasPrefix("ERR conflict") && member[4].hasPrefix("ERR permission_denied")
               && member[5].hasPrefix("ERR permission_denied") && member[6].hasPrefix("ERR permission_denied"), "\(member)")
-            #expect(try c.request("audit.answer audit=\(a) kind=extension until=\(due) decision=granted").errorCode == "conflict", "not the request waiting")
-            let granted = try c.request("audit.answer audit=\(a) kind=extension until=\(later) decision=granted")
+            let request = try #require(Self.field(try c.request("audit.show audit=\(a)").data.first, "pending_request"))
+            #expect(try c.request("audit.answer audit=\(a) request=\((Int(request) ?? 0) + 100) decision=granted").errorCode == "conflict", "not the request waiting")
+            let granted = try c.request("audit.answer audit=\(a) request=\(request) decision=granted")
             #expect(granted.final == "OK requested" && Self.field(granted.data.first, "due") == later.description, "\(granted.data)")
-            #expect(try c.request("audit.answer audit=\(a) kind=extension until=\(later) decision=granted").final == "OK already requested")
+            #expect(try c.request("audit.answer audit=\(a) request=\(request) decision=granted").final == "OK already requested")
+            #expect(try c.request("audit.answer audit=\(a) request=\(request) decision=refused").errorCode == "conflict", "answered already")
             #expect(try c.request("audit.request audit=\(a) due=\(due)").final == "OK already requested", "the first request, sent again")
 
             // Evidence in, once per file; not decided before it is reviewed; decided once.

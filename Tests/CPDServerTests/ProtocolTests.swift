@@ -243,7 +243,7 @@ struct RoleMatrixTests {
                     "audit.submit": "audit.submit audit=999 description=Certificate sha256=\(String(repeating: "ab", count: 32))",
                     "audit.review": "audit.review audit=999", "audit.decide": "audit.decide audit=999 outcome=passed note=Fine",
                     "audit.ask": "audit.ask audit=999 kind=exemption until=2030-01-01 reason=Leave",
-                    "audit.answer": "audit.answer audit=999 kind=exemption until=2030-01-01 decision=granted",
+                    "audit.answer": "audit.answer audit=999 request=1 decision=granted",
                     "principal.add": "principal.add role=reporter user=zz_\(role.rawValue)", "principal.list": "principal.list",
                     "principal.remove": "principal.remove user=nobody_here",
                 ]

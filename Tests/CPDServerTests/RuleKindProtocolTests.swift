@@ -258,4 +258,28 @@ extension RenewalProtocolTests {
             #expect(try c.request("statement practitioner=P-N").data.map { !$0.contains(" counted=no") } == [true, false, false])
         }
     }
+
+    /// A renewal due after the next cycle has closed: at that cycle's close it was not late yet, so
+    /// its standing counted the cycle's entries, and the statement does not mark them.
+    @Test func aPastCyclesEntriesAreMarkedAsItsStandingAtItsCloseCountedThem() async throws {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let year = try #require(Day(parsing: formatter.string(from: Date()))).year
+        try await CPDServerTests.withRegistry(label: "renewal-statement-close") { path, _ in
+            let c = try AdminClient(socketPath: path)
+            for line in [
+                "provider.add code=P name=P", "course.add provider=P code=C8 title=Eight points=8 hours=8 category=ethics delivery=online",
+                "course.publish code=C8",
+                "scheme.add code=Q title=Q period=fixed length=3 start=01-01 required=5 renewal_due_days=120 late_renewal=count_after_approval",
+                "practitioner.add id=P-Q name=Q scheme=Q joined=\(year - 2)-01-01",
+                "completion.record practitioner=P-Q course=C8 completed=\(year - 2)-05-10 key=q1",
+            ] { #expect(try c.request(line).isOK, "\(line)") }
+            // The renewal of January to March is due on 29 July, after April to June has closed; it was
+            // never made, so it is late today, but was not at 30 June.
+            #expect(try c.request("points practitioner=P-Q on=\(year - 2)-06-30").data.first?.contains(" earned=8.00 ") == true)
+            let lines = try c.request("statement practitioner=P-Q").data
+            #expect(lines.count == 1 && !lines[0].contains("counted=no"), "\(lines)")
+        }
+    }
 }

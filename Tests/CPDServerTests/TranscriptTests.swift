@@ -25,6 +25,7 @@ import TestSupport
                 "completion.record practitioner=P-1 course=C3 completed=2026-08-01 key=a3",  // the next cycle: not in this transcript
             ] { #expect(try c.request(line).isOK, "\(line)") }
             // The cycle is audited: announced back then, drawn (every member), evidence asked for.
+            try AuditProtocolTests.registeredWhenTheyJoined(owner)
             try AuditProtocolTests.announce(owner, "MYO", "2026-06", share: "100")
             for line in ["audit.draw scheme=MYO month=2026-06 share=100", "audit.request audit=1 due=2030-01-01"] {
                 #expect(try c.request(line).isOK, "\(line)")

@@ -238,7 +238,7 @@ public enum CommandTable {
 
     static let audits: [CommandDefinition] = [
         CommandDefinition("audit.draw", [.admin], required: ["scheme", "month", "share"], effect: .write,
-                          summary: "announce, before month= is out, the audit of share= percent of the scheme's cycles ending in it; draw it once the month is over") { a in
+                          summary: "announce, before month= begins, the audit of share= percent of the scheme's cycles ending in it; draw it once the month is over") { a in
             let share = try a.required("share", a.points)
             guard share.hundredths > 0, share.hundredths <= 10_000 else { throw ValidationError("share", "is a percentage above 0, at most 100") }
             return .store(.auditDraw(scheme: try a.required("scheme"), month: try a.required("month", a.month), share: share))
@@ -286,15 +286,16 @@ public enum CommandTable {
                           summary: "ask for an extension (a later due date) or an exemption (until a day)") { a in
             .store(.auditStep(audit: try a.audit(), .ask(try auditAsk(a), until: try a.required("until", a.day), reason: try a.required("reason", a.prose))))
         },
-        CommandDefinition("audit.answer", [.admin], required: ["audit", "kind", "until", "decision"], optional: ["note"], effect: .write,
-                          summary: "grant or refuse the member's request, named by its kind and until=") { a in
+        CommandDefinition("audit.answer", [.admin], required: ["audit", "request", "decision"], optional: ["note"], effect: .write,
+                          summary: "grant or refuse the member's request, by the number the audit shows as pending_request") { a in
             let granted: Bool
             switch try a.required("decision") {
             case "granted": granted = true
             case "refused": granted = false
             case let other: throw ValidationError("decision", "'\(other.prefix(20))' is not granted or refused")
             }
-            return .store(.auditStep(audit: try a.audit(), .answer(try auditAsk(a), until: try a.required("until", a.day), granted: granted, note: try a.prose("note"))))
+            guard let request = Int64(try a.required("request")), request > 0 else { throw ValidationError("request", "is a request number (pending_request)") }
+            return .store(.auditStep(audit: try a.audit(), .answer(request: request, granted: granted, note: try a.prose("note"))))
         },
     ]
 

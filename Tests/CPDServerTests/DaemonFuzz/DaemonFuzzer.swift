@@ -173,10 +173,11 @@ final class DaemonFuzzer {
         case "course.add": if let code = a["code"], let provider = a["provider"] { world.courses[code] = provider }
         case "scheme.add": if let code = a["code"], !world.schemes.contains(code) { world.schemes.append(code) }
         case "practitioner.add": if let id = a["id"], !world.practitioners.contains(id) { world.practitioners.append(id) }
-        case "audit.draw", "audit.list", "audit.sample":
+        case let command where command.hasPrefix("audit."):
             for line in response.data {
-                guard let fields = Self.fields(line), let audit = fields["audit"], !audit.isEmpty, !world.audits.contains(audit) else { continue }
-                world.audits.append(audit)
+                guard let fields = Self.fields(line) else { continue }
+                if let audit = fields["audit"], !audit.isEmpty, !world.audits.contains(audit) { world.audits.append(audit) }
+                if let request = fields["pending_request"], !world.requests.contains(request) { world.requests.append(request) }
             }
         case "completion.record", "entry.reverse", "entry.adjust":
             let fields = Dictionary(response.final.split(separator: " ").dropFirst().compactMap { part -> (String, String)? in

@@ -68,7 +68,9 @@ final class FuzzDaemon {
             let response = try admin.request(line)
             guard response.isOK else { throw TestSetupError(description: "\(line): \(response.final)") }
         }
-        // Audits announced back when they could be, at 50%, for months whose cycles have ended.
+        // Members registered when they joined, and audits announced back when they could be, at 50%,
+        // for months whose cycles have ended.
+        try AuditProtocolTests.registeredWhenTheyJoined(owner)
         for scheme in ["FIX", "ANN", "ROLL"] {
             for month in ["2025-06", "2025-12", "2026-06", "2026-10"] { try AuditProtocolTests.announce(owner, scheme, month, share: "50") }
         }

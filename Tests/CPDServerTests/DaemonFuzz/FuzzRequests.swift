@@ -29,8 +29,9 @@ struct FuzzWorld {
     var keys: [String] = ["k-setup"]
     /// Heads of the chain seen so far (`ENTRY:HASH`): each must hold for ever.
     var heads: [String] = []
-    /// Audits opened by draws the fuzzer saw.
+    /// Audits opened by draws the fuzzer saw, and requests waiting on them it saw.
     var audits: [String] = []
+    var requests: [String] = []
     var fresh = 0
 
     mutating func freshName(_ prefix: String) -> String {
@@ -276,7 +277,7 @@ struct FuzzRequests {
             [("audit", audit(&r, w)), ("kind", r.pick(["extension", "exemption", "holiday"])), ("until", auditDay(&r)), ("reason", text(&r))]
         },
         "audit.answer": { r, w, _ in
-            var a = [("audit", audit(&r, w)), ("kind", r.pick(["extension", "exemption", "holiday"])), ("until", auditDay(&r)),
+            var a = [("audit", audit(&r, w)), ("request", r.chance(85) && !w.requests.isEmpty ? r.pick(w.requests) : r.pick(["1", "0", "-1", "x", ""])),
                      ("decision", r.pick(["granted", "refused", "yes"]))]
             if r.chance(40) { a.append(("note", text(&r))) }
             return a
