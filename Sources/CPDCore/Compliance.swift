@@ -241,8 +241,9 @@ public enum Compliance {
         while cycle.start <= through {
             if cycle.start >= from,
                let carry = try carry(into: cycle, scheme: scheme, joined: joined, records: records, certificates: certificates, renewals: renewals) {
-                // A late renewal of the cycle before forfeits it, where the scheme says so.
-                let late = try renewal(before: cycle, scheme: scheme, joined: joined, renewals: renewals, on: through)?.late == true
+                // A late renewal of the cycle before forfeits it, where the scheme says so: judged as
+                // the cycle's standing judges it (at its close, for a cycle closed by `through`).
+                let late = try renewal(before: cycle, scheme: scheme, joined: joined, renewals: renewals, on: min(through, cycle.end))?.late == true
                 if !(late && scheme.lateRenewal == .forfeitCarryOver) { found.append(carry) }
             }
             // The calendar's last cycle has no next one.

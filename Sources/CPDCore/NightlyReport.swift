@@ -11,8 +11,9 @@ public enum ReportSection: String, CaseIterable, Sendable, Comparable {
     case certificates
     /// Renewals of the last closed cycle not yet approved: due, overdue, or awaiting approval.
     case renewals
-    /// Audits waiting on someone (evidence not yet requested, due, overdue, to review, to decide, a
-    /// request to answer), and audits decided since the previous run.
+    /// Audits announced and due to be drawn, audits waiting on someone (evidence not yet requested,
+    /// due, overdue, to review, to decide, a request to answer), and audits decided since the
+    /// previous run.
     case audits
     /// Per scheme, how many members stand where.
     case schemeStatus = "scheme_status"
@@ -67,7 +68,7 @@ public enum ReportSection: String, CaseIterable, Sendable, Comparable {
         case .atRisk: "Members at risk or non-compliant"
         case .certificates: "Required certificates missing, expired or expiring"
         case .renewals: "Renewals due, overdue or awaiting approval"
-        case .audits: "Audits open, overdue or decided since the previous run"
+        case .audits: "Audits to draw, open, overdue, or decided since the previous run"
         case .schemeStatus: "Compliance status per scheme"
         case .completionsByCourse: "Completions since the previous run, per course"
         case .completionsByProvider: "Completions since the previous run, per provider"

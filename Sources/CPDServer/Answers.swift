@@ -99,6 +99,7 @@ extension CommandRunner {
     static func auditEventRecord(_ event: AuditStore.Event) -> Record {
         var record = Record()
         record.add("kind", "event")
+        record.add("id", String(event.id))
         record.add("day", event.day.description)
         record.add("event", event.event)
         record.add("by", event.by)

@@ -60,6 +60,8 @@ public enum AuditStore {
     }
 
     public struct Event: Sendable, Equatable {
+        /// Its number; an ask's is the request's number (`pending_request`).
+        public var id: Int64
         public var day: Day
         public var event: String
         public var by: String
@@ -348,8 +350,8 @@ public enum AuditStore {
 
     /// An audit's history and evidence, oldest first.
     public static func history(_ id: Int64, _ c: PostgresConnection) throws -> ([Event], [Evidence]) {
-        let events = try c.query("SELECT day, event, by_whom, detail FROM audit_event WHERE audit = $1 ORDER BY id", [id]).map { row in
-            Event(day: try row["day"], event: try row["event"], by: try row["by_whom"], detail: try row["detail"])
+        let events = try c.query("SELECT id, day, event, by_whom, detail FROM audit_event WHERE audit = $1 ORDER BY id", [id]).map { row in
+            Event(id: try row["id"], day: try row["day"], event: try row["event"], by: try row["by_whom"], detail: try row["detail"])
         }
         let evidence = try c.query("SELECT sha256, description, submitted, submitted_by FROM audit_evidence WHERE audit = $1 ORDER BY submitted, sha256", [id]).map { row in
             Evidence(sha256: try row["sha256"], description: try row["description"], submitted: try row["submitted"], by: try row["submitted_by"])

@@ -184,9 +184,9 @@ public enum ReportStore {
         for row in try c.query(
             """
             SELECT s.id, s.scheme, s.month, s.moment_day, s.share FROM audit_sample s
-            WHERE s.drawn_at IS NULL AND s.moment <= now()
+            WHERE s.drawn_at IS NULL AND s.moment_day <= $1
             ORDER BY s.scheme, s.month
-            """)
+            """, [date])
         {
             let month: Day = try row["month"], momentDay: Day = try row["moment_day"], share: Points = try row["share"]
             try emit(ReportRow(.audits, [

@@ -282,4 +282,27 @@ extension RenewalProtocolTests {
             #expect(lines.count == 1 && !lines[0].contains("counted=no"), "\(lines)")
         }
     }
+
+    /// The same for what a late renewal forfeits: a carry a past cycle's standing counted at its
+    /// close is on the statement, though the renewal is late today.
+    @Test func aPastCyclesCarryIsOnTheStatementAsItsStandingAtItsCloseHadIt() async throws {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let year = try #require(Day(parsing: formatter.string(from: Date()))).year
+        try await CPDServerTests.withRegistry(label: "renewal-carry-close") { path, _ in
+            let c = try AdminClient(socketPath: path)
+            for line in [
+                "provider.add code=P name=P", "course.add provider=P code=C12 title=Twelve points=12 hours=12 category=ethics delivery=online",
+                "course.publish code=C12",
+                "scheme.add code=Q title=Q period=fixed length=3 start=01-01 required=5 carry_over_max=10 renewal_due_days=120 late_renewal=forfeit_carry_over",
+                "practitioner.add id=P-Q name=Q scheme=Q joined=\(year - 2)-01-01",
+                "completion.record practitioner=P-Q course=C12 completed=\(year - 2)-02-10 key=q1",
+            ] { #expect(try c.request(line).isOK, "\(line)") }
+            // 12 of 5 in January to March: 7 carry into April, the renewal due on 29 July not late at 30 June.
+            #expect(try c.request("points practitioner=P-Q on=\(year - 2)-06-30").data.first?.contains(" carried=7.00 ") == true)
+            let lines = try c.request("statement practitioner=P-Q from=\(year - 2)-04-01").data
+            #expect(lines == ["kind=carry_over date=\(year - 2)-04-01 points=7.00 reason=\"carried from the cycle \(year - 2)-01-01 to \(year - 2)-03-31\""], "\(lines)")
+        }
+    }
 }

@@ -1,6 +1,6 @@
 -- Audits (issue 13): each cycle an association audits a sample of a scheme's members. An audit
--- covers the cycles that end in one month. Its share is announced before the month is out; the
--- sample is drawn after, from a seed nobody chooses: the ledger's head at the moment the next month
+-- covers the cycles that end in one month. Its share is announced before the month begins; the
+-- sample is drawn after the month, from a seed nobody chooses: the ledger's head at the moment the next month
 -- begins (the hash the first entry recorded from then on chains to). Every member considered is kept
 -- with the key that ranked them, so anyone can derive the sample again (docs/rules.md, Audits).
 
