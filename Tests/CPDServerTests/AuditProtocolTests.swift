@@ -16,12 +16,7 @@ struct AuditProtocolTests {
     static let accounts = ["cpdt_aud_a", "cpdt_aud_b"]
 
     static var today: Day {
-        get throws {
-            let formatter = DateFormatter()
-            formatter.dateFormat = "yyyy-MM-dd"
-            formatter.timeZone = TimeZone(identifier: "UTC")
-            return try #require(Day(parsing: formatter.string(from: Date())))
-        }
+        get throws { try todayUTC() }
     }
 
     /// SHA-256 of `text` by coreutils' sha256sum: a tool cpd did not write.

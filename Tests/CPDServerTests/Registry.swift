@@ -1,4 +1,5 @@
 import AdminClient
+import CPDCore
 import CPDStore
 import Foundation
 import Logging
@@ -35,6 +36,16 @@ func withRegistry(
     await group.triggerGracefulShutdown()
     try? await running.value
     if let failure { throw failure }
+}
+
+/// Today in UTC, as the tests reckon dates around the registry's today (whose time zone may put it
+/// a day either side: tests leave margins of days).
+func todayUTC() throws -> Day {
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyy-MM-dd"
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    guard let day = Day(parsing: formatter.string(from: Date())) else { throw TestSetupError(description: "today is no day") }
+    return day
 }
 
 /// Unix accounts made for a test (as root), in a group of their own that may connect to the socket.

@@ -118,10 +118,7 @@ import TestSupport
 @Suite(.serialized) struct RenewalProtocolTests {
     @Test func renewalsAreSubmittedAndApprovedOnceAndALateOneCostsTheCarryOver() async throws {
         // Dates from today (the registry's time zone may differ from UTC by a day: margins of days).
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let today = try #require(Day(parsing: formatter.string(from: Date())))
+        let today = try todayUTC()
         // P-R1's first membership year ended 10 days ago: its renewal, due in 30 days, is on time.
         let recent = try today.adding(days: -9).adding(months: -12)
         // P-R2's ended about two years ago: its renewal is late whenever it comes now.
@@ -182,10 +179,7 @@ extension RenewalProtocolTests {
     /// The nightly report lists each renewal of a last closed cycle not yet approved: due, overdue,
     /// or awaiting approval; an approved one is not listed.
     @Test func theReportListsRenewalsDueOverdueAndAwaitingApproval() async throws {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let today = try #require(Day(parsing: formatter.string(from: Date())))
+        let today = try todayUTC()
         let recent = try today.adding(days: -9).adding(months: -12)  // its first year closed 10 days ago
         let old = try today.adding(days: -70).adding(months: -12)  // closed 71 days ago, due 41 days ago
         try await CPDServerTests.withRegistry(label: "renewal-report") { path, _ in
@@ -231,10 +225,7 @@ extension RenewalProtocolTests {
     /// Under `late_renewal=count_after_approval`, `statement` marks `counted=no` on the entries a
     /// late renewal leaves uncounted, so that a cycle's counted lines are what `points` counts.
     @Test func theStatementMarksWhatALateRenewalLeavesUncounted() async throws {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let year = try #require(Day(parsing: formatter.string(from: Date()))).year
+        let year = try todayUTC().year
         try await CPDServerTests.withRegistry(label: "renewal-statement") { path, _ in
             let c = try AdminClient(socketPath: path)
             for line in [
@@ -262,10 +253,7 @@ extension RenewalProtocolTests {
     /// A renewal due after the next cycle has closed: at that cycle's close it was not late yet, so
     /// its standing counted the cycle's entries, and the statement does not mark them.
     @Test func aPastCyclesEntriesAreMarkedAsItsStandingAtItsCloseCountedThem() async throws {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let year = try #require(Day(parsing: formatter.string(from: Date()))).year
+        let year = try todayUTC().year
         try await CPDServerTests.withRegistry(label: "renewal-statement-close") { path, _ in
             let c = try AdminClient(socketPath: path)
             for line in [
@@ -286,10 +274,7 @@ extension RenewalProtocolTests {
     /// The same for what a late renewal forfeits: a carry a past cycle's standing counted at its
     /// close is on the statement, though the renewal is late today.
     @Test func aPastCyclesCarryIsOnTheStatementAsItsStandingAtItsCloseHadIt() async throws {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let year = try #require(Day(parsing: formatter.string(from: Date()))).year
+        let year = try todayUTC().year
         try await CPDServerTests.withRegistry(label: "renewal-carry-close") { path, _ in
             let c = try AdminClient(socketPath: path)
             for line in [
