@@ -78,11 +78,16 @@ public enum AuditStore {
     /// The key that ranks a member in a draw: SHA-256 of `seed:practitioner` (UTF-8), in lower-case
     /// hex. Anyone can compute it again (`printf '%s:%s' SEED ID | sha256sum`).
     public static func drawKey(seed: String, practitioner: String) -> String {
-        SHA256.hash(data: Array("\(seed):\(practitioner)".utf8)).map { byte in
-            let hex = Array("0123456789abcdef".utf8)
-            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0x0f)]], as: UTF8.self)
-        }.joined()
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in SHA256.hash(data: Array("\(seed):\(practitioner)".utf8)) {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
+
+    static let hexDigits = Array("0123456789abcdef".utf8)
 
     // MARK: - Drawing
 

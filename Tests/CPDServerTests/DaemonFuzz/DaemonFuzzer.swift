@@ -177,7 +177,9 @@ final class DaemonFuzzer {
             for line in response.data {
                 guard let fields = Self.fields(line) else { continue }
                 if let audit = fields["audit"], !audit.isEmpty, !world.audits.contains(audit) { world.audits.append(audit) }
-                if let request = fields["pending_request"], !world.requests.contains(request) { world.requests.append(request) }
+                if let audit = fields["audit"], let request = fields["pending_request"], !world.requests.contains(where: { $0 == (audit, request) }) {
+                    world.requests.append((audit, request))
+                }
             }
         case "completion.record", "entry.reverse", "entry.adjust":
             let fields = Dictionary(response.final.split(separator: " ").dropFirst().compactMap { part -> (String, String)? in

@@ -31,7 +31,7 @@ struct FuzzWorld {
     var heads: [String] = []
     /// Audits opened by draws the fuzzer saw, and requests waiting on them it saw.
     var audits: [String] = []
-    var requests: [String] = []
+    var requests: [(audit: String, request: String)] = []
     var fresh = 0
 
     mutating func freshName(_ prefix: String) -> String {
@@ -277,8 +277,9 @@ struct FuzzRequests {
             [("audit", audit(&r, w)), ("kind", r.pick(["extension", "exemption", "holiday"])), ("until", auditDay(&r)), ("reason", text(&r))]
         },
         "audit.answer": { r, w, _ in
-            var a = [("audit", audit(&r, w)), ("request", r.chance(85) && !w.requests.isEmpty ? r.pick(w.requests) : r.pick(["1", "0", "-1", "x", ""])),
-                     ("decision", r.pick(["granted", "refused", "yes"]))]
+            // Mostly a request with its own audit, as an admin answers one the audit shows.
+            let pair: (audit: String, request: String) = r.chance(85) && !w.requests.isEmpty ? r.pick(w.requests) : (audit(&r, w), r.pick(["1", "0", "-1", "x", ""]))
+            var a = [("audit", pair.audit), ("request", pair.request), ("decision", r.pick(["granted", "refused", "granted", "yes"]))]
             if r.chance(40) { a.append(("note", text(&r))) }
             return a
         },
