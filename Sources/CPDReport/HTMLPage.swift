@@ -40,7 +40,7 @@ public enum HTMLPage {
         html += table(.atRisk, urgent, id: "at-risk", note: "most urgent first")
         html += table(.certificates, report[.certificates].sorted { (Int($0["days_left"] ?? "") ?? .min) < (Int($1["days_left"] ?? "") ?? .min) }, id: "certificates")
         html += table(.renewals, report[.renewals].sorted { ($0["due"] ?? "") < ($1["due"] ?? "") }, id: "renewals", note: "earliest due first")
-        html += table(.audits, report[.audits], id: "audits", note: "by scheme, earliest due first")
+        html += table(.audits, report[.audits], id: "audits", note: "audits to draw first; then by scheme, not yet requested, then earliest due")
         for section in [ReportSection.schemeStatus, .completionsByProvider, .completionsByCourse, .courseEvents, .rejectedWrites, .integrity, .totals] {
             html += table(section, report[section], id: section.rawValue.replacingOccurrences(of: "_", with: "-"))
         }

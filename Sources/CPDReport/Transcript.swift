@@ -1,5 +1,5 @@
-/// A practitioner's record for one cycle, made from the answers to `points` and `statement` for it
-/// (their data lines after `format json`): the standing and its rules, the renewal of the cycle
+/// A practitioner's record for one cycle, made from the answers to `points`, `statement` and
+/// `audit.list` for it (their data lines after `format json`): the standing and its rules, the renewal of the cycle
 /// before, the audit of the cycle, the certificates, and the entries. As a page that prints well, and as a CSV of
 /// `part,name,value,detail` rows a spreadsheet opens.
 public struct Transcript: Sendable {
@@ -29,8 +29,13 @@ public struct Transcript: Sendable {
         renewal = standing.first { $0["kind"] == "renewal" }
         certificates = standing.filter { $0["kind"] == "certificate" }
         entries = try objects(statement, "statement")
-        let start = summary["cycle_start"]
-        self.audits = try objects(audits, "audit.list").filter { $0["kind"] == "audit" && $0["cycle_start"] == start }
+        // The audit of this cycle: its cycle ends within it (the same cycle, in a fixed or anniversary
+        // scheme; in a rolling one, an audited window that ends in this one). ISO dates order as text.
+        let start = summary["cycle_start"] ?? "", end = summary["cycle_end"] ?? ""
+        self.audits = try objects(audits, "audit.list").filter { audit in
+            guard audit["kind"] == "audit", let auditEnd = audit["cycle_end"] else { return false }
+            return auditEnd >= start && auditEnd <= end
+        }
     }
 
     /// `part,name,value,detail`: the cycle, the standing's figures, each rule, the renewal, each

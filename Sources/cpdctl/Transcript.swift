@@ -5,14 +5,14 @@ import CPDReport
 import Foundation
 
 /// `cpdctl transcript --practitioner P [--cycle DAY] --out FILE`: a practitioner's record for one
-/// cycle, from cpdd's `points` and `statement`, written as a page (`.html`) or a CSV (`.csv`).
+/// cycle, from cpdd's `points`, `statement` and `audit.list`, written as a page (`.html`) or a CSV (`.csv`).
 struct TranscriptCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transcript",
         abstract: "Write a practitioner's record for a cycle as a page (.html) or a CSV (.csv).",
         discussion: """
             Asks cpdd for the practitioner's standing in the cycle that holds --cycle (today by default) \
-            and for their entries in that cycle, and writes them to FILE, as HTML when it ends in .html \
+            for their entries in that cycle and for the audit of it, and writes them to FILE, as HTML when it ends in .html \
             and as CSV when it ends in .csv. The current cycle is shown as it stands today, an earlier one as \
             it stood at its close; a cycle not yet begun is refused. The file is written whole or not at \
             all. Exit status: 0 written; 1 refused by cpdd (an unknown practitioner, one not the caller's \

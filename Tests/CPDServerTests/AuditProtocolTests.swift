@@ -228,6 +228,14 @@ struct AuditProtocolTests {
                 "OK 1 audits", "OK requested", "OK already requested", member[3], member[4], member[5], member[6],
             ] && member[3].hasPrefix("ERR conflict") && member[4].hasPrefix("ERR permission_denied")
               && member[5].hasPrefix("ERR permission_denied") && member[6].hasPrefix("ERR permission_denied"), "\(member)")
+            // The report: what each audit waits for.
+            func flags() throws -> Set<String> {
+                Set(try c.request("report.nightly").data.filter { $0.hasPrefix("section=audits ") }.map {
+                    "\(Self.field($0, "practitioner") ?? "") \(Self.field($0, "flag") ?? "")"
+                })
+            }
+            #expect(try c.request("audit.request audit=\(b) due=\(due)").isOK)
+            #expect(try flags() == ["P-A extension_asked", "P-B due", "P-C not_requested"])
             let request = try #require(Self.field(try c.request("audit.show audit=\(a)").data.first, "pending_request"))
             #expect(try c.request("audit.answer audit=\(a) request=\((Int(request) ?? 0) + 100) decision=granted").errorCode == "conflict", "not the request waiting")
             let granted = try c.request("audit.answer audit=\(a) request=\(request) decision=granted")
@@ -245,7 +253,9 @@ struct AuditProtocolTests {
             #expect(submitted.count == 3 && submitted[0] == "OK submitted" && submitted[1] == "OK already submitted"
                     && submitted[2].hasPrefix("ERR invalid_argument sha256"), "\(submitted)")
             #expect(try c.request("audit.decide audit=\(a) outcome=passed note=Fine").errorCode == "conflict")
+            #expect(try flags().contains("P-A to_review"))
             #expect(try c.request("audit.review audit=\(a) note=\"Certificate matches\"").final == "OK reviewed")
+            #expect(try flags().contains("P-A to_decide"))
             #expect(try c.request("audit.submit audit=\(a) description=Late sha256=\(String(repeating: "0", count: 64))").errorCode == "conflict")
             #expect(try c.request("audit.decide audit=\(a) outcome=passed note=\"Hours and certificate match\"").final == "OK passed")
             #expect(try c.request("audit.decide audit=\(a) outcome=passed note=\"Hours and certificate match\"").final == "OK already passed")
